@@ -1,0 +1,25 @@
+"""evokit: neuroevolution on DEAP and Keras — search for small, accurate neural networks.
+
+An *encoding* turns a genotype into a NetSpec (a framework-free architecture), the builder turns
+it into a Keras model, *objectives* score the one training run of each candidate, and an
+*algorithm* (a loop over a DEAP toolbox) searches. See ``evokit.Search`` and ``evokit.toolbox``.
+"""
+import os as _os
+
+# Quiet TensorFlow's start-up lines unless the user chose otherwise (no effect on speed or results).
+_os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+_os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
+
+from evokit import algorithms, datasets, encodings, errors, fitness, netspec, operators, runtime  # noqa: E402
+from evokit.build import build  # noqa: E402
+from evokit.evaluation import Evaluation, TrainingConfig  # noqa: E402
+from evokit.netspec import NetSpec  # noqa: E402
+from evokit.search import Budget, Candidate, Result, Search  # noqa: E402
+from evokit.toolbox import toolbox  # noqa: E402
+from evokit import presets  # noqa: E402
+
+__version__ = "0.1.0"
+
+__all__ = ["algorithms", "datasets", "encodings", "errors", "fitness", "netspec", "operators", "runtime", "presets", "build",
+           "Evaluation", "TrainingConfig", "NetSpec", "Budget", "Candidate", "Result", "Search", "toolbox",
+           "__version__"]

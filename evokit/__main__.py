@@ -1,0 +1,5 @@
+import sys
+
+from evokit.cli import main
+
+sys.exit(main())

@@ -1,0 +1,59 @@
+"""The Algorithm interface: a search as ``initialize`` + repeated ``step`` over a DEAP toolbox.
+
+A search's whole state is explicit (``SearchState``): the loop that drives it can checkpoint
+between steps, stop on any budget, and show progress, the same way for every algorithm.
+"""
+from __future__ import annotations
+
+import inspect
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from deap import base
+
+Evaluate = Callable[[list[Any]], None]
+"""Evaluates the individuals whose fitness is invalid (in one batch) and sets their fitness."""
+
+
+@dataclass
+class SearchState:
+    """Everything an algorithm needs to go on: the population, the generation, and its own extras."""
+
+    population: list[Any]
+    generation: int = 0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class Algorithm(ABC):
+    """A search strategy. Constructors take keywords only and store them (``repr`` shows them).
+
+    Contract: ``configure(toolbox, n_objectives)`` registers what the algorithm needs (e.g.
+    ``select``) on a toolbox that already has ``population``, ``mate`` and ``mutate``;
+    ``initialize`` makes and evaluates the first population; ``step`` makes one generation.
+    Both call ``evaluate`` once per generation with the individuals to score, and draw
+    randomness only through the toolbox's operators and Python's ``random`` (seeded by the search).
+    """
+
+    generations: int = 10
+
+    def configure(self, toolbox: base.Toolbox, n_objectives: int) -> None:
+        """Register selection operators; default: tournament of 3."""
+        from deap import tools
+
+        toolbox.register("select", tools.selTournament, tournsize=3)
+
+    @abstractmethod
+    def initialize(self, toolbox: base.Toolbox, evaluate: Evaluate) -> SearchState:
+        """Make and evaluate the initial population."""
+
+    @abstractmethod
+    def step(self, state: SearchState, toolbox: base.Toolbox, evaluate: Evaluate) -> SearchState:
+        """Make and evaluate the next generation."""
+
+    def get_params(self) -> dict[str, Any]:
+        names = [p for p in inspect.signature(type(self).__init__).parameters if p != "self"]
+        return {n: getattr(self, n) for n in names}
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({', '.join(f'{k}={v!r}' for k, v in self.get_params().items())})"

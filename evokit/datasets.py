@@ -1,0 +1,444 @@
+"""Datasets for a search: the embedded ones, and the user's own arrays.
+
+Every dataset comes as a :class:`Dataset` with fixed train / validation / test splits, so that
+all candidates of a search are trained and scored on exactly the same samples.  Everything here
+works offline: the named datasets ship inside scikit-learn, and ``mnist1d`` is generated
+locally (never downloaded).
+
+* ``x`` arrays are ``float32`` of shape ``(n, features)``, ``(n, length, channels)`` or
+  ``(n, height, width, channels)``.
+* Classification labels are ``int64`` in ``0..K-1``; ``Dataset.classes[i]`` is the original
+  label value of encoded label ``i``.  Regression targets are ``float32``.
+* Splits are stratified for classification and fixed by ``seed``; scaling statistics come from
+  the training split only, so nothing about validation or test leaks into training.
+
+This module imports neither TensorFlow nor Keras.
+"""
+from __future__ import annotations
+
+import hashlib
+import math
+import random
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from evokit.errors import ConfigError, DataError, check_choice, check_int, invalid
+
+__all__ = ["Dataset", "load", "from_arrays", "names"]
+
+TASKS = ("classification", "regression")
+_NAMES = ("digits", "breast_cancer", "wine", "iris", "mnist1d")
+_SPLITS = ("train", "val", "test")
+_SHAPES_ALLOWED = ("expected 2 to 4 dimensions: (n, features), (n, length, channels) "
+                   "or (n, height, width, channels)")
+
+# mnist1d's generated arrays, kept so that a second load in the same process is instant.
+_MNIST1D_CACHE: dict[str, tuple[np.ndarray, ...]] = {}
+_MNIST1D_LOCK = threading.Lock()
+
+
+class _Shown:
+    """A description standing in for a value in an error message (arrays are too long to repr)."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    def __repr__(self) -> str:
+        return f"<{self.text}>"
+
+
+def _bad(field: str, what: str, allowed: str) -> DataError:
+    """A DataError in the standard ``field=<what> is invalid: allowed`` form."""
+    return invalid(field, _Shown(what), allowed, DataError)  # type: ignore[return-value]
+
+
+@dataclass(frozen=True, eq=False)
+class Dataset:
+    """Train / validation / test arrays of one task, ready for Keras.
+
+    Build one with :func:`load` or :func:`from_arrays`; they validate, encode and scale.  Treat
+    the arrays as read-only: :attr:`fingerprint` (part of fitness cache keys) is computed from
+    their contents.
+    """
+
+    name: str
+    task: str
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_val: np.ndarray
+    y_val: np.ndarray
+    x_test: np.ndarray
+    y_test: np.ndarray
+    classes: tuple = ()
+
+    def __post_init__(self) -> None:
+        check_choice("task", self.task, TASKS)
+        for split in _SPLITS:
+            x, y = getattr(self, f"x_{split}"), getattr(self, f"y_{split}")
+            if len(x) != len(y):
+                raise _bad(f"y_{split}", f"array of length {len(y)}",
+                           f"expected one target per sample of x_{split} ({len(x)})")
+            if x.shape[1:] != self.x_train.shape[1:]:
+                raise _bad(f"x_{split}", f"array of shape {x.shape}",
+                           f"expected samples of shape {self.x_train.shape[1:]} like x_train")
+        if self.task == "classification" and not self.classes:
+            top = max((int(np.max(getattr(self, f"y_{s}"))) for s in _SPLITS
+                       if len(getattr(self, f"y_{s}"))), default=-1)
+            object.__setattr__(self, "classes", tuple(range(top + 1)))
+
+    @property
+    def input_shape(self) -> tuple[int, ...]:
+        """The shape of one sample, e.g. ``(8, 8, 1)`` for digits."""
+        return tuple(self.x_train.shape[1:])
+
+    @property
+    def n_classes(self) -> int | None:
+        """The number of classes, or None for regression."""
+        return len(self.classes) if self.task == "classification" else None
+
+    @property
+    def n_outputs(self) -> int:
+        """The width of the network's output layer: K classes, or the number of targets."""
+        if self.task == "classification":
+            return len(self.classes)
+        return 1 if self.y_train.ndim == 1 else int(self.y_train.shape[1])
+
+    @property
+    def fingerprint(self) -> str:
+        """A short content hash: the same arrays and task give the same value (name ignored).
+
+        It is the first 16 hex digits of a SHA-256 over the task and every array's dtype, shape
+        and bytes, so a fitness cached for one dataset is never reused for another.
+        """
+        digest = hashlib.sha256(self.task.encode())
+        for split in _SPLITS:
+            for kind in ("x", "y"):
+                array = np.ascontiguousarray(getattr(self, f"{kind}_{split}"))
+                digest.update(f"|{kind}_{split}:{array.dtype.str}:{array.shape}|".encode())
+                digest.update(array.tobytes())
+        return digest.hexdigest()[:16]
+
+    def subset(self, n_train: int | None = None, n_val: int | None = None,
+               seed: int = 0) -> Dataset:
+        """A smaller copy for quick runs: ``n_train`` / ``n_val`` samples drawn without
+        replacement (stratified for classification), the test split and classes unchanged.
+
+        ``None`` keeps a split whole.  The same seed gives the same subset.
+        """
+        seed = check_int("seed", seed, minimum=0)
+        rng = np.random.default_rng(seed)
+        parts: dict[str, np.ndarray] = {}
+        for split, n in (("train", n_train), ("val", n_val)):
+            x, y = getattr(self, f"x_{split}"), getattr(self, f"y_{split}")
+            if n is not None:
+                check_int(f"n_{split}", n, minimum=1, maximum=len(y))
+                if n < len(y):
+                    keep = (_stratified_pick(y, n, rng) if self.task == "classification"
+                            else np.sort(rng.choice(len(y), size=n, replace=False)))
+                    x, y = x[keep], y[keep]
+            parts[f"x_{split}"], parts[f"y_{split}"] = x, y
+        return Dataset(self.name, self.task, parts["x_train"], parts["y_train"], parts["x_val"],
+                       parts["y_val"], self.x_test, self.y_test, self.classes)
+
+    def __repr__(self) -> str:
+        shapes = ", ".join(f"{s}={getattr(self, f'x_{s}').shape}" for s in _SPLITS)
+        extra = f", n_classes={self.n_classes}" if self.task == "classification" else ""
+        return f"Dataset({self.name!r}, {self.task}, {shapes}{extra})"
+
+
+def names() -> tuple[str, ...]:
+    """The names :func:`load` accepts; all of them work offline."""
+    return _NAMES
+
+
+def load(name: str, *, seed: int = 0, val_size: float = 0.2, test_size: float = 0.2,
+         scale: bool = True) -> Dataset:
+    """Load an embedded dataset, split and scaled.
+
+    * ``digits``: 8x8 grey images, shape ``(8, 8, 1)``, scaled to [0, 1] by /16.
+    * ``breast_cancer``, ``wine``, ``iris``: tabular, standardised per feature.
+    * ``mnist1d``: 1-D sequences, shape ``(40, 1)``, generated locally; it keeps its own
+      1,000-sample test split (``test_size`` is not used) and standardises with one scalar
+      mean/std from the training split.
+
+    ``test_size`` of all samples becomes the test split, then ``val_size`` of the rest the
+    validation split; both are stratified and fixed by ``seed``.  ``scale=False`` keeps the raw
+    values (as float32).
+    """
+    check_choice("name", name, _NAMES)
+    seed, val_size, test_size, scale = _check_options(seed, val_size, test_size, scale)
+    if name == "mnist1d":
+        x, y, x_test, y_test = _mnist1d_arrays()
+        return _make(name, "classification", x[..., None], y, x_test[..., None], y_test, seed,
+                     val_size, test_size, "global" if scale else None)
+    from sklearn import datasets as sk
+
+    if name == "digits":
+        bunch = sk.load_digits()
+        x, mode = bunch.images[..., None], ("divide16" if scale else None)
+    else:
+        bunch = getattr(sk, f"load_{name}")()
+        x, mode = bunch.data, ("feature" if scale else None)
+    return _make(name, "classification", x, bunch.target, None, None, seed, val_size, test_size,
+                 mode)
+
+
+def from_arrays(X: Any, y: Any, *, task: str | None = None, name: str = "user", seed: int = 0,
+                val_size: float = 0.2, test_size: float = 0.2, scale: bool = True,
+                X_test: Any = None, y_test: Any = None) -> Dataset:
+    """Make a :class:`Dataset` from the user's own arrays, checking them first.
+
+    ``task=None`` infers it from ``y``: integer, bool, string or object labels mean
+    classification, floats mean regression.  Class labels of any sortable type are encoded as
+    ``0..K-1`` in sorted order; ``Dataset.classes`` keeps the originals.
+
+    Without ``X_test``/``y_test`` the test split is taken from ``X``/``y`` (``test_size``), then
+    validation from the rest (``val_size``); with them, only validation is split off.  With
+    ``scale=True``, 2-D ``X`` is standardised per feature and 3-D/4-D ``X`` by one scalar
+    mean/std, both with training-split statistics only.
+    """
+    if not isinstance(name, str) or not name:
+        raise invalid("name", name, "expected a non-empty string")
+    seed, val_size, test_size, scale = _check_options(seed, val_size, test_size, scale)
+    x = _check_x("X", X)
+    y_arr = _as_array("y", y)
+    if len(y_arr) != len(x):
+        raise _bad("y", f"array of shape {y_arr.shape}", f"expected one target per sample of X "
+                   f"({len(x)})")
+    if task is None:
+        task = "regression" if y_arr.dtype.kind == "f" else "classification"
+    check_choice("task", task, TASKS)
+    if (X_test is None) != (y_test is None):
+        given, missing = ("X_test", "y_test") if y_test is None else ("y_test", "X_test")
+        raise invalid(missing, None, f"{given} was given, so {missing} is needed too", DataError)
+    if X_test is not None:
+        X_test = _check_x("X_test", X_test)
+        if X_test.shape[1:] != x.shape[1:]:
+            raise _bad("X_test", f"array of shape {X_test.shape}",
+                       f"expected samples of shape {x.shape[1:]} like X")
+        y_test = _as_array("y_test", y_test)
+        if len(y_test) != len(X_test):
+            raise _bad("y_test", f"array of shape {y_test.shape}",
+                       f"expected one target per sample of X_test ({len(X_test)})")
+    mode = ("feature" if x.ndim == 2 else "global") if scale else None
+    return _make(name, task, x, y_arr, X_test, y_test, seed, val_size, test_size, mode)
+
+
+# --- checks ---------------------------------------------------------------------------------
+
+def _check_options(seed: Any, val_size: Any, test_size: Any, scale: Any) -> tuple:
+    seed = check_int("seed", seed, minimum=0, maximum=2**32 - 1)
+    for field, value in (("val_size", val_size), ("test_size", test_size)):
+        if (isinstance(value, bool) or not isinstance(value, (int, float))
+                or not 0.0 < float(value) < 1.0):
+            raise invalid(field, value, "expected a fraction strictly between 0 and 1")
+    if not isinstance(scale, (bool, np.bool_)):
+        raise invalid("scale", scale, "expected True or False")
+    return seed, float(val_size), float(test_size), bool(scale)
+
+
+def _as_array(field: str, value: Any) -> np.ndarray:
+    try:
+        array = np.asarray(value)
+    except (TypeError, ValueError) as exc:  # ragged nested lists
+        raise _bad(field, type(value).__name__,
+                   f"expected an array-like of equal-length rows ({exc})") from None
+    if array.ndim == 0:
+        raise _bad(field, f"{type(value).__name__} scalar", "expected an array-like with one entry "
+                   "per sample")
+    return array
+
+
+def _numeric(field: str, array: np.ndarray) -> np.ndarray:
+    """``array`` as float32, refusing text, complex and non-finite values."""
+    if array.dtype.kind not in "biufO":
+        raise _bad(field, f"array of dtype {array.dtype}", "expected real numbers")
+    try:
+        out = array.astype(np.float32)
+    except (TypeError, ValueError):
+        raise _bad(field, f"array of dtype {array.dtype}", "expected real numbers") from None
+    bad = ~np.isfinite(out)
+    if bad.any():
+        n_nan = int(np.isnan(out).sum())
+        n_inf = int(bad.sum()) - n_nan
+        raise _bad(field, f"array of shape {array.shape} with {n_nan} NaN and {n_inf} infinite "
+                   "values", "expected finite numbers only (|value| < 3.4e38 for float32)")
+    return out
+
+
+def _check_x(field: str, X: Any) -> np.ndarray:
+    array = _as_array(field, X)
+    if not 2 <= array.ndim <= 4:
+        raise _bad(field, f"array of shape {array.shape}", _SHAPES_ALLOWED)
+    if len(array) == 0:
+        raise _bad(field, f"array of shape {array.shape}", "expected at least one sample")
+    return _numeric(field, array)
+
+
+def _encode_labels(y: np.ndarray, y_test: np.ndarray | None) -> tuple:
+    """Labels -> int64 codes 0..K-1 (sorted unique values), with the original values."""
+    if y.ndim != 1:
+        raise _bad("y", f"array of shape {y.shape}", "expected 1-D class labels for classification "
+                   "(use y.argmax(1) for one-hot labels, y.ravel() for a column)")
+    n_missing = sum(1 for v in y.tolist() if v is None or (isinstance(v, float) and v != v))
+    if n_missing:
+        raise _bad("y", f"labels with {n_missing} NaN/None values", "expected a label per sample")
+    try:
+        values = np.unique(y)
+    except TypeError:
+        raise _bad("y", "labels of mixed types", "expected labels that sort (all numbers or all "
+                   "strings)") from None
+    if len(values) < 2:
+        raise _bad("y", f"labels with {len(values)} distinct value(s) {values.tolist()}",
+                   "classification needs at least 2 classes")
+    codes = np.searchsorted(values, y).astype(np.int64)
+    test_codes = None
+    if y_test is not None:
+        if y_test.ndim != 1:
+            raise _bad("y_test", f"array of shape {y_test.shape}", "expected 1-D class labels")
+        try:
+            test_codes = np.clip(np.searchsorted(values, y_test), 0, len(values) - 1)
+            unknown = sorted(set(y_test[values[test_codes] != y_test].tolist()), key=repr)
+        except TypeError:
+            unknown = ["(labels of another type than y)"]
+        if unknown:
+            raise _bad("y_test", f"labels {unknown[:10]} not in y", f"expected labels among the "
+                       f"training classes {values.tolist()[:20]}")
+        test_codes = test_codes.astype(np.int64)
+    return codes, test_codes, tuple(values.tolist())
+
+
+def _check_targets(field: str, y: np.ndarray) -> np.ndarray:
+    if y.ndim not in (1, 2):
+        raise _bad(field, f"array of shape {y.shape}", "expected regression targets of shape "
+                   "(n,) or (n, outputs)")
+    return _numeric(field, y)
+
+
+# --- splitting and scaling ------------------------------------------------------------------
+
+def _split(x: np.ndarray, y: np.ndarray, size: float, field: str, classes: tuple | None,
+           seed: int) -> tuple:
+    """Split off ``size`` of the samples with sklearn (stratified when ``classes`` is given),
+    after checking that it can succeed."""
+    from sklearn.model_selection import train_test_split
+
+    part = "test" if field == "test_size" else "validation"
+    n = len(y)
+    n_out = math.ceil(size * n)
+    n_keep = n - n_out
+    need = 1
+    if classes is not None:
+        counts = np.bincount(y, minlength=len(classes))
+        present = counts > 0
+        if counts[present].min() < 2:
+            k = int(np.flatnonzero(present & (counts < 2))[0])
+            raise _bad("y", f"labels where class {classes[k]!r} has {int(counts[k])} sample left "
+                       f"before the {part} split", "a stratified split needs at least 2 samples "
+                       "of every class")
+        need = int(present.sum())
+    if n_out < need or n_keep < need:
+        raise invalid(field, size, f"{n} samples split into {n_out} ({part}) + {n_keep} (rest), "
+                      f"but each part needs at least {need} (one per class when stratified)",
+                      DataError)
+    return train_test_split(x, y, test_size=n_out, random_state=seed,
+                            stratify=y if classes is not None else None)
+
+
+def _stratified_pick(y: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:
+    """Sorted indices of ``n`` samples with class proportions as close to ``y``'s as possible
+    (every class present when ``n`` allows)."""
+    labels, inverse, counts = np.unique(y, return_inverse=True, return_counts=True)
+    quota = counts * n / len(y)
+    take = np.floor(quota).astype(int)
+    if n >= len(labels):
+        take = np.maximum(take, 1)
+    while take.sum() > n:
+        over = np.where(take > 1, take - quota, -np.inf)
+        take[np.argmax(over)] -= 1
+    while take.sum() < n:
+        under = np.where(take < counts, quota - take, -np.inf)
+        take[np.argmax(under)] += 1
+    picks = [rng.choice(np.flatnonzero(inverse == k), size=t, replace=False)
+             for k, t in enumerate(take) if t]
+    return np.sort(np.concatenate(picks))
+
+
+def _scale(train: np.ndarray, others: list[np.ndarray], mode: str | None) -> list[np.ndarray]:
+    """Scale all splits with statistics of ``train`` only; a zero std counts as 1."""
+    if mode is None:
+        return [train, *others]
+    if mode == "divide16":
+        return [(a / np.float32(16.0)).astype(np.float32) for a in (train, *others)]
+    axis = 0 if mode == "feature" else None
+    mean = train.mean(axis=axis, dtype=np.float64)
+    std = train.std(axis=axis, dtype=np.float64)
+    std = np.where(std > 1e-12, std, 1.0)
+    return [((a - mean) / std).astype(np.float32) for a in (train, *others)]
+
+
+def _make(name: str, task: str, x: np.ndarray, y: np.ndarray, x_test: np.ndarray | None,
+          y_test: np.ndarray | None, seed: int, val_size: float, test_size: float,
+          mode: str | None) -> Dataset:
+    """Encode, split, scale and wrap validated arrays."""
+    x = np.asarray(x, dtype=np.float32)
+    if x_test is not None:
+        x_test = np.asarray(x_test, dtype=np.float32)
+    classification = task == "classification"
+    if classification:
+        y, y_test, classes = _encode_labels(y, y_test)
+        needed = 2 if x_test is not None else 3
+        counts = np.bincount(y, minlength=len(classes))
+        if counts.min() < needed:
+            k = int(counts.argmin())
+            raise _bad("y", f"labels where class {classes[k]!r} has {int(counts[k])} sample(s)",
+                       f"a stratified train/validation{'' if x_test is not None else '/test'} "
+                       f"split needs at least {needed} samples of every class")
+    else:
+        y, classes = _check_targets("y", y), ()
+        if y_test is not None:
+            y_test = _check_targets("y_test", y_test)
+            if y_test.shape[1:] != y.shape[1:]:
+                raise _bad("y_test", f"array of shape {y_test.shape}",
+                           f"expected targets of shape {y.shape[1:]} like y")
+    strata = classes if classification else None
+    if x_test is None:
+        x, x_test, y, y_test = _split(x, y, test_size, "test_size", strata, seed)
+    x_train, x_val, y_train, y_val = _split(x, y, val_size, "val_size", strata, seed)
+    if classification and len(np.unique(y_train)) < len(classes):
+        k = int(np.setdiff1d(np.arange(len(classes)), y_train)[0])
+        raise _bad("y", f"labels where class {classes[k]!r} has no sample left for training",
+                   f"every class needs training samples: lower test_size={test_size} / "
+                   f"val_size={val_size} or add samples of that class")
+    x_train, x_val, x_test = _scale(x_train, [x_val, x_test], mode)
+    arrays = [np.ascontiguousarray(a) for a in (x_train, y_train, x_val, y_val, x_test, y_test)]
+    return Dataset(name, task, *arrays, classes=classes)
+
+
+# --- mnist1d --------------------------------------------------------------------------------
+
+def _mnist1d_arrays() -> tuple[np.ndarray, ...]:
+    """mnist1d's default dataset (x, y, x_test, y_test), generated locally once per process.
+
+    ``make_dataset`` re-seeds Python's and NumPy's global generators; their states are put back
+    so that loading data never changes anyone else's random stream.
+    """
+    with _MNIST1D_LOCK:
+        if "default" not in _MNIST1D_CACHE:
+            try:
+                from mnist1d.data import get_dataset_args, make_dataset
+            except ImportError as exc:
+                raise ConfigError("name='mnist1d' needs the mnist1d package (pip install mnist1d)"
+                                  ) from exc
+            py_state, np_state = random.getstate(), np.random.get_state()
+            try:
+                data = make_dataset(get_dataset_args())
+            finally:
+                random.setstate(py_state)
+                np.random.set_state(np_state)
+            arrays = (data["x"], data["y"], data["x_test"], data["y_test"])
+            _MNIST1D_CACHE["default"] = tuple(np.array(a) for a in arrays)
+        return _MNIST1D_CACHE["default"]

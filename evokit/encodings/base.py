@@ -1,0 +1,91 @@
+"""The Encoding interface every genotype representation implements.
+
+An encoding turns a genotype into a NetSpec and tells DEAP how to vary it. Constructors only
+store their keyword arguments (scikit-learn style), so ``repr`` shows the configuration and a
+config file maps onto them one to one. Randomness always comes from the ``rng`` passed in
+(a ``random.Random``; the ``random`` module itself by default, which is what DEAP's own operators
+draw from and what a seeded search seeds).
+"""
+from __future__ import annotations
+
+import inspect
+import random as _random
+from abc import ABC, abstractmethod
+from typing import Any
+
+from deap import base
+
+from evokit.errors import ConfigError, check_choice
+from evokit.netspec import Dense, Flatten, Graph, NetSpec
+
+TASKS = ("classification", "regression")
+
+
+class Encoding(ABC):
+    """A genotype representation: random genotypes, decoding, variation operators, distance.
+
+    Contract for implementations:
+
+    * ``random(rng)`` returns a new genotype drawn only from ``rng``; genotypes are picklable
+      module-level classes with a ``fitness`` attribute (set by the toolbox) that is not part of
+      their equality.
+    * ``decode(genotype, input_shape, n_outputs, task)`` returns a valid NetSpec whose last node
+      is the head (softmax over ``n_outputs`` classes, or ``n_outputs`` linear outputs). Genotypes
+      that would give impossible shapes are repaired, never rejected. It raises GenotypeError
+      only for genotypes that don't belong to this encoding.
+    * ``register(toolbox)`` registers ``mate`` and ``mutate`` following DEAP's contract
+      (in place, returning a tuple of individuals).
+    * ``distance(a, b)`` is >= 0, symmetric, and 0 for equal genotypes.
+    """
+
+    name: str = "encoding"
+
+    @abstractmethod
+    def random(self, rng: Any = None) -> Any:
+        """A new random genotype."""
+
+    @abstractmethod
+    def decode(self, genotype: Any, input_shape: tuple[int, ...], n_outputs: int,
+               task: str = "classification") -> NetSpec:
+        """The network this genotype describes, with its head."""
+
+    @abstractmethod
+    def register(self, toolbox: base.Toolbox) -> None:
+        """Register this encoding's ``mate`` and ``mutate`` operators in ``toolbox``."""
+
+    @abstractmethod
+    def distance(self, a: Any, b: Any) -> float:
+        """A distance between genotypes, for speciation and diversity statistics."""
+
+    def describe(self, genotype: Any) -> str:
+        """A one-line human-readable description of a genotype."""
+        return repr(genotype)
+
+    def to_json(self, genotype: Any) -> Any:
+        """The genotype as JSON-serialisable data (written to the run directory)."""
+        return list(genotype)
+
+    def get_params(self) -> dict[str, Any]:
+        """Constructor arguments, as scikit-learn's ``get_params``."""
+        names = [p for p in inspect.signature(type(self).__init__).parameters if p != "self"]
+        return {n: getattr(self, n) for n in names}
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
+        return f"{type(self).__name__}({args})"
+
+
+def rng_or_global(rng: Any) -> Any:
+    """``rng`` itself, or Python's ``random`` module (the source DEAP's operators use)."""
+    return _random if rng is None else rng
+
+
+def add_head(g: Graph, x: int, n_outputs: int, task: str) -> NetSpec:
+    """Finish a network: flatten if needed, then softmax (classification) or linear outputs."""
+    check_choice("task", task, TASKS)
+    if not isinstance(n_outputs, int) or n_outputs < 1:
+        raise ConfigError(f"n_outputs={n_outputs!r} is invalid: expected a positive integer")
+    if len(g.shape(x)) > 1:
+        x = g.add(Flatten(), x)
+    activation = "softmax" if task == "classification" else "linear"
+    return g.finish(g.add(Dense(n_outputs, activation=activation), x))

@@ -1,0 +1,67 @@
+"""The exceptions evokit raises on bad input.
+
+Every message names the field, the value given and what is allowed, so that a user can fix a
+config, a genotype or a dataset without reading a stack trace from deep inside Keras.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+
+class EvokitError(Exception):
+    """Base class of every error evokit raises on purpose."""
+
+
+class ConfigError(EvokitError, ValueError):
+    """A constructor argument or config value is missing, of the wrong type or out of range."""
+
+
+class DataError(EvokitError, ValueError):
+    """A dataset has the wrong shape, NaN values, or labels that don't match its samples."""
+
+
+class ArchitectureError(EvokitError, ValueError):
+    """A NetSpec cannot be built: a layer gets an input shape it cannot take."""
+
+
+class GenotypeError(EvokitError, ValueError):
+    """A genotype does not fit its encoding (wrong type, length or gene value)."""
+
+
+def invalid(field: str, value: Any, allowed: str, error: type[EvokitError] = ConfigError) -> EvokitError:
+    """Make the standard message: ``field=value is invalid: allowed ...``."""
+    return error(f"{field}={value!r} is invalid: {allowed}")
+
+
+def check_int(field: str, value: Any, *, minimum: int | None = None, maximum: int | None = None) -> int:
+    """Return ``value`` if it is an int within [minimum, maximum], else raise ConfigError."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise invalid(field, value, "expected an integer")
+    if minimum is not None and value < minimum:
+        raise invalid(field, value, f"expected an integer >= {minimum}")
+    if maximum is not None and value > maximum:
+        raise invalid(field, value, f"expected an integer <= {maximum}")
+    return value
+
+
+def check_float(field: str, value: Any, *, minimum: float | None = None, maximum: float | None = None,
+                exclusive_minimum: bool = False) -> float:
+    """Return ``value`` as float if it is a real number in range, else raise ConfigError."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise invalid(field, value, "expected a number")
+    value = float(value)
+    if value != value:
+        raise invalid(field, value, "expected a number, not NaN")
+    if minimum is not None and (value <= minimum if exclusive_minimum else value < minimum):
+        bound = ">" if exclusive_minimum else ">="
+        raise invalid(field, value, f"expected a number {bound} {minimum}")
+    if maximum is not None and value > maximum:
+        raise invalid(field, value, f"expected a number <= {maximum}")
+    return value
+
+
+def check_choice(field: str, value: Any, choices: tuple | list) -> Any:
+    """Return ``value`` if it is one of ``choices``, else raise ConfigError listing them."""
+    if value not in choices:
+        raise invalid(field, value, "expected one of " + ", ".join(repr(c) for c in choices))
+    return value

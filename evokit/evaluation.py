@@ -1,0 +1,127 @@
+"""Evaluation: what one candidate's (single) training run produced.
+
+Every objective reads from an Evaluation; none of them trains again. It pickles (weights are
+NumPy arrays, the NetSpec is plain Python), so evaluations travel back from worker processes and
+into the fitness cache.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from evokit.errors import check_choice, check_float, check_int
+from evokit.netspec import NetSpec
+
+FAILURE_REASONS = ("decode_error", "build_error", "nan_loss", "exception", "timeout", "worker_died",
+                   "infeasible")
+
+
+OPTIMIZERS = ("adam", "sgd", "rmsprop", "adamw", "nadam")
+
+
+@dataclass(frozen=True)
+class TrainingConfig:
+    """How every candidate is trained: one shared setting per search (part of the cache key).
+
+    Args:
+        epochs: passes over the training split.
+        batch_size: samples per gradient step.
+        optimizer: one of ``OPTIMIZERS``.
+        learning_rate: the optimizer's learning rate.
+        early_stopping: patience in epochs on the validation loss, or None to train all epochs.
+    """
+
+    epochs: int = 3
+    batch_size: int = 32
+    optimizer: str = "adam"
+    learning_rate: float = 1e-3
+    early_stopping: int | None = None
+
+    def __post_init__(self) -> None:
+        check_int("epochs", self.epochs, minimum=1)
+        check_int("batch_size", self.batch_size, minimum=1)
+        check_choice("optimizer", self.optimizer, OPTIMIZERS)
+        check_float("learning_rate", self.learning_rate, minimum=0.0, exclusive_minimum=True)
+        if self.early_stopping is not None:
+            check_int("early_stopping", self.early_stopping, minimum=1)
+
+    def key(self) -> str:
+        """A stable string naming these settings, for cache keys."""
+        return ",".join(f"{k}={v}" for k, v in asdict(self).items())
+
+
+@dataclass
+class Evaluation:
+    """The outcome of evaluating one network.
+
+    Attributes:
+        spec: the (canonical) NetSpec that was trained.
+        status: ``"ok"``, ``"failed"`` (see ``reason``) or ``"untrained"`` (no objective needed
+            training, only analytic ones were computed).
+        reason: for failures, one of ``FAILURE_REASONS``; ``message`` says more.
+        metrics: validation and training metrics, e.g. ``val_accuracy``, ``val_loss``, ``loss``.
+        history: per-epoch training history (Keras' ``History.history``).
+        wall_time: seconds spent on this candidate (build, train, validate).
+        train_time: seconds inside ``fit``.
+        weights: the trained weights (``model.get_weights()``), when kept.
+        seed: the seed the candidate was built and trained with.
+    """
+
+    spec: NetSpec | None
+    status: str = "ok"
+    reason: str | None = None
+    message: str = ""
+    metrics: dict[str, float] = field(default_factory=dict)
+    history: dict[str, list[float]] = field(default_factory=dict)
+    wall_time: float = 0.0
+    train_time: float = 0.0
+    weights: list[Any] | None = None
+    seed: int = 0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def failed(self) -> bool:
+        return self.status == "failed"
+
+    @property
+    def params(self) -> int | None:
+        """Parameter count from the NetSpec (None when the genotype did not decode)."""
+        return None if self.spec is None else self.spec.params
+
+    @property
+    def flops(self) -> int | None:
+        return None if self.spec is None else self.spec.flops
+
+    @property
+    def spec_hash(self) -> str | None:
+        return None if self.spec is None else self.spec.hash
+
+    def model(self) -> Any:
+        """The trained Keras model, rebuilt from the NetSpec and the kept weights."""
+        from evokit.build import build
+
+        if self.spec is None or self.weights is None:
+            raise ValueError("this evaluation kept no trained weights (failed, untrained, or keep_weights=False)")
+        model = build(self.spec, seed=self.seed)
+        model.set_weights(self.weights)
+        return model
+
+    def without_weights(self) -> "Evaluation":
+        """A copy without the weights (what the cache keeps for candidates that are not the best)."""
+        copy = Evaluation(**{k: getattr(self, k) for k in self.__dataclass_fields__})
+        copy.weights = None
+        return copy
+
+    def summary(self) -> dict[str, Any]:
+        """JSON-ready metrics of this evaluation (no weights, no history)."""
+        return {"status": self.status, "reason": self.reason, "message": self.message[:500],
+                "params": self.params, "flops": self.flops, "hash": self.spec_hash,
+                "wall_time": round(self.wall_time, 4), "train_time": round(self.train_time, 4),
+                **{k: (v if math.isfinite(v) else None) for k, v in self.metrics.items()}}
+
+
+def failure(spec: NetSpec | None, reason: str, message: str, wall_time: float = 0.0) -> Evaluation:
+    """A failed Evaluation with its reason (one of FAILURE_REASONS)."""
+    assert reason in FAILURE_REASONS, reason
+    return Evaluation(spec=spec, status="failed", reason=reason, message=message, wall_time=wall_time)

@@ -1,0 +1,80 @@
+"""The Objective interface: one number read from an Evaluation, with a DEAP weight.
+
+An objective never trains: it reads what the candidate's single training run produced. Those
+that need a trained model say so with ``needs_training``; at most one objective of a search
+(``ValidationAccuracy``) fixes *how* candidates are trained (its ``training`` config).
+"""
+from __future__ import annotations
+
+import math
+from typing import Any, Callable
+
+from evokit.errors import ConfigError
+from evokit.evaluation import Evaluation
+from evokit.evaluation import TrainingConfig
+
+
+class Objective:
+    """An objective: a name, a DEAP weight (+1 maximise, -1 minimise) and a value per Evaluation.
+
+    Use it directly around any callable of an Evaluation::
+
+        Objective(latency_ms, weight=-1.0)
+
+    or subclass it and override ``compute`` (and ``__init__`` for set-up).
+
+    Args:
+        fn: callable of an Evaluation returning a number (not needed by subclasses).
+        name: column name in logs and reports (default: the function's name). Put the unit in it.
+        weight: DEAP weight; its sign says maximise (+) or minimise (-).
+        needs_training: whether ``fn`` needs a trained model in the Evaluation.
+        failure_value: the value a failed candidate gets (default: the worst possible, -inf when
+            maximising and +inf when minimising).
+    """
+
+    name: str = "objective"
+    weight: float = 1.0
+    needs_training: bool = True
+    training: TrainingConfig | None = None
+
+    def __init__(self, fn: Callable[[Evaluation], float] | None = None, *, name: str | None = None,
+                 weight: float | None = None, needs_training: bool | None = None,
+                 failure_value: float | None = None):
+        if fn is not None and not callable(fn):
+            raise ConfigError(f"fn={fn!r} is invalid: expected a callable of an Evaluation")
+        self.fn = fn
+        if name is not None:
+            self.name = name
+        elif fn is not None:
+            self.name = getattr(fn, "__name__", type(fn).__name__)
+        if weight is not None:
+            self.weight = weight
+        if isinstance(self.weight, bool) or not isinstance(self.weight, (int, float)) or self.weight == 0 \
+                or not math.isfinite(self.weight):
+            raise ConfigError(f"weight={self.weight!r} is invalid: expected a non-zero number "
+                              "(+1 to maximise, -1 to minimise)")
+        if needs_training is not None:
+            self.needs_training = needs_training
+        self._failure_value = failure_value
+
+    def compute(self, evaluation: Evaluation) -> float:
+        """The objective's value for a successful evaluation."""
+        if self.fn is None:
+            raise NotImplementedError(f"{type(self).__name__} must override compute() or be given fn")
+        return self.fn(evaluation)
+
+    def failure_value(self, evaluation: Evaluation) -> float:
+        """The value of a failed candidate: the worst possible unless configured."""
+        if self._failure_value is not None:
+            return self._failure_value
+        return -math.inf if self.weight > 0 else math.inf
+
+    def __call__(self, evaluation: Evaluation) -> float:
+        """The value for this evaluation; failed candidates (and NaN results) get the failure value."""
+        if evaluation.failed:
+            return float(self.failure_value(evaluation))
+        value = float(self.compute(evaluation))
+        return value if math.isfinite(value) else float(self.failure_value(evaluation))
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(name={self.name!r}, weight={self.weight})"

@@ -1,0 +1,74 @@
+"""Repair: turn would-be-impossible architectures into the nearest valid ones.
+
+Encodings call these while decoding, so that every genotype decodes to a buildable network:
+a pooling that would shrink a side below 1 is dropped; inputs of a merge that disagree on
+spatial size are pooled down to the smallest; inputs of an ``add`` that disagree on width are
+projected (1x1 convolution or dense, linear) to the widest; a dense layer on a spatial input gets
+a flatten first. ``repair(spec)`` applies the same rules to a whole NetSpec.
+"""
+from __future__ import annotations
+
+from evokit.netspec.graph import INPUT, Graph, NetSpec
+from evokit.netspec.layers import Add, Concat, Conv1D, Conv2D, Dense, Flatten, LayerSpec, Pool
+
+
+def add_pool(g: Graph, pool: Pool, x: int) -> int:
+    """Add ``pool`` after ``x`` unless it would shrink a side below 1 (then it is dropped)."""
+    return g.add(pool, x) if pool.fits(g.shape(x)) else x
+
+
+def reduce_to(g: Graph, x: int, sides: tuple[int, ...], pool: str = "max") -> int:
+    """Pool ``x`` down to exactly ``sides`` (each no larger than ``x``'s) with one pooling layer.
+
+    With stride ``s = side // target`` and window ``k = side - (target - 1) * s`` a 'valid'
+    pooling gives exactly ``target`` outputs, for any side >= target.
+    """
+    current = g.shape(x)[:-1]
+    if current == sides:
+        return x
+    strides = tuple(max(1, c // t) for c, t in zip(current, sides))
+    size = tuple(c - (t - 1) * s for c, t, s in zip(current, sides, strides))
+    return g.add(Pool(pool, size if len(size) > 1 else size[0], strides if len(strides) > 1 else strides[0]), x)
+
+
+def merge(g: Graph, layer: LayerSpec, inputs: list[int]) -> int:
+    """Add a merge (Add or Concat) after reconciling its inputs' shapes; one input passes through."""
+    inputs = list(dict.fromkeys(inputs)) if isinstance(layer, Concat) else list(inputs)
+    if len(inputs) == 1:
+        return inputs[0]
+    shapes = [g.shape(x) for x in inputs]
+    if len({len(s) for s in shapes}) > 1:
+        inputs = [x if len(g.shape(x)) == 1 else g.add(Flatten(), x) for x in inputs]
+    elif len(shapes[0]) > 1:
+        smallest = tuple(min(s[a] for s in shapes) for a in range(len(shapes[0]) - 1))
+        inputs = [reduce_to(g, x, smallest) for x in inputs]
+    if isinstance(layer, Add):
+        width = max(g.shape(x)[-1] for x in inputs)
+        inputs = [x if g.shape(x)[-1] == width else g.add(_projection(g.shape(x), width), x) for x in inputs]
+    return g.add(layer, *inputs)
+
+
+def _projection(shape: tuple[int, ...], width: int) -> LayerSpec:
+    if len(shape) == 3:
+        return Conv2D(width, 1, activation="linear")
+    if len(shape) == 2:
+        return Conv1D(width, 1, activation="linear")
+    return Dense(width, activation="linear")
+
+
+def repair(spec: NetSpec) -> NetSpec:
+    """Rebuild ``spec`` applying the repair rules; layers that still don't fit raise."""
+    g = Graph(spec.input_shape)
+    handle = {INPUT: INPUT}
+    for i, node in enumerate(spec.nodes):
+        ins = [handle[j] for j in node.inputs]
+        layer = node.layer
+        if isinstance(layer, Pool) and len(ins) == 1:
+            handle[i] = add_pool(g, layer, ins[0])
+        elif isinstance(layer, (Add, Concat)):
+            handle[i] = merge(g, layer, ins)
+        elif isinstance(layer, Dense) and len(g.shape(ins[0])) > 1:
+            handle[i] = g.add(layer, g.add(Flatten(), ins[0]))
+        else:
+            handle[i] = g.add(layer, *ins)
+    return g.finish(handle[len(spec.nodes) - 1])

@@ -1,0 +1,38 @@
+"""Plots of a search: fitness over generations (one panel per objective)."""
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any, Sequence
+
+
+def plot_history(rows: Sequence[dict[str, Any]], objective_names: Sequence[str], path: str | Path | None = None,
+                 title: str = "Fitness over generations") -> Any:
+    """Plot best / mean / worst of each objective per generation; save as PNG when ``path`` is given.
+
+    ``rows`` are the per-generation records of a search (``Result.history``).
+    """
+    import matplotlib
+
+    if path is not None:
+        matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+
+    n = len(objective_names)
+    fig, axes = plt.subplots(1, n, figsize=(4.5 * n, 3.4), squeeze=False)
+    generations = [r["gen"] for r in rows]
+    for ax, name in zip(axes[0], objective_names):
+        for stat, style in (("max", "-o"), ("avg", "--"), ("min", ":")):
+            values = [r.get(f"{name}_{stat}") for r in rows]
+            values = [v if v is not None and math.isfinite(v) else math.nan for v in values]
+            ax.plot(generations, values, style, label=stat, markersize=3)
+        ax.set_xlabel("generation")
+        ax.set_ylabel(name)
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8)
+    fig.suptitle(title)
+    fig.tight_layout()
+    if path is not None:
+        fig.savefig(path, dpi=110)
+        plt.close(fig)
+    return fig

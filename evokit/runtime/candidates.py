@@ -1,0 +1,134 @@
+"""From genotypes to fitness values: decode, look up the cache, train what is new, score.
+
+``CandidateEvaluator`` is the one path every search (and ``evokit.toolbox``'s ``evaluate``) takes.
+It is picklable, so DEAP users may also hand it to a process pool's ``map``; a search instead
+calls ``evaluate_all`` with a whole generation, which trains each distinct network once through
+the configured Evaluator (serial, process pool, ...).
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any, Callable, Sequence
+
+from evokit.encodings.base import Encoding
+from evokit.errors import EvokitError
+from evokit.evaluation import Evaluation, failure
+from evokit.fitness.base import Objective
+from evokit.fitness.combine import as_objectives, training_config, weights
+from evokit.netspec import NetSpec
+from evokit.runtime.cache import FitnessCache
+from evokit.runtime.evaluators import Evaluator, SerialEvaluator
+from evokit.runtime.trainer import candidate_seed
+
+TRANSIENT = ("timeout", "worker_died")
+"""Failure reasons that may not recur: not cached, so the network is tried again if it returns."""
+
+
+@dataclass
+class Outcome:
+    """What happened to one genotype: its network, evaluation, fitness values, and whether the
+    evaluation came from the cache (or from an identical network earlier in the same batch)."""
+
+    genotype: Any
+    evaluation: Evaluation
+    values: tuple[float, ...]
+    cached: bool
+
+
+class CandidateEvaluator:
+    """Scores genotypes of one encoding on one dataset with a tuple of objectives.
+
+    Args:
+        encoding: decodes genotypes into NetSpecs.
+        objectives: the objectives (their DEAP weights give the fitness weights).
+        data: a :class:`evokit.datasets.Dataset`.
+        seed: the run seed; each network trains under a seed derived from it and its hash.
+        evaluator: where training happens (default: in this process).
+        keep_weights: keep trained weights in the evaluations (needed to return trained models).
+    """
+
+    def __init__(self, encoding: Encoding, objectives: Any, data: Any, seed: int = 0,
+                 evaluator: Evaluator | None = None, keep_weights: bool = True):
+        self.encoding = encoding
+        self.objectives: list[Objective] = as_objectives(objectives)
+        self.weights = weights(self.objectives)
+        self.training = training_config(self.objectives)
+        self.data = data
+        self.seed = seed
+        self.evaluator = evaluator if evaluator is not None else SerialEvaluator()
+        self.keep_weights = keep_weights
+        self.cache = FitnessCache()
+        self.evaluations = 0
+        self._started = False
+        self._context = f"{self.training.key() if self.training else 'untrained'}|{data.fingerprint}|{seed}"
+
+    def decode(self, genotype: Any) -> NetSpec:
+        """The canonical NetSpec of ``genotype`` for this dataset (raises on a broken genotype)."""
+        return self.encoding.decode(genotype, self.data.input_shape, self.data.n_outputs, self.data.task).canonical()
+
+    def scores(self, evaluation: Evaluation) -> tuple[float, ...]:
+        return tuple(o(evaluation) for o in self.objectives)
+
+    def evaluate_all(self, genotypes: Sequence[Any],
+                     on_outcome: Callable[[Outcome], None] | None = None) -> list[Outcome]:
+        """Evaluate genotypes, training each distinct uncached network once, in one batch."""
+        specs: list[NetSpec | None] = []
+        early: dict[int, Evaluation] = {}
+        for i, genotype in enumerate(genotypes):
+            start = time.perf_counter()
+            try:
+                specs.append(self.decode(genotype))
+            except (EvokitError, ValueError, TypeError, KeyError, IndexError, AttributeError) as exc:
+                specs.append(None)
+                early[i] = failure(None, "decode_error", f"{type(exc).__name__}: {exc}", time.perf_counter() - start)
+        todo: dict[str, NetSpec] = {}
+        waiting: dict[str, list[int]] = {}
+        cached: set[int] = set()
+        for i, spec in enumerate(specs):
+            if spec is None:
+                continue
+            key = self.cache.key(spec.hash, self._context)
+            if key in todo:
+                waiting[key].append(i)
+                cached.add(i)
+                self.cache.hits += 1
+            elif self.training is None:
+                early[i] = Evaluation(spec=spec, status="untrained")
+            elif (hit := self.cache.get(key)) is not None:
+                early[i] = hit
+                cached.add(i)
+            else:
+                todo[key] = spec
+                waiting[key] = [i]
+        if todo:
+            if not self._started:
+                self.evaluator.start(self.data, self.training, self.keep_weights)
+                self._started = True
+            trained = self.evaluator.train([(spec, candidate_seed(self.seed, spec.hash)) for spec in todo.values()])
+            for key, evaluation in zip(todo, trained):
+                if evaluation.reason not in TRANSIENT:
+                    self.cache.put(key, evaluation)
+                early.update((i, evaluation) for i in waiting[key])
+            self.evaluations += len(trained)
+        outcomes = []
+        for i, genotype in enumerate(genotypes):
+            evaluation = early[i]
+            outcome = Outcome(genotype, evaluation, self.scores(evaluation), i in cached)
+            outcomes.append(outcome)
+            if on_outcome is not None:
+                on_outcome(outcome)
+        return outcomes
+
+    def __call__(self, genotype: Any) -> tuple[float, ...]:
+        """DEAP's ``toolbox.evaluate``: the fitness values of one genotype."""
+        return self.evaluate_all([genotype])[0].values
+
+    def close(self) -> None:
+        self.evaluator.close()
+        self._started = False
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = self.__dict__.copy()
+        state["_started"] = False
+        return state

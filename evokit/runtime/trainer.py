@@ -1,0 +1,93 @@
+"""Train one NetSpec on a dataset and return its Evaluation (one model per candidate).
+
+Each candidate is built and trained under a seed of its own, derived from the run seed and the
+network's canonical hash: the same network trains to the same weights whatever genotype produced
+it, in whatever order, in whatever process. Validation is one direct forward pass (no
+``model.evaluate``, which traces another function per model). A NaN or infinite loss, or any
+exception, fails this candidate only.
+"""
+from __future__ import annotations
+
+import hashlib
+import math
+import time
+from typing import Any
+
+import numpy as np
+
+from evokit.evaluation import Evaluation, TrainingConfig, failure
+from evokit.netspec import NetSpec
+
+def candidate_seed(run_seed: int, spec_hash: str) -> int:
+    """The seed one network is built and trained with, from the run seed and its hash."""
+    return int(hashlib.sha256(f"{run_seed}:{spec_hash}".encode()).hexdigest()[:8], 16) % (2**31 - 1)
+
+
+def _optimizer(keras: Any, config: TrainingConfig) -> Any:
+    cls = {"adam": keras.optimizers.Adam, "sgd": keras.optimizers.SGD, "rmsprop": keras.optimizers.RMSprop,
+           "adamw": keras.optimizers.AdamW, "nadam": keras.optimizers.Nadam}[config.optimizer]
+    return cls(learning_rate=config.learning_rate)
+
+
+def predict(model: Any, x: np.ndarray, batch_size: int = 1024) -> np.ndarray:
+    """Forward pass in inference mode, batched, without tracing a predict function."""
+    outs = [np.asarray(model(x[i:i + batch_size], training=False)) for i in range(0, len(x), batch_size)]
+    return np.concatenate(outs, axis=0)
+
+
+def score_predictions(y_true: np.ndarray, y_pred: np.ndarray, task: str, prefix: str) -> dict[str, float]:
+    """Accuracy and cross-entropy (classification) or MSE (regression) of predictions."""
+    if task == "classification":
+        p = np.clip(y_pred[np.arange(len(y_true)), y_true.astype(int)], 1e-7, 1.0)
+        return {f"{prefix}accuracy": float(np.mean(np.argmax(y_pred, axis=1) == y_true)),
+                f"{prefix}loss": float(-np.mean(np.log(p)))}
+    y_true = y_true.reshape(len(y_true), -1)
+    return {f"{prefix}loss": float(np.mean((y_pred.reshape(y_true.shape) - y_true) ** 2))}
+
+
+def train(spec: NetSpec, data: Any, config: TrainingConfig, seed: int, keep_weights: bool = True) -> Evaluation:
+    """Build ``spec`` with ``seed``, train it on ``data.x_train`` and score it on ``data.x_val``."""
+    import keras
+
+    from evokit.build import build
+
+    start = time.perf_counter()
+    try:
+        keras.utils.set_random_seed(seed)
+        model = build(spec, seed=seed)
+    except Exception as exc:  # noqa: BLE001 - a candidate that cannot be built fails alone
+        return failure(spec, "build_error", f"{type(exc).__name__}: {exc}", time.perf_counter() - start)
+    classification = data.task == "classification"
+    try:
+        model.compile(optimizer=_optimizer(keras, config),
+                      loss="sparse_categorical_crossentropy" if classification else "mse")
+        callbacks: list[Any] = [keras.callbacks.TerminateOnNaN()]
+        fit_kwargs: dict[str, Any] = {}
+        if config.early_stopping is not None:
+            callbacks.append(keras.callbacks.EarlyStopping(patience=config.early_stopping, restore_best_weights=True))
+            fit_kwargs["validation_data"] = (data.x_val, data.y_val)
+        fit_start = time.perf_counter()
+        history = model.fit(data.x_train, data.y_train, epochs=config.epochs, batch_size=config.batch_size,
+                            shuffle=True, verbose=0, callbacks=callbacks, **fit_kwargs).history
+        train_time = time.perf_counter() - fit_start
+        losses = history.get("loss", [])
+        if not losses or not all(math.isfinite(v) for v in losses):
+            return failure(spec, "nan_loss", f"training loss became {losses[-1] if losses else 'undefined'}",
+                           time.perf_counter() - start)
+        metrics = score_predictions(data.y_val, predict(model, data.x_val), data.task, "val_")
+        if not all(math.isfinite(v) for v in metrics.values()):
+            return failure(spec, "nan_loss", f"validation metrics not finite: {metrics}", time.perf_counter() - start)
+        metrics["loss"] = float(losses[-1])
+        weights = model.get_weights() if keep_weights else None
+    except Exception as exc:  # noqa: BLE001 - one candidate's crash never ends the run
+        return failure(spec, "exception", f"{type(exc).__name__}: {exc}", time.perf_counter() - start)
+    finally:
+        keras.backend.clear_session(free_memory=False)
+    return Evaluation(spec=spec, metrics=metrics, history={k: [float(v) for v in vs] for k, vs in history.items()},
+                      wall_time=time.perf_counter() - start, train_time=train_time, weights=weights, seed=seed)
+
+
+def test_scores(evaluation: Evaluation, data: Any) -> dict[str, float]:
+    """Test-split metrics of an evaluation's trained model."""
+    model = evaluation.model()
+    return score_predictions(data.y_test, predict(model, data.x_test), data.task, "test_")

@@ -1,0 +1,67 @@
+"""``evokit.toolbox``: a ready DEAP toolbox for users who compose their own loop with DEAP."""
+from __future__ import annotations
+
+import random
+from typing import Any
+
+import numpy as np
+from deap import base, tools
+
+from evokit.datasets import Dataset, load, names
+from evokit.encodings.base import Encoding
+from evokit.errors import ConfigError
+from evokit.individual import attach_fitness
+from evokit.runtime.candidates import CandidateEvaluator
+from evokit.runtime.evaluators import Evaluator
+
+
+def new_individual(encoding: Encoding, weights: tuple[float, ...]) -> Any:
+    """A random genotype of ``encoding`` with an empty fitness of these weights."""
+    return attach_fitness(encoding.random(), weights)
+
+
+def resolve_data(data: Any, seed: int = 0) -> Dataset:
+    """A Dataset from a Dataset or the name of an embedded one."""
+    if isinstance(data, Dataset):
+        return data
+    check_data(data)
+    return load(data, seed=seed)
+
+
+def check_data(data: Any) -> None:
+    """Raise ConfigError naming ``data`` unless it is a Dataset or an embedded dataset's name."""
+    if isinstance(data, Dataset) or (isinstance(data, str) and data in names()):
+        return
+    raise ConfigError(f"data={data!r} is invalid: expected an evokit Dataset or one of "
+                      f"{', '.join(map(repr, names()))}")
+
+
+def toolbox(encoding: Encoding, objectives: Any, data: Any, seed: int | None = None,
+            evaluator: Evaluator | None = None) -> base.Toolbox:
+    """A DEAP toolbox with ``individual``, ``population``, ``mate``, ``mutate``, ``select``,
+    ``evaluate`` and ``map`` registered, ready for ``deap.algorithms.eaSimple`` and friends.
+
+    ``evaluate`` returns the fitness tuple of one individual (decode, cache, train, score).
+    With ``seed``, Python's and NumPy's global generators are seeded: DEAP's operators and
+    algorithms draw from them. Each network's training has its own seed, derived from ``seed``
+    (0 when None) and the network.
+    """
+    if not isinstance(encoding, Encoding):
+        raise ConfigError(f"encoding={encoding!r} is invalid: expected an evokit Encoding")
+    if seed is not None:
+        random.seed(seed)
+        np.random.seed(seed)
+    candidates = CandidateEvaluator(encoding, objectives, resolve_data(data, seed or 0), seed=seed or 0,
+                                    evaluator=evaluator)
+    tb = base.Toolbox()
+    tb.register("individual", new_individual, encoding, candidates.weights)
+    tb.register("population", tools.initRepeat, list, tb.individual)
+    encoding.register(tb)
+    if len(candidates.weights) == 1:
+        tb.register("select", tools.selTournament, tournsize=3)
+    else:
+        tb.register("select", tools.selNSGA2)
+    tb.register("evaluate", candidates)
+    tb.register("map", map)
+    tb.candidates = candidates
+    return tb

@@ -1,0 +1,24 @@
+"""Shared fixtures: small real datasets and seeds, so that tests train real models quickly."""
+from __future__ import annotations
+
+import pytest
+
+import evokit as ek
+
+
+@pytest.fixture(scope="session")
+def digits():
+    """The full digits dataset (8x8x1 images, 10 classes)."""
+    return ek.datasets.load("digits", seed=0)
+
+
+@pytest.fixture(scope="session")
+def small_digits(digits):
+    """A small stratified subset of digits for fast end-to-end tests."""
+    return digits.subset(n_train=240, n_val=100, seed=0)
+
+
+@pytest.fixture
+def tiny_encoding():
+    """A DeepGA encoding whose networks are small and quick to train."""
+    return ek.encodings.DeepGA(max_conv_blocks=2, max_dense=1, filters=(4, 8), units=(8, 16))

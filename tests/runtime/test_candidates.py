@@ -1,0 +1,77 @@
+import copy
+
+import pytest
+
+import evokit as ek
+from evokit.encodings.deepga import ConvBlock, DeepGAGenome, DenseBlock
+from evokit.runtime.candidates import CandidateEvaluator
+from evokit.runtime.evaluators import SerialEvaluator
+
+
+class CountingEvaluator(SerialEvaluator):
+    """A real serial evaluator that also counts the networks it trains."""
+
+    def __init__(self):
+        self.trained = []
+
+    def train(self, tasks):
+        self.trained += [spec.hash for spec, _ in tasks]
+        return super().train(tasks)
+
+
+def _genome(filters=4, skips=()):
+    return DeepGAGenome([ConvBlock(filters, 3, "max", 2, "relu")], [DenseBlock(8, "relu", 0.0)], list(skips))
+
+
+def test_duplicate_networks_train_once(small_digits, tiny_encoding):
+    evaluator = CountingEvaluator()
+    ce = CandidateEvaluator(tiny_encoding, ek.fitness.ValidationAccuracy(epochs=1), small_digits, evaluator=evaluator)
+    a, b, c = _genome(4), _genome(4), _genome(8)
+    outcomes = ce.evaluate_all([a, b, c, copy.deepcopy(a)])
+    assert len(evaluator.trained) == len(set(evaluator.trained)) == 2
+    assert [o.cached for o in outcomes] == [False, True, False, True]
+    assert outcomes[0].values == outcomes[1].values == outcomes[3].values
+    again = ce.evaluate_all([_genome(8)])  # a later generation: a cache hit, no training
+    assert again[0].cached and len(evaluator.trained) == 2
+    assert ce.cache.hits == 3 and ce.evaluations == 2
+
+
+def test_same_network_from_different_genotypes_shares_the_cache(small_digits, tiny_encoding):
+    # conv blocks are ignored on tabular data only; here two genomes differ only in a skip bit that
+    # has no effect -> use pool 'none' vs a pool that repair drops: both decode to the same network.
+    a = DeepGAGenome([ConvBlock(4, 3, "none", 2, "relu")], [], [])
+    b = DeepGAGenome([ConvBlock(4, 3, "max", 9, "relu")], [], [])  # 9 > 8: the pool is dropped
+    ce = CandidateEvaluator(tiny_encoding, ek.fitness.ValidationAccuracy(epochs=1), small_digits)
+    assert ce.decode(a).hash == ce.decode(b).hash
+    out = ce.evaluate_all([a, b])
+    assert out[1].cached and out[0].values == out[1].values
+
+
+def test_broken_genotype_is_a_scored_failure(small_digits, tiny_encoding):
+    ce = CandidateEvaluator(tiny_encoding, [ek.fitness.ValidationAccuracy(epochs=1), ek.fitness.ParameterCount()],
+                            small_digits)
+    bad = DeepGAGenome([ConvBlock(0, 3, "max", 2, "relu")], [], [])
+    out = ce.evaluate_all([bad, _genome()])
+    assert out[0].evaluation.reason == "decode_error" and "filters" in out[0].evaluation.message
+    assert out[0].values == (0.0, float("inf"))
+    assert out[1].evaluation.status == "ok"
+
+
+def test_untrained_objectives_skip_training(small_digits, tiny_encoding):
+    evaluator = CountingEvaluator()
+    ce = CandidateEvaluator(tiny_encoding, ek.fitness.ParameterCount(), small_digits, evaluator=evaluator)
+    out = ce.evaluate_all([_genome()])
+    assert evaluator.trained == [] and out[0].evaluation.status == "untrained"
+    assert out[0].values == (float(ce.decode(_genome()).params),)
+
+
+@pytest.mark.slow
+def test_process_evaluator_matches_serial(small_digits, tiny_encoding):
+    genomes = [_genome(4), _genome(8)]
+    serial = CandidateEvaluator(tiny_encoding, ek.fitness.ValidationAccuracy(epochs=1), small_digits)
+    procs = CandidateEvaluator(tiny_encoding, ek.fitness.ValidationAccuracy(epochs=1), small_digits,
+                               evaluator=ek.runtime.ProcessEvaluator(workers=2))
+    try:
+        assert [o.values for o in serial.evaluate_all(genomes)] == [o.values for o in procs.evaluate_all(genomes)]
+    finally:
+        procs.close()

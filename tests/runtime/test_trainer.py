@@ -1,0 +1,60 @@
+import math
+
+import numpy as np
+import pytest
+
+import evokit as ek
+from evokit.runtime.trainer import candidate_seed, train
+
+
+def _spec(data):
+    g = ek.netspec.Graph(data.input_shape)
+    x = g.add(ek.netspec.Conv2D(4, 3), g.input)
+    x = g.add(ek.netspec.Flatten(), x)
+    return g.finish(g.add(ek.netspec.Dense(data.n_outputs, "softmax"), x))
+
+
+def test_train_records_a_real_evaluation(small_digits):
+    spec = _spec(small_digits)
+    ev = train(spec, small_digits, ek.TrainingConfig(epochs=4, learning_rate=0.01), seed=3)
+    assert ev.status == "ok"
+    assert 0.0 <= ev.metrics["val_accuracy"] <= 1.0
+    assert ev.metrics["val_accuracy"] > 0.3  # ten classes: well above chance (0.1)
+    assert len(ev.history["loss"]) == 4 and ev.history["loss"][-1] < ev.history["loss"][0]
+    assert ev.params == spec.params == ev.model().count_params()
+    assert ev.wall_time >= ev.train_time > 0
+
+
+def test_same_seed_same_result_and_different_seed_differs(small_digits):
+    spec = _spec(small_digits)
+    cfg = ek.TrainingConfig(epochs=1)
+    a, b, c = (train(spec, small_digits, cfg, seed=s) for s in (5, 5, 6))
+    assert a.metrics == b.metrics
+    assert all(np.array_equal(x, y) for x, y in zip(a.weights, b.weights))
+    assert not all(np.array_equal(x, y) for x, y in zip(a.weights, c.weights))
+
+
+def test_nan_loss_fails_only_that_candidate(small_digits):
+    ev = train(_spec(small_digits), small_digits, ek.TrainingConfig(epochs=2, optimizer="sgd", learning_rate=1e30),
+               seed=0)
+    assert ev.failed and ev.reason == "nan_loss"
+
+
+def test_candidate_seed_depends_on_run_seed_and_network():
+    assert candidate_seed(0, "abc") == candidate_seed(0, "abc")
+    assert candidate_seed(0, "abc") != candidate_seed(1, "abc")
+    assert candidate_seed(0, "abc") != candidate_seed(0, "abd")
+    assert 0 <= candidate_seed(7, "x") < 2**31
+
+
+@pytest.mark.parametrize("kwargs, field", [({"epochs": 0}, "epochs"), ({"optimizer": "lbfgs"}, "optimizer"),
+                                            ({"learning_rate": -1.0}, "learning_rate"),
+                                            ({"batch_size": 2.5}, "batch_size"), ({"early_stopping": 0}, "early_stopping")])
+def test_training_config_errors_name_the_field(kwargs, field):
+    with pytest.raises(ek.errors.ConfigError, match=field):
+        ek.TrainingConfig(**kwargs)
+
+
+def test_early_stopping_uses_validation(small_digits):
+    ev = train(_spec(small_digits), small_digits, ek.TrainingConfig(epochs=3, early_stopping=1), seed=0)
+    assert "val_loss" in ev.history and math.isfinite(ev.metrics["val_loss"])
