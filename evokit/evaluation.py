@@ -99,7 +99,7 @@ class Evaluation:
 
     def model(self) -> Any:
         """The trained Keras model, rebuilt from the NetSpec and the kept weights."""
-        from evokit.build import build
+        from evokit.builder import build
 
         if self.spec is None or self.weights is None:
             raise ValueError("this evaluation kept no trained weights (failed, untrained, or keep_weights=False)")

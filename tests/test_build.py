@@ -10,7 +10,7 @@ import keras
 import numpy as np
 import pytest
 
-from evokit.build import LAYER_BUILDERS, build
+from evokit.builder import LAYER_BUILDERS, build
 from evokit.encodings import DeepGA
 from evokit.errors import ConfigError
 from evokit.netspec import (INPUT, Activation, Add, BatchNorm, Concat, Conv1D, Conv2D, Dense, Dropout, Flatten,

@@ -51,7 +51,7 @@ def skip_index(j: int, i: int) -> int:
 
 def n_skip_bits(n_blocks: int) -> int:
     """Length of the skip bit string for ``n_blocks`` conv blocks."""
-    return max(0, (n_blocks - 1) * (n_blocks - 2) // 2)
+    return (n_blocks - 1) * (n_blocks - 2) // 2 if n_blocks >= 2 else 0
 
 
 @dataclass
@@ -117,16 +117,16 @@ class DeepGA(Encoding):
         self.max_conv_blocks = check_int("max_conv_blocks", max_conv_blocks, minimum=max(1, min_conv_blocks))
         self.min_dense = check_int("min_dense", min_dense, minimum=0)
         self.max_dense = check_int("max_dense", max_dense, minimum=min_dense)
-        self.filters = _choices("filters", filters, lambda v: isinstance(v, int) and v >= 1, "positive integers")
-        self.kernel_sizes = _choices("kernel_sizes", kernel_sizes, lambda v: isinstance(v, int) and v >= 1,
+        self.filters = _choices("filters", filters, _positive_int, "positive integers")
+        self.kernel_sizes = _choices("kernel_sizes", kernel_sizes, _positive_int,
                                      "positive integers")
         self.pools = _choices("pools", pools, lambda v: v in POOLS, f"values among {POOLS}")
-        self.pool_sizes = _choices("pool_sizes", pool_sizes, lambda v: isinstance(v, int) and v >= 1,
+        self.pool_sizes = _choices("pool_sizes", pool_sizes, _positive_int,
                                    "positive integers")
         self.activations = _choices("activations", activations, lambda v: v in ACTIVATIONS,
                                     f"values among {ACTIVATIONS}")
-        self.units = _choices("units", units, lambda v: isinstance(v, int) and v >= 1, "positive integers")
-        self.dropouts = _choices("dropouts", dropouts, lambda v: isinstance(v, (int, float)) and 0 <= v < 1,
+        self.units = _choices("units", units, _positive_int, "positive integers")
+        self.dropouts = _choices("dropouts", dropouts, lambda v: isinstance(v, (int, float)) and not isinstance(v, bool) and 0 <= v < 1,
                                  "numbers in [0, 1)")
         if not isinstance(skip_probability, (int, float)) or not 0 <= skip_probability <= 1:
             raise ConfigError(f"skip_probability={skip_probability!r} is invalid: expected a number in [0, 1]")
@@ -145,7 +145,7 @@ class DeepGA(Encoding):
 
     def random(self, rng: Any = None) -> DeepGAGenome:
         rng = rng_or_global(rng)
-        n_conv = rng.randint(max(1, self.min_conv_blocks), self.max_conv_blocks)
+        n_conv = rng.randint(self.min_conv_blocks, self.max_conv_blocks)
         n_dense = rng.randint(self.min_dense, self.max_dense)
         conv = [self.random_conv(rng) for _ in range(n_conv)]
         dense = [self.random_dense(rng) for _ in range(n_dense)]
@@ -215,6 +215,10 @@ class DeepGA(Encoding):
                               list(data["skips"]))
         check_genome(genome)
         return genome
+
+
+def _positive_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 1
 
 
 def _choices(field_name: str, values: Any, ok: Any, what: str) -> tuple:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import itertools
 import json
 import math
 from dataclasses import dataclass
@@ -18,6 +19,8 @@ from evokit.errors import ArchitectureError
 from evokit.netspec.layers import LayerSpec, Shape, layer_from_config
 
 INPUT = -1
+MAX_TIE_ORDERINGS = 5040
+"""At most this many orderings of interchangeable nodes are tried for the canonical form."""
 
 
 @dataclass(frozen=True)
@@ -108,20 +111,19 @@ class NetSpec:
 
     @functools.cached_property
     def _keys(self) -> tuple[str, ...]:
-        """Merkle key of every node: its layer config and (sorted, if commutative) input keys."""
+        """Merkle key of every node: its layer and (sorted, if commutative) input keys."""
         keys: list[str] = []
         root = "input" + json.dumps(self.input_shape)
         for node in self.nodes:
             ins = [root if j == INPUT else keys[j] for j in node.inputs]
             if node.layer.commutative:
                 ins.sort()
-            text = node.layer.kind + json.dumps(node.layer.config(), sort_keys=True) + "|".join(ins)
+            text = node.layer.kind + json.dumps(node.layer.key_config(), sort_keys=True) + "|".join(ins)
             keys.append(hashlib.sha256(text.encode()).hexdigest())
         return tuple(keys)
 
-    @functools.cached_property
-    def _canonical(self) -> "NetSpec":
-        """Only the output's ancestors, in a deterministic post-order; merge inputs sorted."""
+    def _ordered(self, rank: dict[int, int]) -> "NetSpec":
+        """The output's ancestors in post-order; inputs of merges sorted by (key, rank)."""
         keys = self._keys
         order: list[int] = []
         seen: set[int] = set()
@@ -129,7 +131,7 @@ class NetSpec:
         def inputs_of(i: int) -> list[int]:
             ins = list(self.nodes[i].inputs)
             if self.nodes[i].layer.commutative:
-                ins.sort(key=lambda j: ("" if j == INPUT else keys[j], j))
+                ins.sort(key=lambda j: ("", 0) if j == INPUT else (keys[j], rank[j]))
             return ins
 
         stack: list[tuple[int, bool]] = [(len(self.nodes) - 1, False)]
@@ -143,10 +145,37 @@ class NetSpec:
                 continue
             stack.append((i, True))
             stack.extend((j, False) for j in reversed(inputs_of(i)) if j != INPUT and j not in seen)
-        new_index = {old: new for new, old in enumerate(order)}
-        new_index[INPUT] = INPUT
+        new_index = {old: new for new, old in enumerate(order)} | {INPUT: INPUT}
         nodes = [Node(self.nodes[i].layer, tuple(new_index[j] for j in inputs_of(i))) for i in order]
         return NetSpec(self.input_shape, nodes)
+
+    def _identity(self) -> str:
+        return json.dumps([self.input_shape, [(n.layer.kind, n.layer.key_config(), n.inputs) for n in self.nodes]],
+                          sort_keys=True)
+
+    @functools.cached_property
+    def _canonical(self) -> "NetSpec":
+        """The ordering of the output's ancestors with the smallest serialisation.
+
+        Distinct nodes with equal Merkle keys (the same layer on the same inputs) are
+        interchangeable, so every ordering of each such group is tried and the smallest result
+        kept: isomorphic networks then serialise identically. Such ties are rare and small.
+        """
+        ancestors = _ancestors(self.nodes, len(self.nodes) - 1)
+        groups: dict[str, list[int]] = {}
+        for i in sorted(ancestors):
+            groups.setdefault(self._keys[i], []).append(i)
+        tied = [g for g in groups.values() if len(g) > 1]
+        best: tuple[str, NetSpec] | None = None
+        for combo in itertools.islice(itertools.product(*(itertools.permutations(g) for g in tied)),
+                                      MAX_TIE_ORDERINGS):
+            rank = {i: r for group in combo for r, i in enumerate(group)}
+            spec = self._ordered(rank | {i: 0 for i in ancestors if i not in rank})
+            text = spec._identity()
+            if best is None or text < best[0]:
+                best = (text, spec)
+        assert best is not None
+        return best[1]
 
     def canonical(self) -> "NetSpec":
         """The same network in canonical form: what ``hash`` identifies, and what gets built."""
@@ -156,10 +185,11 @@ class NetSpec:
     def hash(self) -> str:
         """Canonical hash: equal networks give equal hashes whatever genotype produced them.
 
-        Dead branches are ignored and the inputs of commutative merges (add, concat) are
-        ordered; shared nodes stay distinct from duplicated ones.
+        Dead branches are ignored, the inputs of commutative merges (add, concat) are ordered,
+        equivalent spellings of a layer (kernel ``3`` or ``(3, 3)``) are equal, and shared nodes
+        stay distinct from duplicated ones.
         """
-        return hashlib.sha256(json.dumps(self._canonical.to_dict(), sort_keys=True).encode()).hexdigest()[:20]
+        return hashlib.sha256(self._canonical._identity().encode()).hexdigest()[:20]
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, NetSpec) and self.hash == other.hash
@@ -224,6 +254,10 @@ class Graph:
     def add(self, layer: LayerSpec, *inputs: int) -> int:
         if not isinstance(layer, LayerSpec):
             raise ArchitectureError(f"layer={layer!r} is invalid: expected a LayerSpec")
+        for j in inputs:
+            if isinstance(j, bool) or not isinstance(j, int) or not (j == INPUT or 0 <= j < len(self._nodes)):
+                raise ArchitectureError(f"inputs={inputs!r} is invalid: each input must be g.input or a handle "
+                                        f"returned by g.add (0..{len(self._nodes) - 1})")
         shape = infer_shape(layer, [self.shape(j) for j in inputs], f"node {len(self._nodes)}")
         self._nodes.append(Node(layer, tuple(inputs)))
         self._shapes.append(shape)
@@ -234,19 +268,24 @@ class Graph:
         output = len(self._nodes) - 1 if output is None else output
         if output == INPUT or not self._nodes:
             raise ArchitectureError("output=input is invalid: a NetSpec needs at least one layer")
-        keep = sorted(self._ancestors(output))
+        if not isinstance(output, int) or not 0 <= output < len(self._nodes):
+            raise ArchitectureError(f"output={output!r} is invalid: expected a handle returned by g.add")
+        keep = sorted(_ancestors(self._nodes, output))
         index = {old: new for new, old in enumerate(keep)} | {INPUT: INPUT}
         nodes = [Node(self._nodes[i].layer, tuple(index[j] for j in self._nodes[i].inputs)) for i in keep]
         return NetSpec(self.input_shape, nodes)
 
-    def _ancestors(self, output: int) -> set[int]:
-        seen, stack = set(), [output]
-        while stack:
-            i = stack.pop()
-            if i != INPUT and i not in seen:
-                seen.add(i)
-                stack.extend(self._nodes[i].inputs)
-        return seen
+
+
+def _ancestors(nodes: "list[Node] | tuple[Node, ...]", output: int) -> set[int]:
+    """Indices of ``output`` and every node it reads from, directly or not."""
+    seen, stack = set(), [output]
+    while stack:
+        i = stack.pop()
+        if i != INPUT and i not in seen:
+            seen.add(i)
+            stack.extend(nodes[i].inputs)
+    return seen
 
 
 def spatial_sides(shape: Shape) -> tuple[int, ...]:

@@ -15,7 +15,7 @@ import math
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from evokit.errors import ArchitectureError, check_choice, check_float, check_int
+from evokit.errors import ArchitectureError, ConfigError, check_choice, check_float, check_int
 
 Shape = tuple[int, ...]
 
@@ -29,7 +29,7 @@ def _pair(field: str, value: Any) -> tuple[int, ...]:
     """Normalise an int or a tuple of ints (one per spatial axis) to a tuple, validated."""
     if isinstance(value, (list, tuple)):
         if not 1 <= len(value) <= 2:
-            raise ArchitectureError(f"{field}={value!r} is invalid: expected an int or 1-2 ints")
+            raise ConfigError(f"{field}={value!r} is invalid: expected an int or 1-2 ints")
         return tuple(check_int(field, v, minimum=1) for v in value)
     return (check_int(field, value, minimum=1),)
 
@@ -37,6 +37,11 @@ def _pair(field: str, value: Any) -> tuple[int, ...]:
 def _spatial(values: tuple[int, ...], rank: int) -> tuple[int, ...]:
     """Broadcast a 1-tuple to ``rank`` spatial axes."""
     return values * rank if len(values) == 1 else values
+
+
+def _compact(values: tuple[int, ...]) -> int | tuple[int, ...]:
+    """One int when every axis has the same value: ``3`` and ``(3, 3)`` are the same window."""
+    return values[0] if len(set(values)) == 1 else values
 
 
 class LayerSpec:
@@ -63,6 +68,10 @@ class LayerSpec:
     def config(self) -> dict[str, Any]:
         """The constructor arguments, JSON-serialisable."""
         return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}  # type: ignore[arg-type]
+
+    def key_config(self) -> dict[str, Any]:
+        """``config()`` with equivalent spellings made equal (what the canonical hash reads)."""
+        return self.config()
 
     def describe(self) -> str:
         """Short human-readable form, e.g. ``conv2d(16, 3x3, relu)``."""
@@ -119,8 +128,10 @@ class _Conv(LayerSpec):
 
     def __post_init__(self) -> None:
         check_int("filters", self.filters, minimum=1)
-        _pair("kernel_size", self.kernel_size)
-        _pair("strides", self.strides)
+        for name in ("kernel_size", "strides"):
+            if len(_pair(name, getattr(self, name))) not in (1, self.rank):
+                raise ConfigError(f"{name}={getattr(self, name)!r} is invalid: {self.kind} takes one int or "
+                                  f"{self.rank} ints")
         check_choice("padding", self.padding, PADDINGS)
         check_choice("activation", self.activation, ACTIVATIONS)
 
@@ -145,6 +156,9 @@ class _Conv(LayerSpec):
 
     def params(self, shapes: list[Shape]) -> int:
         return math.prod(self.kernel) * shapes[0][-1] * self.filters + (self.filters if self.use_bias else 0)
+
+    def key_config(self) -> dict[str, Any]:
+        return {**self.config(), "kernel_size": _compact(self.kernel), "strides": _compact(self.stride)}
 
     def flops(self, shapes: list[Shape], out: Shape) -> int:
         macs = math.prod(self.kernel) * shapes[0][-1]
@@ -193,6 +207,11 @@ class Pool(LayerSpec):
         stride = size if self.strides is None else _spatial(_pair("strides", self.strides), rank)
         return size, stride
 
+    def key_config(self) -> dict[str, Any]:
+        size = _pair("size", self.size)
+        strides = size if self.strides is None else _pair("strides", self.strides)
+        return {"pool": self.pool, "size": _compact(size), "strides": _compact(strides)}
+
     def fits(self, shape: Shape) -> bool:
         """Whether this pooling leaves every side of ``shape`` at least 1."""
         if len(shape) not in (2, 3):
@@ -202,6 +221,11 @@ class Pool(LayerSpec):
 
     def output_shape(self, shapes: list[Shape]) -> Shape:
         shape = self._expect_rank(shapes, (2, 3), "(length, channels) or (height, width, channels)")
+        for name in ("size", "strides"):
+            value = getattr(self, name)
+            if isinstance(value, (tuple, list)) and len(value) not in (1, len(shape) - 1):
+                raise self._fail(shapes, f"{name}={value!r} has {len(value)} sides but the input has "
+                                         f"{len(shape) - 1} spatial axes")
         size, stride = self.window(len(shape) - 1)
         sides = []
         for side, k, s in zip(shape[:-1], size, stride):
@@ -257,7 +281,7 @@ class Dropout(LayerSpec):
 
     def __post_init__(self) -> None:
         if check_float("rate", self.rate, minimum=0.0) >= 1.0:
-            raise ArchitectureError(f"rate={self.rate!r} is invalid: expected 0 <= rate < 1")
+            raise ConfigError(f"rate={self.rate!r} is invalid: expected 0 <= rate < 1")
 
     def output_shape(self, shapes: list[Shape]) -> Shape:
         return shapes[0]

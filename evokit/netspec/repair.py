@@ -8,6 +8,7 @@ a flatten first. ``repair(spec)`` applies the same rules to a whole NetSpec.
 """
 from __future__ import annotations
 
+from evokit.errors import ArchitectureError
 from evokit.netspec.graph import INPUT, Graph, NetSpec
 from evokit.netspec.layers import Add, Concat, Conv1D, Conv2D, Dense, Flatten, LayerSpec, Pool
 
@@ -33,7 +34,7 @@ def reduce_to(g: Graph, x: int, sides: tuple[int, ...], pool: str = "max") -> in
 
 def merge(g: Graph, layer: LayerSpec, inputs: list[int]) -> int:
     """Add a merge (Add or Concat) after reconciling its inputs' shapes; one input passes through."""
-    inputs = list(dict.fromkeys(inputs)) if isinstance(layer, Concat) else list(inputs)
+    inputs = list(inputs)
     if len(inputs) == 1:
         return inputs[0]
     shapes = [g.shape(x) for x in inputs]
@@ -66,7 +67,10 @@ def repair(spec: NetSpec) -> NetSpec:
         if isinstance(layer, Pool) and len(ins) == 1:
             handle[i] = add_pool(g, layer, ins[0])
         elif isinstance(layer, (Add, Concat)):
-            handle[i] = merge(g, layer, ins)
+            try:
+                handle[i] = g.add(layer, *ins)
+            except ArchitectureError:
+                handle[i] = merge(g, layer, ins)
         elif isinstance(layer, Dense) and len(g.shape(ins[0])) > 1:
             handle[i] = g.add(layer, g.add(Flatten(), ins[0]))
         else:

@@ -64,7 +64,7 @@ def mutInsertBlock(individual: Any, space: Any, rng: Any = None) -> tuple[Any]:
 def mutRemoveBlock(individual: Any, space: Any, rng: Any = None) -> tuple[Any]:
     """Remove a random conv or dense block (if above the minimum)."""
     rng = rng or _random
-    options = [k for k, n, low in (("conv", len(individual.conv), max(1, space.min_conv_blocks)),
+    options = [k for k, n, low in (("conv", len(individual.conv), space.min_conv_blocks),
                                    ("dense", len(individual.dense), space.min_dense)) if n > low]
     if options:
         kind = rng.choice(options)
@@ -100,7 +100,7 @@ def mutLayerList(individual: Any, space: Any, rng: Any = None,
     ``weights`` among the kinds that can change this individual."""
     rng = rng or _random
     can = {"insert": len(individual.conv) < space.max_conv_blocks or len(individual.dense) < space.max_dense,
-           "remove": len(individual.conv) > max(1, space.min_conv_blocks) or len(individual.dense) > space.min_dense,
+           "remove": len(individual.conv) > space.min_conv_blocks or len(individual.dense) > space.min_dense,
            "resample": bool(individual.conv or individual.dense),
            "flip": bool(individual.skips)}
     kinds = [(k, w) for k, w in zip(MUTATIONS, weights) if can[k] and w > 0]

@@ -49,7 +49,7 @@ def train(spec: NetSpec, data: Any, config: TrainingConfig, seed: int, keep_weig
     """Build ``spec`` with ``seed``, train it on ``data.x_train`` and score it on ``data.x_val``."""
     import keras
 
-    from evokit.build import build
+    from evokit.builder import build
 
     start = time.perf_counter()
     try:

@@ -30,7 +30,7 @@ def genome(n_conv: int, skips=None, pool="none", dense=()) -> DeepGAGenome:
 
 
 def assert_within_bounds(enc: DeepGA, g: DeepGAGenome) -> None:
-    assert max(1, enc.min_conv_blocks) <= len(g.conv) <= enc.max_conv_blocks
+    assert enc.min_conv_blocks <= len(g.conv) <= enc.max_conv_blocks
     assert enc.min_dense <= len(g.dense) <= enc.max_dense
     for b in g.conv:
         assert b.filters in enc.filters and b.kernel_size in enc.kernel_sizes
@@ -389,3 +389,21 @@ def test_skip_index_is_a_bijection():
     n = 7
     positions = sorted(skip_index(j, i) for i in range(2, n) for j in range(i - 1))
     assert positions == list(range(n_skip_bits(n)))
+
+
+def test_booleans_are_not_accepted_as_integer_choices():
+    with pytest.raises(ConfigError, match="filters"):
+        DeepGA(filters=(True,))
+
+
+def test_zero_conv_blocks_allowed_consistently_when_min_is_zero():
+    enc = DeepGA(min_conv_blocks=0, max_conv_blocks=2)
+    rng = random.Random(0)
+    sizes = {len(enc.random(rng).conv) for _ in range(200)}
+    assert sizes == {0, 1, 2}
+    spec = enc.decode(DeepGAGenome([], [], []), (8, 8, 1), 10)  # an MLP on the flattened image
+    assert [n.layer.kind for n in spec.nodes] == ["flatten", "dense"]
+
+
+def test_skip_bit_count_is_the_number_of_non_adjacent_pairs():
+    assert [n_skip_bits(n) for n in range(6)] == [0, 0, 0, 1, 3, 6]

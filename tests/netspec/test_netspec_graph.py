@@ -327,6 +327,9 @@ def test_activation_layer_in_a_spec():
 
 # -- canonical hash on random DAGs ----------------------------------------------------------------
 
+LAYER_CHOICES = [Dense(u, a) for u in (2, 3, 4, 5) for a in ("relu", "tanh")] + [Activation("elu")]
+
+
 def _random_dag(data) -> list[Node]:
     n = data.draw(st.integers(1, 9), label="n")
     nodes: list[Node] = []
@@ -336,8 +339,7 @@ def _random_dag(data) -> list[Node]:
             ins = data.draw(st.lists(sources, min_size=2, max_size=3), label=f"ins{i}")
             nodes.append(Node(Concat(), tuple(ins)))
         else:
-            layer = data.draw(st.sampled_from([Dense(3), Dense(4), Dense(3, "tanh"), Activation("elu")]),
-                              label=f"layer{i}")
+            layer = data.draw(st.sampled_from(LAYER_CHOICES), label=f"layer{i}")
             nodes.append(Node(layer, (data.draw(sources, label=f"src{i}"),)))
     return nodes
 
@@ -389,14 +391,25 @@ def test_hash_is_invariant_under_topological_reordering(data):
     assert NetSpec.from_dict(json.loads(json.dumps(other.to_dict()))).hash == spec.hash
 
 
-@pytest.mark.parametrize("merge", [Add, Concat])
-def test_hash_of_a_merge_over_identical_nodes_ignores_their_order(merge):
-    # Two distinct but identical Dense nodes A1, A2; merge(A1, A1, A2) and merge(A2, A2, A1) are
-    # the same network (rename A1 <-> A2), but ties between equal Merkle keys are broken by the
-    # original node index, so the canonical forms differ: inputs (0, 0, 1) vs (0, 1, 1).
-    a = Dense(3)
-    one = NetSpec((5,), [Node(a, (INPUT,)), Node(a, (INPUT,)), Node(merge(), (0, 0, 1))])
-    two = NetSpec((5,), [Node(a, (INPUT,)), Node(a, (INPUT,)), Node(merge(), (1, 1, 0))])
+A = Dense(3)
+IDENTICAL_NODE_CASES = {
+    # merge(A1, A1, A2) vs merge(A2, A2, A1): the same network with A1 and A2 renamed
+    "add-shared-twice": ([Node(A, (INPUT,)), Node(A, (INPUT,)), Node(Add(), (0, 0, 1))],
+                         [Node(A, (INPUT,)), Node(A, (INPUT,)), Node(Add(), (1, 1, 0))]),
+    "concat-shared-twice": ([Node(A, (INPUT,)), Node(A, (INPUT,)), Node(Concat(), (0, 0, 1))],
+                            [Node(A, (INPUT,)), Node(A, (INPUT,)), Node(Concat(), (1, 1, 0))]),
+    # concat(A1, concat(A1, A2)) vs concat(A2, concat(A2, A1))
+    "concat-nested": ([Node(A, (INPUT,)), Node(A, (INPUT,)), Node(Concat(), (0, 1)), Node(Concat(), (0, 2))],
+                      [Node(A, (INPUT,)), Node(A, (INPUT,)), Node(Concat(), (1, 0)), Node(Concat(), (1, 2))]),
+}
+
+
+@pytest.mark.parametrize("case", sorted(IDENTICAL_NODE_CASES))
+def test_hash_of_merges_over_identical_nodes_ignores_their_order(case):
+    # Distinct nodes with equal Merkle keys tie when a merge's inputs are sorted; the tie is broken
+    # by the original node index, so renaming A1 <-> A2 changes the canonical form and the hash.
+    one, two = (NetSpec((5,), nodes).validate() for nodes in IDENTICAL_NODE_CASES[case])
+    assert one.params == two.params and one.output_shape == two.output_shape
     assert one.hash == two.hash
 
 

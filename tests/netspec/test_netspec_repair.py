@@ -82,7 +82,8 @@ def test_merge_single_input_passes_through():
     g = Graph((4, 4, 2))
     x = g.add(Conv2D(3), g.input)
     assert merge(g, Concat(), [x]) == x
-    assert merge(g, Concat(), [x, x]) == x   # duplicate concat inputs collapse
+    twice = merge(g, Concat(), [x, x])       # the same input twice is a valid concat: kept as asked
+    assert twice != x and g.shape(twice) == (4, 4, 6)
 
 
 def test_merge_concat_same_sizes_adds_only_the_concat():

@@ -27,7 +27,7 @@ encodings = st.sampled_from(ENCODINGS)
 
 def assert_in_bounds(enc: DeepGA, g: DeepGAGenome) -> None:
     check_genome(g)
-    assert max(1, enc.min_conv_blocks) <= len(g.conv) <= enc.max_conv_blocks
+    assert enc.min_conv_blocks <= len(g.conv) <= enc.max_conv_blocks
     assert enc.min_dense <= len(g.dense) <= enc.max_dense
 
 
@@ -151,7 +151,7 @@ def test_insert_adds_exactly_one_block_unless_full(enc, s1, s2):
 def test_remove_drops_exactly_one_block_unless_minimal(enc, s1, s2):
     g = enc.random(random.Random(s1))
     n_conv, n_dense = len(g.conv), len(g.dense)
-    minimal = n_conv == max(1, enc.min_conv_blocks) and n_dense == enc.min_dense
+    minimal = n_conv == enc.min_conv_blocks and n_dense == enc.min_dense
     mutRemoveBlock(g, enc, random.Random(s2))
     shrunk = (n_conv - len(g.conv), n_dense - len(g.dense))
     assert shrunk == (0, 0) if minimal else shrunk in {(1, 0), (0, 1)}

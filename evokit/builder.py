@@ -51,7 +51,7 @@ def _layer(keras: Any, layer: LayerSpec, rank: int, seed: int, name: str) -> Any
         return L.Concatenate(axis=-1, name=name)
     builder = LAYER_BUILDERS.get(type(layer))
     if builder is None:
-        raise ConfigError(f"layer={layer.kind!r} has no Keras builder: register one in evokit.build.LAYER_BUILDERS")
+        raise ConfigError(f"layer={layer.kind!r} has no Keras builder: register one in evokit.builder.LAYER_BUILDERS")
     return builder(layer, rank, seed, name)
 
 
