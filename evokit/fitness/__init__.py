@@ -3,7 +3,7 @@ from evokit.evaluation import Evaluation
 from evokit.fitness.accuracy import ValidationAccuracy, ValidationLoss
 from evokit.fitness.base import Objective
 from evokit.fitness.combine import DeepGAScore, as_objectives, training_config, weights
-from evokit.fitness.complexity import FLOPs, ParameterCount
+from evokit.fitness.complexity import FLOPs, ParameterCount, SpecObjective
 
 __all__ = ["Evaluation", "Objective", "ValidationAccuracy", "ValidationLoss", "ParameterCount", "FLOPs",
-           "DeepGAScore", "as_objectives", "training_config", "weights"]
+           "SpecObjective", "DeepGAScore", "as_objectives", "training_config", "weights"]

@@ -3,41 +3,43 @@ from __future__ import annotations
 
 from evokit.evaluation import Evaluation
 from evokit.fitness.base import Objective
+from evokit.netspec import NetSpec
 
 
-class ParameterCount(Objective):
+class SpecObjective(Objective):
+    """An objective read off the NetSpec alone: it needs no training, and a candidate whose
+    training failed still has its value (only a genotype that did not decode gets the failure value)."""
+
+    needs_training = False
+
+    def __init__(self) -> None:
+        super().__init__()
+
+    def measure(self, spec: NetSpec) -> float:
+        raise NotImplementedError
+
+    def compute(self, evaluation: Evaluation) -> float:
+        return float(self.measure(evaluation.spec))
+
+    def __call__(self, evaluation: Evaluation) -> float:
+        return self.compute(evaluation) if evaluation.spec is not None else float(self.failure_value(evaluation))
+
+
+class ParameterCount(SpecObjective):
     """Number of parameters of the network (trainable and not); minimised."""
 
     name = "params"
     weight = -1.0
-    needs_training = False
 
-    def __init__(self) -> None:
-        super().__init__()
-
-    def compute(self, evaluation: Evaluation) -> float:
-        return float(evaluation.params)
-
-    def failure_value(self, evaluation: Evaluation) -> float:
-        # A network that failed to train still has a known size; one that did not decode has none.
-        return float(evaluation.params) if evaluation.spec is not None else super().failure_value(evaluation)
-
-    def __call__(self, evaluation: Evaluation) -> float:
-        return self.compute(evaluation) if evaluation.spec is not None else self.failure_value(evaluation)
+    def measure(self, spec: NetSpec) -> float:
+        return spec.params
 
 
-class FLOPs(Objective):
+class FLOPs(SpecObjective):
     """FLOPs of one forward pass of one sample (2 per multiply-accumulate); minimised."""
 
     name = "flops"
     weight = -1.0
-    needs_training = False
 
-    def __init__(self) -> None:
-        super().__init__()
-
-    def compute(self, evaluation: Evaluation) -> float:
-        return float(evaluation.flops)
-
-    def __call__(self, evaluation: Evaluation) -> float:
-        return self.compute(evaluation) if evaluation.spec is not None else self.failure_value(evaluation)
+    def measure(self, spec: NetSpec) -> float:
+        return spec.flops

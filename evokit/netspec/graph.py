@@ -220,7 +220,8 @@ class NetSpec:
         """A layer table like Keras' ``model.summary()``, computed without Keras."""
         lines = [f"input {self.input_shape}"]
         for r in self.rows():
-            src = "" if r["inputs"] == [i - 1 for i in [r["index"]]] else f" <- {r['inputs']}"
+            usual = ["input"] if r["index"] == 0 else [r["index"] - 1]
+            src = "" if r["inputs"] == usual else f" <- {', '.join(map(str, r['inputs']))}"
             lines.append(f"{r['index']:>3}  {r['layer']:<34} {str(r['output_shape']):<16} "
                          f"{r['params']:>9,}{src}")
         lines.append(f"params: {self.params:,}   FLOPs: {self.flops:,}")

@@ -239,9 +239,10 @@ class Pool(LayerSpec):
         return math.prod(out) * math.prod(size)
 
     def describe(self) -> str:
-        size, stride = self.window(1 if isinstance(self.size, int) else len(_pair("size", self.size)))
-        s = "" if self.strides is None else f", stride {'x'.join(map(str, stride))}"
-        return f"{self.pool}pool({'x'.join(map(str, size))}{s})"
+        config = self.key_config()
+        text = {k: v if isinstance(v, int) else "x".join(map(str, v)) for k, v in config.items() if k != "pool"}
+        stride = "" if config["strides"] == config["size"] else f", stride {text['strides']}"
+        return f"{self.pool}pool({text['size']}{stride})"
 
 
 @dataclass(frozen=True)
@@ -257,6 +258,9 @@ class GlobalPool(LayerSpec):
     def output_shape(self, shapes: list[Shape]) -> Shape:
         shape = self._expect_rank(shapes, (2, 3), "(length, channels) or (height, width, channels)")
         return (shape[-1],)
+
+    def describe(self) -> str:
+        return f"global_{self.pool}pool"
 
     def flops(self, shapes: list[Shape], out: Shape) -> int:
         return math.prod(shapes[0])

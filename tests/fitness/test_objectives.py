@@ -74,3 +74,10 @@ def test_bad_weights_and_duplicate_names():
         as_objectives([ek.fitness.ParameterCount(), ek.fitness.ParameterCount()])
     with pytest.raises(ek.errors.ConfigError, match="w="):
         ek.fitness.DeepGAScore(w=1.5)
+
+
+def test_flops_objective_reads_the_netspec(spec):
+    f = ek.fitness.FLOPs()
+    assert f(Evaluation(spec, status="untrained")) == spec.flops > 0
+    assert f(failure(spec, "nan_loss", "x")) == spec.flops
+    assert f(failure(None, "decode_error", "x")) == math.inf
