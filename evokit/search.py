@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from deap import base, tools
+from deap import tools
 
 from evokit.algorithms.base import Algorithm, SearchState
 from evokit.algorithms.ga import GA
@@ -30,7 +30,7 @@ from evokit.netspec import NetSpec
 from evokit.runtime.candidates import CandidateEvaluator, Outcome
 from evokit.runtime.evaluators import Evaluator, make_evaluator
 from evokit.runtime.rundir import RunDirectory
-from evokit.toolbox import check_data, new_individual, resolve_data
+from evokit.toolbox import check_data, genotype_toolbox, resolve_data
 
 
 @dataclass(frozen=True)
@@ -97,8 +97,10 @@ class Result:
     """What a search returns.
 
     ``best`` is the hall of fame's first (single objective) or, with several objectives, the
-    Pareto-front member best in the first objective; ``test_scores`` are the best model's scores
-    on the held-out test split; ``history`` has one record per generation.
+    Pareto-front member best in the first objective (the front is sorted that way);
+    ``final_model`` is the Keras model that was tested (retrained when the search had
+    ``final_training``, else the best network as trained during the search) and ``test_scores``
+    its scores on the held-out test split; ``history`` has one record per generation.
     """
 
     best: Candidate
@@ -195,10 +197,7 @@ class Search:
         data = resolve_data(self.data, self.seed)
         candidates = CandidateEvaluator(self.encoding, self.objectives, data, seed=self.seed, evaluator=self.evaluator)
         names = [o.name for o in self.objectives]
-        tb = base.Toolbox()
-        tb.register("individual", new_individual, self.encoding, candidates.weights)
-        tb.register("population", tools.initRepeat, list, tb.individual)
-        self.encoding.register(tb)
+        tb = genotype_toolbox(self.encoding, candidates.weights)
         self.algorithm.configure(tb, len(self.objectives))
         hof = tools.HallOfFame(self.hall_of_fame) if len(names) == 1 else tools.ParetoFront()
         run_dir = RunDirectory(self.run_dir, overwrite=self.overwrite) if self.run_dir is not None else None
@@ -286,12 +285,11 @@ class _Loop:
                 "cached": outcome.cached, "fitness": dict(zip(self.names, outcome.values)), **evaluation.summary()}
 
     def candidate(self, individual: Any) -> Candidate:
-        spec = None
-        evaluation = None
+        spec = evaluation = None
         try:
             spec = self.candidates.decode(individual)
-            evaluation = self.candidates.cache.peek(self.candidates.cache.key(spec.hash, self.candidates._context))
-        except Exception:  # noqa: BLE001
+            evaluation = self.candidates.cached(spec)
+        except Exception:  # noqa: BLE001 - a genotype that doesn't decode is reported without a network
             pass
         if evaluation is None:
             evaluation = Evaluation(spec=spec, status="untrained")
@@ -303,20 +301,20 @@ class _Loop:
             self.bar.close()
 
     def result(self, hof: Any, data: Any, reason: str | None, elapsed: float) -> Result:
-        from evokit.runtime.trainer import predict, score_predictions, train
+        from evokit.runtime.trainer import candidate_seed, predict, score_predictions, train
 
         members = [self.candidate(ind) for ind in hof]
-        if len(self.names) == 1:
-            best = members[0]
-        else:
-            sign = 1 if self.search.objectives[0].weight > 0 else -1
-            best = max(members, key=lambda c: sign * c.values[self.names[0]])
+        if len(self.names) > 1:  # the Pareto front, best first objective first
+            weight = self.search.objectives[0].weight
+            members.sort(key=lambda c: -weight * c.values[self.names[0]])
+        best = members[0]
         model = None
         test_scores: dict[str, float] = {}
         if best.spec is not None and (best.evaluation.weights is not None or self.search.final_training):
             final = best.evaluation
             if self.search.final_training is not None:
-                final = train(best.spec, data, self.search.final_training, seed=best.evaluation.seed or self.search.seed)
+                final = train(best.spec, data, self.search.final_training,
+                              seed=candidate_seed(self.search.seed, best.spec.hash))
             if not final.failed:
                 model = final.model()
                 test_scores = score_predictions(data.y_test, predict(model, data.x_test), data.task, "test_")
@@ -325,10 +323,8 @@ class _Loop:
         stats = {"generations": self.rows[-1]["gen"] if self.rows else 0, "evaluated": self.evaluated,
                  "trained": self.candidates.evaluations, "cache_hits": self.candidates.cache.hits,
                  "failures": dict(self.failures), "wall_time_s": round(elapsed, 2), "stopped_by": reason}
-        result = Result(best, members if len(self.names) == 1 else sorted(
-            members, key=lambda c: -c.values[self.names[0]] * self.search.objectives[0].weight),
-            members if len(self.names) > 1 else [], self.rows, test_scores, stats, self.names,
-            None if self.run_dir is None else self.run_dir.path, model)
+        result = Result(best, members, members if len(self.names) > 1 else [], self.rows, test_scores, stats,
+                        self.names, None if self.run_dir is None else self.run_dir.path, model)
         if self.run_dir is not None:
             self._write_outputs(result)
         return result

@@ -20,6 +20,15 @@ def new_individual(encoding: Encoding, weights: tuple[float, ...]) -> Any:
     return attach_fitness(encoding.random(), weights)
 
 
+def genotype_toolbox(encoding: Encoding, weights: tuple[float, ...]) -> base.Toolbox:
+    """A toolbox with ``individual``, ``population`` and the encoding's ``mate`` and ``mutate``."""
+    tb = base.Toolbox()
+    tb.register("individual", new_individual, encoding, weights)
+    tb.register("population", tools.initRepeat, list, tb.individual)
+    encoding.register(tb)
+    return tb
+
+
 def resolve_data(data: Any, seed: int = 0) -> Dataset:
     """A Dataset from a Dataset or the name of an embedded one."""
     if isinstance(data, Dataset):
@@ -53,10 +62,7 @@ def toolbox(encoding: Encoding, objectives: Any, data: Any, seed: int | None = N
         np.random.seed(seed)
     candidates = CandidateEvaluator(encoding, objectives, resolve_data(data, seed or 0), seed=seed or 0,
                                     evaluator=evaluator)
-    tb = base.Toolbox()
-    tb.register("individual", new_individual, encoding, candidates.weights)
-    tb.register("population", tools.initRepeat, list, tb.individual)
-    encoding.register(tb)
+    tb = genotype_toolbox(encoding, candidates.weights)
     if len(candidates.weights) == 1:
         tb.register("select", tools.selTournament, tournsize=3)
     else:

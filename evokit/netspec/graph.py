@@ -287,12 +287,3 @@ def _ancestors(nodes: "list[Node] | tuple[Node, ...]", output: int) -> set[int]:
             seen.add(i)
             stack.extend(nodes[i].inputs)
     return seen
-
-
-def spatial_sides(shape: Shape) -> tuple[int, ...]:
-    """The spatial sides of a shape (all axes but channels); () for a flat shape."""
-    return shape[:-1] if len(shape) > 1 else ()
-
-
-def size_of(shape: Shape) -> int:
-    return math.prod(shape)

@@ -67,6 +67,10 @@ class CandidateEvaluator:
         """The canonical NetSpec of ``genotype`` for this dataset (raises on a broken genotype)."""
         return self.encoding.decode(genotype, self.data.input_shape, self.data.n_outputs, self.data.task).canonical()
 
+    def cached(self, spec: NetSpec) -> Evaluation | None:
+        """The cached evaluation of ``spec`` under this search's training context, if any."""
+        return self.cache.peek(self.cache.key(spec.hash, self._context))
+
     def scores(self, evaluation: Evaluation) -> tuple[float, ...]:
         return tuple(o(evaluation) for o in self.objectives)
 
