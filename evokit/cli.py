@@ -64,6 +64,9 @@ def _run(args: argparse.Namespace) -> int:
               f"parameters, {how})")
     print(f"evaluations: {s['trained']} trained, {s['cache_hits']} cache hits, "
           f"{sum(s['failures'].values())} failed; search time {s['wall_time_s']:.0f} s")
+    cost = s["search_cost"]
+    print(f"search cost: {cost['energy_kwh_estimated']:.2e} kWh, {cost['co2_kg_estimated']:.2e} kg CO2-eq "
+          f"(estimated with Green Algorithms from {cost['train_seconds']:.0f} s of training)")
     print(f"run directory: {run_dir}")
     return 0
 

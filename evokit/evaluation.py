@@ -118,7 +118,8 @@ class Evaluation:
         return {"status": self.status, "reason": self.reason, "message": self.message[:500],
                 "params": self.params, "flops": self.flops, "hash": self.spec_hash,
                 "wall_time": round(self.wall_time, 4), "train_time": round(self.train_time, 4),
-                **{k: (v if math.isfinite(v) else None) for k, v in self.metrics.items()}}
+                **{k: (v if math.isfinite(v) else None) for k, v in self.metrics.items()},
+                **{k: v for k, v in self.extra.items() if isinstance(v, (int, float, str))}}
 
 
 def failure(spec: NetSpec | None, reason: str, message: str, wall_time: float = 0.0) -> Evaluation:

@@ -14,7 +14,7 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 import numpy as np
 from deap import tools
@@ -25,7 +25,9 @@ from evokit.algorithms.nsga2 import NSGA2
 from evokit.encodings.base import Encoding
 from evokit.errors import ConfigError, check_float, check_int
 from evokit.evaluation import Evaluation, TrainingConfig
-from evokit.fitness.combine import as_objectives
+from evokit.fitness.carbon import Footprint, GreenAlgorithms, search_cost
+from evokit.fitness.combine import as_objectives, walk
+from evokit.fitness.constraints import Constraint
 from evokit.netspec import NetSpec
 from evokit.runtime.candidates import CandidateEvaluator, Outcome
 from evokit.runtime.evaluators import Evaluator, make_evaluator
@@ -144,6 +146,8 @@ class Search:
         final_training: retrain the best network with these settings (or this many epochs, with
             early stopping) before testing it; None keeps the model as trained during the search.
         hall_of_fame: how many best candidates to keep (single objective).
+        constraints: limits checked before training (``evokit.fitness.MaxParams`` ...): a
+            violating candidate is scored infeasible without being trained.
         progress: show a progress bar.
         overwrite: allow ``run_dir`` to hold an earlier run, which is replaced.
     """
@@ -151,7 +155,8 @@ class Search:
     def __init__(self, encoding: Encoding, objectives: Any, data: Any = "digits", algorithm: Algorithm | None = None,
                  budget: Budget | None = None, seed: int = 0, workers: int | Evaluator = 1,
                  run_dir: str | Path | None = None, final_training: TrainingConfig | int | None = None,
-                 hall_of_fame: int = 5, progress: bool = True, overwrite: bool = False):
+                 hall_of_fame: int = 5, constraints: Sequence[Constraint] = (), progress: bool = True,
+                 overwrite: bool = False):
         if not isinstance(encoding, Encoding):
             raise ConfigError(f"encoding={encoding!r} is invalid: expected an evokit Encoding")
         self.encoding = encoding
@@ -179,6 +184,7 @@ class Search:
                               "TrainingConfig or None")
         self.final_training = final_training
         self.hall_of_fame = check_int("hall_of_fame", hall_of_fame, minimum=1)
+        self.constraints = list(constraints)
         self.progress = progress
         self.overwrite = overwrite
 
@@ -188,14 +194,16 @@ class Search:
                 "algorithm": repr(self.algorithm), "budget": dataclasses.asdict(self.budget),
                 "seed": self.seed, "evaluator": repr(self.evaluator),
                 "data": self.data if isinstance(self.data, str) else repr(self.data),
-                "final_training": None if self.final_training is None else self.final_training.key()}
+                "final_training": None if self.final_training is None else self.final_training.key(),
+                "constraints": [repr(c) for c in self.constraints]}
 
     def run(self) -> Result:
         """Run the search to the end of its budget and return the Result."""
         random.seed(self.seed)
         np.random.seed(self.seed)
         data = resolve_data(self.data, self.seed)
-        candidates = CandidateEvaluator(self.encoding, self.objectives, data, seed=self.seed, evaluator=self.evaluator)
+        candidates = CandidateEvaluator(self.encoding, self.objectives, data, seed=self.seed, evaluator=self.evaluator,
+                                        constraints=self.constraints)
         names = [o.name for o in self.objectives]
         tb = genotype_toolbox(self.encoding, candidates.weights)
         self.algorithm.configure(tb, len(self.objectives))
@@ -230,6 +238,7 @@ class _Loop:
         self.pending: list[Outcome] = []
         self.failures: Counter[str] = Counter()
         self.evaluated = 0
+        self.trained: list[Evaluation] = []
         self.bar = None
         if search.progress:
             from tqdm.auto import tqdm
@@ -253,6 +262,7 @@ class _Loop:
         self.evaluated += len(outcomes)
         new_failures = Counter(o.evaluation.reason for o in outcomes if o.evaluation.failed and not o.cached)
         self.failures.update(new_failures)
+        self.trained += [o.evaluation for o in outcomes if not o.cached]
         row: dict[str, Any] = {"gen": state.generation, "evaluated": len(outcomes),
                                "trained": sum(not o.cached and o.evaluation.status != "untrained" for o in outcomes),
                                "cache_hits": sum(o.cached for o in outcomes), "failures": sum(new_failures.values()),
@@ -282,6 +292,7 @@ class _Loop:
         return {"generation": generation, "genotype": self.search.encoding.to_json(outcome.genotype),
                 "description": self.search.encoding.describe(outcome.genotype),
                 "network": None if evaluation.spec is None else evaluation.spec.describe(),
+                "netspec": None if evaluation.spec is None else evaluation.spec.to_dict(),
                 "cached": outcome.cached, "fitness": dict(zip(self.names, outcome.values)), **evaluation.summary()}
 
     def candidate(self, individual: Any) -> Candidate:
@@ -322,12 +333,18 @@ class _Loop:
                                    else {})
         stats = {"generations": self.rows[-1]["gen"] if self.rows else 0, "evaluated": self.evaluated,
                  "trained": self.candidates.evaluations, "cache_hits": self.candidates.cache.hits,
-                 "failures": dict(self.failures), "wall_time_s": round(elapsed, 2), "stopped_by": reason}
+                 "failures": dict(self.failures), "wall_time_s": round(elapsed, 2), "stopped_by": reason,
+                 "search_cost": search_cost(self.trained, self._estimator())}
         result = Result(best, members, members if len(self.names) > 1 else [], self.rows, test_scores, stats,
                         self.names, None if self.run_dir is None else self.run_dir.path, model)
         if self.run_dir is not None:
             self._write_outputs(result)
         return result
+
+    def _estimator(self) -> GreenAlgorithms:
+        """The Green Algorithms constants of the search's own CO2/Energy objective, if it has one."""
+        footprints = [o for o in walk(self.search.objectives) if isinstance(o, Footprint)]
+        return footprints[0].estimator if footprints else GreenAlgorithms()
 
     def _write_outputs(self, result: Result) -> None:
         assert self.run_dir is not None

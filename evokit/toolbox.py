@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import random
-from typing import Any
+from typing import Any, Sequence
 
 import numpy as np
 from deap import base, tools
@@ -10,6 +10,7 @@ from deap import base, tools
 from evokit.datasets import Dataset, load, names
 from evokit.encodings.base import Encoding
 from evokit.errors import ConfigError
+from evokit.fitness.constraints import Constraint
 from evokit.individual import attach_fitness
 from evokit.runtime.candidates import CandidateEvaluator
 from evokit.runtime.evaluators import Evaluator
@@ -46,7 +47,7 @@ def check_data(data: Any) -> None:
 
 
 def toolbox(encoding: Encoding, objectives: Any, data: Any, seed: int | None = None,
-            evaluator: Evaluator | None = None) -> base.Toolbox:
+            evaluator: Evaluator | None = None, constraints: Sequence[Constraint] = ()) -> base.Toolbox:
     """A DEAP toolbox with ``individual``, ``population``, ``mate``, ``mutate``, ``select``,
     ``evaluate`` and ``map`` registered, ready for ``deap.algorithms.eaSimple`` and friends.
 
@@ -61,7 +62,7 @@ def toolbox(encoding: Encoding, objectives: Any, data: Any, seed: int | None = N
         random.seed(seed)
         np.random.seed(seed)
     candidates = CandidateEvaluator(encoding, objectives, resolve_data(data, seed or 0), seed=seed or 0,
-                                    evaluator=evaluator)
+                                    evaluator=evaluator, constraints=constraints)
     tb = genotype_toolbox(encoding, candidates.weights)
     if len(candidates.weights) == 1:
         tb.register("select", tools.selTournament, tournsize=3)

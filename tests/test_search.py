@@ -23,7 +23,8 @@ def test_tiny_run_writes_the_whole_run_directory(small_digits, tiny_encoding, tm
         assert (run / name).is_file() and (run / name).stat().st_size > 0, name
     records = read_candidates(run)
     assert len(records) == result.stats["evaluated"] >= 4
-    assert {"genotype", "network", "fitness", "val_accuracy", "params", "wall_time", "cached"} <= set(records[0])
+    assert {"genotype", "network", "netspec", "fitness", "val_accuracy", "params", "wall_time", "cached"} <= set(records[0])
+    assert ek.NetSpec.from_dict(records[0]["netspec"]).hash == records[0]["hash"]
     rows = list(csv.DictReader((run / "generations.csv").open()))
     assert [int(r["gen"]) for r in rows] == [0, 1, 2]
     model = keras.models.load_model(run / "best.keras")

@@ -1,9 +1,20 @@
-"""Fitness plugins: objectives read from an Evaluation, and how they combine."""
+"""Fitness plugins: objectives read from an Evaluation, constraints, and how they combine.
+
+Units are part of the names: ``energy_kwh`` (kWh), ``co2_kg`` (kg CO2-eq), ``latency_ms``
+(milliseconds), ``flops`` (FLOPs per forward pass of one sample), ``params`` (parameters).
+"""
 from evokit.evaluation import Evaluation
 from evokit.fitness.accuracy import ValidationAccuracy, ValidationLoss
 from evokit.fitness.base import Objective
-from evokit.fitness.combine import DeepGAScore, as_objectives, training_config, weights
+from evokit.fitness.carbon import CO2, CostModel, Energy, Footprint, GreenAlgorithms, search_cost
+from evokit.fitness.combine import DeepGAScore, WeightedSum, as_objectives, probes, training_config, weights
 from evokit.fitness.complexity import FLOPs, ParameterCount, SpecObjective
+from evokit.fitness.constraints import Constraint, MaxFLOPs, MaxParams, MaxPredictedCO2
+from evokit.fitness.measured import Latency, ModelObjective
+from evokit.fitness.probes import EnergyProbe, FunctionProbe, LatencyProbe, Probe
 
 __all__ = ["Evaluation", "Objective", "ValidationAccuracy", "ValidationLoss", "ParameterCount", "FLOPs",
-           "SpecObjective", "DeepGAScore", "as_objectives", "training_config", "weights"]
+           "SpecObjective", "DeepGAScore", "WeightedSum", "CO2", "Energy", "Footprint", "GreenAlgorithms",
+           "CostModel", "search_cost", "Latency", "ModelObjective", "Constraint", "MaxParams", "MaxFLOPs",
+           "MaxPredictedCO2", "Probe", "EnergyProbe", "LatencyProbe", "FunctionProbe", "as_objectives", "probes",
+           "training_config", "weights"]

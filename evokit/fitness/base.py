@@ -12,6 +12,7 @@ from typing import Any, Callable
 from evokit.errors import ConfigError
 from evokit.evaluation import Evaluation
 from evokit.evaluation import TrainingConfig
+from evokit.fitness.probes import Probe
 
 
 class Objective:
@@ -36,6 +37,8 @@ class Objective:
     weight: float = 1.0
     needs_training: bool = True
     training: TrainingConfig | None = None
+    parts: tuple["Objective", ...] = ()
+    """Objectives this one is computed from (their training settings and probes apply too)."""
 
     def __init__(self, fn: Callable[[Evaluation], float] | None = None, *, name: str | None = None,
                  weight: float | None = None, needs_training: bool | None = None,
@@ -56,6 +59,14 @@ class Objective:
         if needs_training is not None:
             self.needs_training = needs_training
         self._failure_value = failure_value
+
+    def probes(self) -> tuple[Probe, ...]:
+        """Measurements the trainer must take for this objective (see ``evokit.fitness.probes``)."""
+        return ()
+
+    def setup(self, data: Any, training: TrainingConfig | None) -> None:
+        """Called once before a search evaluates anything: override for set-up that needs the
+        data or the training settings (e.g. to predict costs)."""
 
     def compute(self, evaluation: Evaluation) -> float:
         """The objective's value for a successful evaluation."""

@@ -1,13 +1,14 @@
 """Combining objectives: DeepGA's weighted score, and the rules for objective tuples."""
 from __future__ import annotations
 
+import math
 from typing import Any, Sequence
 
 from evokit.errors import ConfigError, check_float, check_int
-from evokit.evaluation import Evaluation
+from evokit.evaluation import Evaluation, TrainingConfig
 from evokit.fitness.accuracy import ValidationAccuracy
 from evokit.fitness.base import Objective
-from evokit.evaluation import TrainingConfig
+from evokit.fitness.probes import Probe
 
 
 class DeepGAScore(Objective):
@@ -29,7 +30,7 @@ class DeepGAScore(Objective):
         self.w = check_float("w", w, minimum=0.0, maximum=1.0)
         self.max_params = check_int("max_params", max_params, minimum=1)
         self.accuracy = accuracy if accuracy is not None else ValidationAccuracy()
-        self.training = self.accuracy.training
+        self.parts = (self.accuracy,)
 
     def compute(self, evaluation: Evaluation) -> float:
         size = max(0.0, (self.max_params - evaluation.params) / self.max_params)
@@ -57,6 +58,59 @@ def as_objectives(objectives: Any) -> list[Objective]:
     return out
 
 
+class WeightedSum(Objective):
+    """One scalar from several objectives: sum of ``weight_i * value_i / scale_i``; maximised.
+
+    Give each objective's weight with its sign (e.g. ``+1.0`` for accuracy, ``-0.2`` for
+    parameters) and a scale that brings its values to about [0, 1] (e.g. 100_000 parameters), so
+    the weights compare like with like. A failed part contributes its failure value.
+
+    Args:
+        terms: ``(objective, weight)`` pairs.
+        scales: per objective name, the divisor of its values (default 1).
+        name: the column name.
+    """
+
+    weight = 1.0
+
+    def __init__(self, terms: Sequence[tuple[Objective, float]], scales: dict[str, float] | None = None,
+                 name: str = "weighted_sum"):
+        super().__init__(name=name)
+        if not terms:
+            raise ConfigError("terms=[] is invalid: expected (objective, weight) pairs")
+        for i, term in enumerate(terms):
+            if (not isinstance(term, (tuple, list)) or len(term) != 2 or not isinstance(term[0], Objective)
+                    or isinstance(term[1], bool) or not isinstance(term[1], (int, float))):
+                raise ConfigError(f"terms[{i}]={term!r} is invalid: expected an (Objective, weight) pair")
+        self.terms = [(o, float(w)) for o, w in terms]
+        self.scales = dict(scales or {})
+        for key, scale in self.scales.items():
+            check_float(f"scales[{key!r}]", scale, minimum=0.0, exclusive_minimum=True)
+        unknown = set(self.scales) - {o.name for o, _ in self.terms}
+        if unknown:
+            raise ConfigError(f"scales={self.scales!r} is invalid: {sorted(unknown)} name no objective of the sum")
+        self.parts = tuple(o for o, _ in self.terms)
+        self.needs_training = any(o.needs_training for o in self.parts)
+
+    def __call__(self, evaluation: Evaluation) -> float:
+        total = sum(w * o(evaluation) / self.scales.get(o.name, 1.0) for o, w in self.terms)
+        return total if math.isfinite(total) else -math.inf
+
+
+def walk(objectives: Sequence[Objective]) -> list[Objective]:
+    """The objectives and, recursively, the parts they are computed from."""
+    out: list[Objective] = []
+    for o in objectives:
+        out.append(o)
+        out.extend(walk(o.parts))
+    return out
+
+
+def probes(objectives: Sequence[Objective]) -> tuple[Probe, ...]:
+    """Every probe the objectives (and their parts) need, each once, in order."""
+    return tuple(dict.fromkeys(p for o in walk(objectives) for p in o.probes()))
+
+
 def weights(objectives: Sequence[Objective]) -> tuple[float, ...]:
     """The DEAP fitness weights of an objective tuple."""
     return tuple(float(o.weight) for o in objectives)
@@ -65,10 +119,11 @@ def weights(objectives: Sequence[Objective]) -> tuple[float, ...]:
 def training_config(objectives: Sequence[Objective]) -> TrainingConfig | None:
     """How candidates are trained: the one config the objectives give, the default when some
     objective needs training but none says how, or None when nothing needs training."""
-    configs = {o.training for o in objectives if o.training is not None}
+    every = walk(objectives)
+    configs = {o.training for o in every if o.training is not None}
     if len(configs) > 1:
         raise ConfigError(f"objectives={list(objectives)} is invalid: they ask for different training "
                           f"settings ({', '.join(c.key() for c in configs)}); candidates are trained once")
     if configs:
         return configs.pop()
-    return TrainingConfig() if any(o.needs_training for o in objectives) else None
+    return TrainingConfig() if any(o.needs_training for o in every) else None

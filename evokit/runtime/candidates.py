@@ -12,10 +12,11 @@ from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
 from evokit.encodings.base import Encoding
-from evokit.errors import EvokitError
+from evokit.errors import ConfigError, EvokitError
 from evokit.evaluation import Evaluation, failure
 from evokit.fitness.base import Objective
-from evokit.fitness.combine import as_objectives, training_config, weights
+from evokit.fitness.combine import as_objectives, probes, training_config, walk, weights
+from evokit.fitness.constraints import Constraint
 from evokit.netspec import NetSpec
 from evokit.runtime.cache import FitnessCache
 from evokit.runtime.evaluators import Evaluator, SerialEvaluator
@@ -46,14 +47,25 @@ class CandidateEvaluator:
         seed: the run seed; each network trains under a seed derived from it and its hash.
         evaluator: where training happens (default: in this process).
         keep_weights: keep trained weights in the evaluations (needed to return trained models).
+        constraints: limits checked on the NetSpec before training; a violating candidate is a
+            failure with reason ``"infeasible"`` and is never trained.
     """
 
     def __init__(self, encoding: Encoding, objectives: Any, data: Any, seed: int = 0,
-                 evaluator: Evaluator | None = None, keep_weights: bool = True):
+                 evaluator: Evaluator | None = None, keep_weights: bool = True,
+                 constraints: Sequence[Constraint] = ()):
         self.encoding = encoding
         self.objectives: list[Objective] = as_objectives(objectives)
         self.weights = weights(self.objectives)
         self.training = training_config(self.objectives)
+        self.probes = probes(self.objectives)
+        self.constraints = list(constraints)
+        for i, constraint in enumerate(self.constraints):
+            if not isinstance(constraint, Constraint):
+                raise ConfigError(f"constraints[{i}]={constraint!r} is invalid: expected an evokit Constraint "
+                                  "(MaxParams, MaxFLOPs, MaxPredictedCO2, ...)")
+        for item in [*walk(self.objectives), *self.constraints]:
+            item.setup(data, self.training)
         self.data = data
         self.seed = seed
         self.evaluator = evaluator if evaluator is not None else SerialEvaluator()
@@ -61,7 +73,8 @@ class CandidateEvaluator:
         self.cache = FitnessCache()
         self.evaluations = 0
         self._started = False
-        self._context = f"{self.training.key() if self.training else 'untrained'}|{data.fingerprint}|{seed}"
+        self._context = "|".join([self.training.key() if self.training else "untrained", data.fingerprint, str(seed),
+                                  *(p.key for p in self.probes)])
 
     def decode(self, genotype: Any) -> NetSpec:
         """The canonical NetSpec of ``genotype`` for this dataset (raises on a broken genotype)."""
@@ -93,7 +106,10 @@ class CandidateEvaluator:
             if spec is None:
                 continue
             key = self.cache.key(spec.hash, self._context)
-            if key in todo:
+            violations = [v for c in self.constraints if (v := c.violation(spec)) is not None]
+            if violations:
+                early[i] = failure(spec, "infeasible", "; ".join(violations))
+            elif key in todo:
                 waiting[key].append(i)
                 cached.add(i)
                 self.cache.hits += 1
@@ -107,7 +123,7 @@ class CandidateEvaluator:
                 waiting[key] = [i]
         if todo:
             if not self._started:
-                self.evaluator.start(self.data, self.training, self.keep_weights)
+                self.evaluator.start(self.data, self.training, self.keep_weights, self.probes)
                 self._started = True
             trained = self.evaluator.train([(spec, candidate_seed(self.seed, spec.hash)) for spec in todo.values()])
             for key, evaluation in zip(todo, trained):

@@ -15,6 +15,7 @@ from typing import Any, Sequence
 
 from evokit.errors import check_int
 from evokit.evaluation import Evaluation, TrainingConfig, failure
+from evokit.fitness.probes import Probe
 from evokit.netspec import NetSpec
 
 Task = tuple[NetSpec, int]
@@ -23,8 +24,10 @@ Task = tuple[NetSpec, int]
 class Evaluator(ABC):
     """Trains candidates. Use as a context manager, or call ``start`` and ``close``."""
 
-    def start(self, data: Any, config: TrainingConfig, keep_weights: bool = True) -> "Evaluator":
-        self.data, self.config, self.keep_weights = data, config, keep_weights
+    def start(self, data: Any, config: TrainingConfig, keep_weights: bool = True,
+              probes: Sequence[Probe] = ()) -> "Evaluator":
+        """Set the job every candidate shares: data, training settings, weights kept, probes."""
+        self.data, self.config, self.keep_weights, self.probes = data, config, keep_weights, tuple(probes)
         return self
 
     @abstractmethod
@@ -47,7 +50,7 @@ class SerialEvaluator(Evaluator):
     def train(self, tasks: Sequence[Task]) -> list[Evaluation]:
         from evokit.runtime.trainer import train
 
-        return [train(spec, self.data, self.config, seed, self.keep_weights) for spec, seed in tasks]
+        return [train(spec, self.data, self.config, seed, self.keep_weights, self.probes) for spec, seed in tasks]
 
     def __repr__(self) -> str:
         return "SerialEvaluator()"
@@ -56,21 +59,22 @@ class SerialEvaluator(Evaluator):
 _WORKER_JOB: dict[str, Any] = {}
 
 
-def _init_worker(data: Any, config: TrainingConfig, keep_weights: bool, threads: int) -> None:
+def _init_worker(data: Any, config: TrainingConfig, keep_weights: bool, probes: tuple, threads: int) -> None:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
     import tensorflow as tf
 
     tf.config.threading.set_intra_op_parallelism_threads(threads)
     tf.config.threading.set_inter_op_parallelism_threads(threads)
-    _WORKER_JOB.update(data=data, config=config, keep_weights=keep_weights)
+    _WORKER_JOB.update(data=data, config=config, keep_weights=keep_weights, probes=probes)
 
 
 def _train_in_worker(task: Task) -> Evaluation:
     from evokit.runtime.trainer import train
 
     spec, seed = task
-    return train(spec, _WORKER_JOB["data"], _WORKER_JOB["config"], seed, _WORKER_JOB["keep_weights"])
+    job = _WORKER_JOB
+    return train(spec, job["data"], job["config"], seed, job["keep_weights"], job["probes"])
 
 
 class ProcessEvaluator(Evaluator):
@@ -90,7 +94,7 @@ class ProcessEvaluator(Evaluator):
         if self._pool is None:
             self._pool = cf.ProcessPoolExecutor(
                 self.workers, mp_context=multiprocessing.get_context("spawn"),
-                initializer=_init_worker, initargs=(self.data, self.config, self.keep_weights,
+                initializer=_init_worker, initargs=(self.data, self.config, self.keep_weights, self.probes,
                                                     self.threads_per_worker),
                 max_tasks_per_child=self.max_tasks_per_child)
         return self._pool

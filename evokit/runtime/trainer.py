@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import hashlib
 import math
+import os
 import time
-from typing import Any
+from typing import Any, Sequence
 
 import numpy as np
 
 from evokit.evaluation import Evaluation, TrainingConfig, failure
+from evokit.fitness.probes import Probe
 from evokit.netspec import NetSpec
 
 def candidate_seed(run_seed: int, spec_hash: str) -> int:
@@ -45,46 +47,89 @@ def score_predictions(y_true: np.ndarray, y_pred: np.ndarray, task: str, prefix:
     return {f"{prefix}loss": float(np.mean((y_pred.reshape(y_true.shape) - y_true) ** 2))}
 
 
-def train(spec: NetSpec, data: Any, config: TrainingConfig, seed: int, keep_weights: bool = True) -> Evaluation:
-    """Build ``spec`` with ``seed``, train it on ``data.x_train`` and score it on ``data.x_val``."""
+def train(spec: NetSpec, data: Any, config: TrainingConfig, seed: int, keep_weights: bool = True,
+          probes: Sequence[Probe] = ()) -> Evaluation:
+    """Build ``spec`` with ``seed``, train it on ``data.x_train``, score it on ``data.x_val``, and
+    run the objectives' probes (energy around the work, latency or user functions after it)."""
     import keras
 
+    begun: list[Probe] = []
+    model = None
+    start = time.perf_counter()
+    try:
+        for probe in probes:
+            probe.begin()
+            begun.append(probe)
+        start = time.perf_counter()  # the candidate's time excludes the probes' own start-up
+        evaluation, model = _build_and_fit(keras, spec, data, config, seed, start)
+    except Exception as exc:  # noqa: BLE001 - one candidate's crash never ends the run
+        evaluation = failure(spec, "exception", f"{type(exc).__name__}: {exc}", time.perf_counter() - start)
+    finally:
+        ended: dict[str, float] = {}
+        for probe in reversed(begun):
+            ended.update(probe.end())
+    evaluation.metrics.update(ended)
+    if not evaluation.failed:
+        try:
+            for probe in probes:
+                evaluation.metrics.update(probe.measure(model, data))
+            evaluation.weights = model.get_weights() if keep_weights else None
+        except Exception as exc:  # noqa: BLE001 - a failing probe fails this candidate only
+            evaluation = failure(spec, "exception", f"probe failed: {type(exc).__name__}: {exc}",
+                                 evaluation.wall_time)
+    evaluation.extra.update(cores=cores_in_use(keras), memory_gb=peak_memory_gb())
+    keras.backend.clear_session(free_memory=False)
+    return evaluation
+
+
+def _build_and_fit(keras: Any, spec: NetSpec, data: Any, config: TrainingConfig, seed: int,
+                   start: float) -> tuple[Evaluation, Any]:
     from evokit.builder import build
 
-    start = time.perf_counter()
     try:
         keras.utils.set_random_seed(seed)
         model = build(spec, seed=seed)
     except Exception as exc:  # noqa: BLE001 - a candidate that cannot be built fails alone
-        return failure(spec, "build_error", f"{type(exc).__name__}: {exc}", time.perf_counter() - start)
-    classification = data.task == "classification"
-    try:
-        model.compile(optimizer=_optimizer(keras, config),
-                      loss="sparse_categorical_crossentropy" if classification else "mse")
-        callbacks: list[Any] = [keras.callbacks.TerminateOnNaN()]
-        fit_kwargs: dict[str, Any] = {}
-        if config.early_stopping is not None:
-            callbacks.append(keras.callbacks.EarlyStopping(patience=config.early_stopping, restore_best_weights=True))
-            fit_kwargs["validation_data"] = (data.x_val, data.y_val)
-        fit_start = time.perf_counter()
-        history = model.fit(data.x_train, data.y_train, epochs=config.epochs, batch_size=config.batch_size,
-                            shuffle=True, verbose=0, callbacks=callbacks, **fit_kwargs).history
-        train_time = time.perf_counter() - fit_start
-        losses = history.get("loss", [])
-        if not losses or not all(math.isfinite(v) for v in losses):
-            return failure(spec, "nan_loss", f"training loss became {losses[-1] if losses else 'undefined'}",
-                           time.perf_counter() - start)
-        metrics = score_predictions(data.y_val, predict(model, data.x_val), data.task, "val_")
-        if not all(math.isfinite(v) for v in metrics.values()):
-            return failure(spec, "nan_loss", f"validation metrics not finite: {metrics}", time.perf_counter() - start)
-        metrics["loss"] = float(losses[-1])
-        weights = model.get_weights() if keep_weights else None
-    except Exception as exc:  # noqa: BLE001 - one candidate's crash never ends the run
-        return failure(spec, "exception", f"{type(exc).__name__}: {exc}", time.perf_counter() - start)
-    finally:
-        keras.backend.clear_session(free_memory=False)
+        return failure(spec, "build_error", f"{type(exc).__name__}: {exc}", time.perf_counter() - start), None
+    model.compile(optimizer=_optimizer(keras, config),
+                  loss="sparse_categorical_crossentropy" if data.task == "classification" else "mse")
+    callbacks: list[Any] = [keras.callbacks.TerminateOnNaN()]
+    fit_kwargs: dict[str, Any] = {}
+    if config.early_stopping is not None:
+        callbacks.append(keras.callbacks.EarlyStopping(patience=config.early_stopping, restore_best_weights=True))
+        fit_kwargs["validation_data"] = (data.x_val, data.y_val)
+    fit_start = time.perf_counter()
+    history = model.fit(data.x_train, data.y_train, epochs=config.epochs, batch_size=config.batch_size,
+                        shuffle=True, verbose=0, callbacks=callbacks, **fit_kwargs).history
+    train_time = time.perf_counter() - fit_start
+    losses = history.get("loss", [])
+    if not losses or not all(math.isfinite(v) for v in losses):
+        return failure(spec, "nan_loss", f"training loss became {losses[-1] if losses else 'undefined'}",
+                       time.perf_counter() - start), None
+    metrics = score_predictions(data.y_val, predict(model, data.x_val), data.task, "val_")
+    if not all(math.isfinite(v) for v in metrics.values()):
+        return failure(spec, "nan_loss", f"validation metrics not finite: {metrics}", time.perf_counter() - start), None
+    metrics["loss"] = float(losses[-1])
     return Evaluation(spec=spec, metrics=metrics, history={k: [float(v) for v in vs] for k, vs in history.items()},
-                      wall_time=time.perf_counter() - start, train_time=train_time, weights=weights, seed=seed)
+                      wall_time=time.perf_counter() - start, train_time=train_time, seed=seed), model
+
+
+def cores_in_use(keras: Any) -> int:
+    """CPU cores this process computes with: TensorFlow's intra-op threads if set, else all."""
+    if keras.config.backend() == "tensorflow":
+        import tensorflow as tf
+
+        threads = tf.config.threading.get_intra_op_parallelism_threads()
+        if threads > 0:
+            return threads
+    return os.cpu_count() or 1
+
+
+def peak_memory_gb() -> float:
+    """Peak resident memory of this process, in GB (Linux reports kilobytes)."""
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2
 
 
 def test_scores(evaluation: Evaluation, data: Any) -> dict[str, float]:

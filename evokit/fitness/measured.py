@@ -1,0 +1,47 @@
+"""Objectives measured on the trained model, where it was trained: latency, user functions."""
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from evokit.errors import ConfigError
+from evokit.evaluation import Evaluation
+from evokit.fitness.base import Objective
+from evokit.fitness.probes import FunctionProbe, LatencyProbe, Probe
+
+
+class Latency(Objective):
+    """Inference latency of the trained model in milliseconds (median over ``repeats`` passes of
+    one fixed batch of ``batch_size`` validation samples); minimised."""
+
+    name = "latency_ms"
+    weight = -1.0
+
+    def __init__(self, batch_size: int = 32, repeats: int = 20):
+        super().__init__()
+        self.probe = LatencyProbe(batch_size, repeats)
+
+    def probes(self) -> tuple[Probe, ...]:
+        return (self.probe,)
+
+    def compute(self, evaluation: Evaluation) -> float:
+        return evaluation.metrics["latency_ms"]
+
+
+class ModelObjective(Objective):
+    """A user objective of the trained Keras model and the data: ``fn(model, data) -> float``.
+
+    It runs where the model was trained (the model itself never travels between processes), so
+    with worker processes ``fn`` must be a module-level function.
+    """
+
+    def __init__(self, fn: Callable[[Any, Any], float], *, name: str | None = None, weight: float = 1.0):
+        if not callable(fn):
+            raise ConfigError(f"fn={fn!r} is invalid: expected a callable of (model, data)")
+        super().__init__(name=name or getattr(fn, "__name__", "model_objective"), weight=weight)
+        self.model_fn = fn
+
+    def probes(self) -> tuple[Probe, ...]:
+        return (FunctionProbe(self.model_fn, self.name),)
+
+    def compute(self, evaluation: Evaluation) -> float:
+        return evaluation.metrics[self.name]
