@@ -4,6 +4,23 @@ from __future__ import annotations
 import pytest
 
 import evokit as ek
+from evokit.runtime.evaluators import SerialEvaluator
+
+
+class CountingEvaluator(SerialEvaluator):
+    """A real serial evaluator that also records the networks it trains."""
+
+    def __init__(self):
+        self.trained = []
+
+    def train(self, tasks):
+        self.trained += [spec for spec, _ in tasks]
+        return super().train(tasks)
+
+
+@pytest.fixture
+def counting_evaluator():
+    return CountingEvaluator()
 
 
 @pytest.fixture(scope="session")

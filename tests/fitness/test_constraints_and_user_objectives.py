@@ -3,20 +3,10 @@ import pytest
 
 import evokit as ek
 from evokit.runtime.candidates import CandidateEvaluator
-from evokit.runtime.evaluators import SerialEvaluator
 
 
-class CountingEvaluator(SerialEvaluator):
-    def __init__(self):
-        self.trained = []
-
-    def train(self, tasks):
-        self.trained += [spec for spec, _ in tasks]
-        return super().train(tasks)
-
-
-def test_constraint_screening_trains_no_violating_candidate(small_digits, tiny_encoding):
-    evaluator = CountingEvaluator()
+def test_constraint_screening_trains_no_violating_candidate(small_digits, tiny_encoding, counting_evaluator):
+    evaluator = counting_evaluator
     limit = 3_000
     search = ek.Search(encoding=tiny_encoding, objectives=ek.fitness.ValidationAccuracy(epochs=1), data=small_digits,
                        algorithm=ek.algorithms.GA(population=6, generations=2), workers=evaluator,

@@ -5,30 +5,18 @@ import pytest
 import evokit as ek
 from evokit.encodings.deepga import ConvBlock, DeepGAGenome, DenseBlock
 from evokit.runtime.candidates import CandidateEvaluator
-from evokit.runtime.evaluators import SerialEvaluator
-
-
-class CountingEvaluator(SerialEvaluator):
-    """A real serial evaluator that also counts the networks it trains."""
-
-    def __init__(self):
-        self.trained = []
-
-    def train(self, tasks):
-        self.trained += [spec.hash for spec, _ in tasks]
-        return super().train(tasks)
 
 
 def _genome(filters=4, skips=()):
     return DeepGAGenome([ConvBlock(filters, 3, "max", 2, "relu")], [DenseBlock(8, "relu", 0.0)], list(skips))
 
 
-def test_duplicate_networks_train_once(small_digits, tiny_encoding):
-    evaluator = CountingEvaluator()
+def test_duplicate_networks_train_once(small_digits, tiny_encoding, counting_evaluator):
+    evaluator = counting_evaluator
     ce = CandidateEvaluator(tiny_encoding, ek.fitness.ValidationAccuracy(epochs=1), small_digits, evaluator=evaluator)
     a, b, c = _genome(4), _genome(4), _genome(8)
     outcomes = ce.evaluate_all([a, b, c, copy.deepcopy(a)])
-    assert len(evaluator.trained) == len(set(evaluator.trained)) == 2
+    assert len(evaluator.trained) == len({spec.hash for spec in evaluator.trained}) == 2
     assert [o.cached for o in outcomes] == [False, True, False, True]
     assert outcomes[0].values == outcomes[1].values == outcomes[3].values
     again = ce.evaluate_all([_genome(8)])  # a later generation: a cache hit, no training
@@ -57,8 +45,8 @@ def test_broken_genotype_is_a_scored_failure(small_digits, tiny_encoding):
     assert out[1].evaluation.status == "ok"
 
 
-def test_untrained_objectives_skip_training(small_digits, tiny_encoding):
-    evaluator = CountingEvaluator()
+def test_untrained_objectives_skip_training(small_digits, tiny_encoding, counting_evaluator):
+    evaluator = counting_evaluator
     ce = CandidateEvaluator(tiny_encoding, ek.fitness.ParameterCount(), small_digits, evaluator=evaluator)
     out = ce.evaluate_all([_genome()])
     assert evaluator.trained == [] and out[0].evaluation.status == "untrained"
@@ -75,3 +63,17 @@ def test_process_evaluator_matches_serial(small_digits, tiny_encoding):
         assert [o.values for o in serial.evaluate_all(genomes)] == [o.values for o in procs.evaluate_all(genomes)]
     finally:
         procs.close()
+
+
+@pytest.mark.slow
+def test_probes_run_in_worker_processes(small_digits, tiny_encoding):
+    objectives = [ek.fitness.ValidationAccuracy(epochs=1), ek.fitness.CO2(mode="measured"), ek.fitness.Latency(repeats=3)]
+    procs = CandidateEvaluator(tiny_encoding, objectives, small_digits, evaluator=ek.runtime.ProcessEvaluator(workers=2))
+    try:
+        outcomes = procs.evaluate_all([_genome(4), _genome(8)])
+    finally:
+        procs.close()
+    for o in outcomes:
+        assert o.evaluation.status == "ok"
+        assert o.evaluation.metrics["energy_kwh_measured"] > 0 and o.evaluation.metrics["latency_ms"] > 0
+        assert o.evaluation.extra["cores"] == 1  # one TensorFlow thread per worker
