@@ -12,6 +12,7 @@ Probes are small picklable settings (they travel to worker processes with the jo
 """
 from __future__ import annotations
 
+import logging
 import math
 import statistics
 import time
@@ -63,6 +64,8 @@ class EnergyProbe(Probe):
                 from codecarbon import OfflineEmissionsTracker
             except ImportError as exc:  # pragma: no cover - depends on the environment
                 raise ConfigError("mode='measured' needs CodeCarbon: pip install 'evokit[carbon]'") from exc
+            # log_level="error" below does not cover the tracker's own start-up line.
+            logging.getLogger("codecarbon").setLevel(logging.ERROR)
             _TRACKERS[settings] = OfflineEmissionsTracker(
                 country_iso_code=self.country_iso_code, pue=self.pue, tracking_mode=self.tracking_mode,
                 output_methods=[], log_level="error")
