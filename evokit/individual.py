@@ -22,7 +22,9 @@ class Fitness(base.Fitness):
     weights: tuple[float, ...] = ()
 
     def __reduce__(self) -> tuple[Any, ...]:
-        return (_restore, (self.weights, self.values))
+        # Extra attributes (e.g. NSGA-II's crowding_dist, read by selTournamentDCD) travel too.
+        extra = {k: v for k, v in self.__dict__.items() if k != "wvalues"}
+        return (_restore, (self.weights, self.values), extra or None)
 
 
 @functools.lru_cache(maxsize=None)

@@ -13,9 +13,9 @@ class CountingEvaluator(SerialEvaluator):
     def __init__(self):
         self.trained = []
 
-    def train(self, tasks):
+    def train(self, tasks, on_result=None):
         self.trained += [spec for spec, _ in tasks]
-        return super().train(tasks)
+        return super().train(tasks, on_result)
 
 
 @pytest.fixture

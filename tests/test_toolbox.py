@@ -73,3 +73,11 @@ def test_toolbox_evaluate_runs_in_a_spawned_worker(small_digits, tiny_encoding):
 def test_toolbox_rejects_a_non_encoding(small_digits):
     with pytest.raises(ek.errors.ConfigError, match="encoding"):
         ek.toolbox(encoding="deepga", objectives=ek.fitness.ParameterCount(), data=small_digits)
+
+
+def test_fitness_extra_attributes_survive_pickling():
+    fitness = fitness_class((1.0, -1.0))()
+    fitness.values = (0.5, 10.0)
+    fitness.crowding_dist = 0.25  # set by DEAP's selNSGA2, read by selTournamentDCD
+    back = pickle.loads(pickle.dumps(fitness))
+    assert back.values == (0.5, 10.0) and back.crowding_dist == 0.25

@@ -1,26 +1,43 @@
 """The fitness cache: identical networks, trained the same way on the same data, train once.
 
-Keyed by the NetSpec's canonical hash plus the training settings, the data's fingerprint and the
-run seed (which fixes each network's own seed), so a hit returns exactly what training would.
+Keyed by the NetSpec's canonical hash plus the training settings, the data's fingerprint, the
+run seed (which fixes each network's own seed) and the probes, so a hit returns exactly what
+training would. With a ``path`` the cache is also kept in SQLite and written as each evaluation
+arrives: a killed run that resumes never trains those networks again.
+
+The SQLite file holds pickled evaluations (without weights): load caches only from your own
+runs, never from an untrusted source, as unpickling can run code.
 """
 from __future__ import annotations
 
-from typing import Iterable
+import os
+import pickle
+import sqlite3
+from pathlib import Path
+from typing import Any, Iterable
 
 from evokit.evaluation import Evaluation
 
 
 class FitnessCache:
-    """An in-memory map from cache key to Evaluation, with hit/miss counters."""
+    """A map from cache key to Evaluation with hit/miss counters, optionally persisted in SQLite."""
 
-    def __init__(self) -> None:
+    def __init__(self, path: str | os.PathLike | None = None) -> None:
         self._entries: dict[str, Evaluation] = {}
         self.hits = 0
         self.misses = 0
+        self.path = None if path is None else Path(path)
+        self._db: sqlite3.Connection | None = None
+        if self.path is not None:
+            self._db = sqlite3.connect(self.path)
+            self._db.execute("CREATE TABLE IF NOT EXISTS evaluations (key TEXT PRIMARY KEY, evaluation BLOB)")
+            self._db.commit()
+            for key, blob in self._db.execute("SELECT key, evaluation FROM evaluations"):
+                self._entries[key] = pickle.loads(blob)
 
     @staticmethod
     def key(spec_hash: str, context: str) -> str:
-        """The key of a network under a training context (settings, data, seed)."""
+        """The key of a network under a training context (settings, data, seed, probes)."""
         return f"{spec_hash}|{context}"
 
     def get(self, key: str) -> Evaluation | None:
@@ -37,6 +54,10 @@ class FitnessCache:
 
     def put(self, key: str, evaluation: Evaluation) -> None:
         self._entries[key] = evaluation
+        if self._db is not None:
+            blob = pickle.dumps(evaluation.without_weights(), protocol=pickle.HIGHEST_PROTOCOL)
+            self._db.execute("INSERT OR REPLACE INTO evaluations VALUES (?, ?)", (key, blob))
+            self._db.commit()
 
     def drop_weights(self, keep: Iterable[str] = ()) -> None:
         """Forget trained weights except for the networks (spec hashes) in ``keep``, to bound memory."""
@@ -45,8 +66,18 @@ class FitnessCache:
             if evaluation.weights is not None and evaluation.spec_hash not in keep:
                 self._entries[key] = evaluation.without_weights()
 
+    def close(self) -> None:
+        if self._db is not None:
+            self._db.close()
+            self._db = None
+
     def __len__(self) -> int:
         return len(self._entries)
 
     def __contains__(self, key: str) -> bool:
         return key in self._entries
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = self.__dict__.copy()
+        state["_db"] = None  # a copy in another process is in-memory only
+        return state

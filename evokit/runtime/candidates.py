@@ -49,11 +49,15 @@ class CandidateEvaluator:
         keep_weights: keep trained weights in the evaluations (needed to return trained models).
         constraints: limits checked on the NetSpec before training; a violating candidate is a
             failure with reason ``"infeasible"`` and is never trained.
+        cache: the fitness cache (default: a new in-memory one; a search passes a persistent one).
+
+    ``seen`` holds the cache keys of every network this search has evaluated; ``evaluations``
+    counts them (what budgets count), ``trainings`` counts the trainings run by this object.
     """
 
     def __init__(self, encoding: Encoding, objectives: Any, data: Any, seed: int = 0,
                  evaluator: Evaluator | None = None, keep_weights: bool = True,
-                 constraints: Sequence[Constraint] = ()):
+                 constraints: Sequence[Constraint] = (), cache: FitnessCache | None = None):
         self.encoding = encoding
         self.objectives: list[Objective] = as_objectives(objectives)
         self.weights = weights(self.objectives)
@@ -70,8 +74,9 @@ class CandidateEvaluator:
         self.seed = seed
         self.evaluator = evaluator if evaluator is not None else SerialEvaluator()
         self.keep_weights = keep_weights
-        self.cache = FitnessCache()
-        self.evaluations = 0
+        self.cache = cache if cache is not None else FitnessCache()
+        self.seen: set[str] = set()
+        self.trainings = 0
         self._started = False
         self._context = "|".join([self.training.key() if self.training else "untrained", data.fingerprint, str(seed),
                                   *(p.key for p in self.probes)])
@@ -117,7 +122,9 @@ class CandidateEvaluator:
                 early[i] = Evaluation(spec=spec, status="untrained")
             elif (hit := self.cache.get(key)) is not None:
                 early[i] = hit
-                cached.add(i)
+                if key in self.seen:  # restored from a persistent cache: new to this search
+                    cached.add(i)
+                self.seen.add(key)
             else:
                 todo[key] = spec
                 waiting[key] = [i]
@@ -125,12 +132,18 @@ class CandidateEvaluator:
             if not self._started:
                 self.evaluator.start(self.data, self.training, self.keep_weights, self.probes)
                 self._started = True
-            trained = self.evaluator.train([(spec, candidate_seed(self.seed, spec.hash)) for spec in todo.values()])
-            for key, evaluation in zip(todo, trained):
+            keys = list(todo)
+
+            def save(j: int, evaluation: Evaluation) -> None:
                 if evaluation.reason not in TRANSIENT:
-                    self.cache.put(key, evaluation)
+                    self.cache.put(keys[j], evaluation)
+
+            trained = self.evaluator.train([(spec, candidate_seed(self.seed, spec.hash)) for spec in todo.values()],
+                                           on_result=save)
+            for key, evaluation in zip(keys, trained):
                 early.update((i, evaluation) for i in waiting[key])
-            self.evaluations += len(trained)
+            self.seen.update(keys)
+            self.trainings += len(trained)
         outcomes = []
         for i, genotype in enumerate(genotypes):
             evaluation = early[i]
@@ -143,6 +156,11 @@ class CandidateEvaluator:
     def __call__(self, genotype: Any) -> tuple[float, ...]:
         """DEAP's ``toolbox.evaluate``: the fitness values of one genotype."""
         return self.evaluate_all([genotype])[0].values
+
+    @property
+    def evaluations(self) -> int:
+        """Distinct networks this search has evaluated by training (what budgets count)."""
+        return len(self.seen)
 
     def close(self) -> None:
         self.evaluator.close()

@@ -7,18 +7,21 @@ including a worker process that dies, comes back as that candidate's failed Eval
 """
 from __future__ import annotations
 
+import collections
 import concurrent.futures as cf
 import multiprocessing
 import os
+import time
 from abc import ABC, abstractmethod
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
-from evokit.errors import check_int
+from evokit.errors import check_float, check_int
 from evokit.evaluation import Evaluation, TrainingConfig, failure
 from evokit.fitness.probes import Probe
 from evokit.netspec import NetSpec
 
 Task = tuple[NetSpec, int]
+OnResult = Callable[[int, Evaluation], None]
 
 
 class Evaluator(ABC):
@@ -31,8 +34,9 @@ class Evaluator(ABC):
         return self
 
     @abstractmethod
-    def train(self, tasks: Sequence[Task]) -> list[Evaluation]:
-        """Train every task; the result list is in the order of ``tasks``."""
+    def train(self, tasks: Sequence[Task], on_result: OnResult | None = None) -> list[Evaluation]:
+        """Train every task; the result list is in the order of ``tasks``. ``on_result(i,
+        evaluation)`` is called as each one finishes (so it can be saved at once)."""
 
     def close(self) -> None:
         """Release workers; the evaluator may be started again."""
@@ -47,10 +51,15 @@ class Evaluator(ABC):
 class SerialEvaluator(Evaluator):
     """Trains candidates one after another in this process."""
 
-    def train(self, tasks: Sequence[Task]) -> list[Evaluation]:
+    def train(self, tasks: Sequence[Task], on_result: OnResult | None = None) -> list[Evaluation]:
         from evokit.runtime.trainer import train
 
-        return [train(spec, self.data, self.config, seed, self.keep_weights, self.probes) for spec, seed in tasks]
+        results = []
+        for i, (spec, seed) in enumerate(tasks):
+            results.append(train(spec, self.data, self.config, seed, self.keep_weights, self.probes))
+            if on_result is not None:
+                on_result(i, results[-1])
+        return results
 
     def __repr__(self) -> str:
         return "SerialEvaluator()"
@@ -82,12 +91,21 @@ class ProcessEvaluator(Evaluator):
 
     Workers are replaced after ``max_tasks_per_child`` candidates: a process that builds Keras
     models grows by several MB per model for good, and only a new process gives it back.
+
+    At most ``workers`` candidates are in flight, so each one's clock starts when a worker takes
+    it. A candidate still running after ``timeout`` seconds fails with reason ``"timeout"`` (its
+    worker is killed; candidates lost with it are run again). If a worker dies on its own, the
+    candidates it may have been running are run again one at a time: the one that kills its
+    worker alone fails with reason ``"worker_died"``; the run goes on either way.
     """
 
-    def __init__(self, workers: int = 2, max_tasks_per_child: int = 20, threads_per_worker: int = 1):
+    def __init__(self, workers: int = 2, max_tasks_per_child: int = 20, threads_per_worker: int = 1,
+                 timeout: float | None = None):
         self.workers = check_int("workers", workers, minimum=1)
         self.max_tasks_per_child = check_int("max_tasks_per_child", max_tasks_per_child, minimum=1)
         self.threads_per_worker = check_int("threads_per_worker", threads_per_worker, minimum=1)
+        self.timeout = None if timeout is None else check_float("timeout", timeout, minimum=0.0,
+                                                                  exclusive_minimum=True)
         self._pool: cf.ProcessPoolExecutor | None = None
 
     def _ensure_pool(self) -> cf.ProcessPoolExecutor:
@@ -99,22 +117,66 @@ class ProcessEvaluator(Evaluator):
                 max_tasks_per_child=self.max_tasks_per_child)
         return self._pool
 
-    def train(self, tasks: Sequence[Task]) -> list[Evaluation]:
+    def train(self, tasks: Sequence[Task], on_result: OnResult | None = None) -> list[Evaluation]:
         results: list[Evaluation | None] = [None] * len(tasks)
-        futures = {self._ensure_pool().submit(_train_in_worker, task): i for i, task in enumerate(tasks)}
-        broken = False
-        for future in cf.as_completed(futures):
-            i = futures[future]
-            try:
-                results[i] = future.result()
-            except cf.process.BrokenProcessPool as exc:
-                broken = True
-                results[i] = failure(tasks[i][0], "worker_died", f"the worker process died: {exc}")
-            except Exception as exc:  # noqa: BLE001 - e.g. an unpicklable result fails that candidate
-                results[i] = failure(tasks[i][0], "exception", f"{type(exc).__name__}: {exc}")
-        if broken:
-            self.close()
+        queue = collections.deque(range(len(tasks)))
+        suspects: set[int] = set()
+        in_flight: dict[cf.Future, tuple[int, float]] = {}
+
+        def finish(i: int, evaluation: Evaluation) -> None:
+            results[i] = evaluation
+            if on_result is not None:
+                on_result(i, evaluation)
+
+        while queue or in_flight:
+            while queue and len(in_flight) < self.workers:
+                alone = queue[0] in suspects or any(j in suspects for j, _ in in_flight.values())
+                if alone and in_flight:
+                    break  # a suspect runs alone, so that a crash names it
+                i = queue.popleft()
+                in_flight[self._ensure_pool().submit(_train_in_worker, tasks[i])] = (i, time.monotonic())
+            done, _ = cf.wait(in_flight, timeout=self._wait_time(in_flight), return_when=cf.FIRST_COMPLETED)
+            lost: list[int] = []
+            for future in done:
+                i, _ = in_flight.pop(future)
+                try:
+                    finish(i, future.result())
+                except cf.process.BrokenProcessPool:
+                    lost.append(i)
+                except Exception as exc:  # noqa: BLE001 - e.g. an unpicklable result fails that candidate
+                    finish(i, failure(tasks[i][0], "exception", f"{type(exc).__name__}: {exc}"))
+            now = time.monotonic()
+            overdue = [f for f, (_, t0) in in_flight.items() if self.timeout is not None and now - t0 > self.timeout]
+            for future in overdue:
+                i, t0 = in_flight.pop(future)
+                finish(i, failure(tasks[i][0], "timeout", f"still running after {self.timeout:g} s", now - t0))
+            if overdue or lost:
+                lost += [i for i, _ in in_flight.values()]
+                in_flight.clear()
+                self._kill()
+                if overdue:
+                    queue.extendleft(reversed(lost))  # innocent: lost with the worker we killed
+                elif len(lost) == 1:  # it was the only candidate running: it killed its worker
+                    finish(lost[0], failure(tasks[lost[0]][0], "worker_died",
+                                            "the worker process died while training this candidate"))
+                else:
+                    suspects.update(lost)
+                    queue.extendleft(reversed(lost))
         return results  # type: ignore[return-value]
+
+    def _wait_time(self, in_flight: dict[cf.Future, tuple[int, float]]) -> float | None:
+        if self.timeout is None or not in_flight:
+            return None
+        oldest = min(t0 for _, t0 in in_flight.values())
+        return max(0.05, oldest + self.timeout - time.monotonic())
+
+    def _kill(self) -> None:
+        """Stop the pool now, killing its workers (a hung or crashed pool can't be shut down politely)."""
+        if self._pool is not None:
+            for process in list(getattr(self._pool, "_processes", {}).values()):  # no public API for this
+                process.kill()
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
 
     def close(self) -> None:
         if self._pool is not None:
@@ -122,7 +184,8 @@ class ProcessEvaluator(Evaluator):
             self._pool = None
 
     def __repr__(self) -> str:
-        return f"ProcessEvaluator(workers={self.workers}, max_tasks_per_child={self.max_tasks_per_child})"
+        return (f"ProcessEvaluator(workers={self.workers}, max_tasks_per_child={self.max_tasks_per_child}, "
+                f"timeout={self.timeout})")
 
 
 def make_evaluator(workers: int | Evaluator | None) -> Evaluator:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import math
 import os
+import random
 import time
 from typing import Any, Sequence
 
@@ -50,7 +51,22 @@ def score_predictions(y_true: np.ndarray, y_pred: np.ndarray, task: str, prefix:
 def train(spec: NetSpec, data: Any, config: TrainingConfig, seed: int, keep_weights: bool = True,
           probes: Sequence[Probe] = ()) -> Evaluation:
     """Build ``spec`` with ``seed``, train it on ``data.x_train``, score it on ``data.x_val``, and
-    run the objectives' probes (energy around the work, latency or user functions after it)."""
+    run the objectives' probes (energy around the work, latency or user functions after it).
+
+    Python's and NumPy's global generators are left as they were: the search's own random
+    stream (DEAP's operators draw from it) must not depend on which candidates were trained
+    here and which came from the cache or another process.
+    """
+    python_state, numpy_state = random.getstate(), np.random.get_state()
+    try:
+        return _train(spec, data, config, seed, keep_weights, probes)
+    finally:
+        random.setstate(python_state)
+        np.random.set_state(numpy_state)
+
+
+def _train(spec: NetSpec, data: Any, config: TrainingConfig, seed: int, keep_weights: bool,
+           probes: Sequence[Probe]) -> Evaluation:
     import keras
 
     begun: list[Probe] = []

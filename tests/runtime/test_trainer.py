@@ -58,3 +58,15 @@ def test_training_config_errors_name_the_field(kwargs, field):
 def test_early_stopping_uses_validation(small_digits):
     ev = train(_spec(small_digits), small_digits, ek.TrainingConfig(epochs=3, early_stopping=1), seed=0)
     assert "val_loss" in ev.history and math.isfinite(ev.metrics["val_loss"])
+
+
+def test_training_leaves_the_global_random_streams_alone(small_digits):
+    import random
+
+    random.seed(11)
+    np.random.seed(11)
+    expected = (random.random(), np.random.rand())
+    random.seed(11)
+    np.random.seed(11)
+    train(_spec(small_digits), small_digits, ek.TrainingConfig(epochs=1), seed=99)
+    assert (random.random(), np.random.rand()) == expected
