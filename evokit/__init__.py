@@ -14,7 +14,7 @@ from evokit import algorithms, builder, datasets, encodings, errors, fitness, ne
 from evokit.builder import build  # noqa: E402
 from evokit.evaluation import Evaluation, TrainingConfig  # noqa: E402
 from evokit.netspec import NetSpec  # noqa: E402
-from evokit.search import Budget, Candidate, Result, Search  # noqa: E402
+from evokit.search import Budget, Candidate, Result, Search, resume  # noqa: E402
 from evokit.toolbox import toolbox  # noqa: E402
 from evokit import presets  # noqa: E402
 
@@ -22,5 +22,5 @@ __version__ = "0.1.0"
 
 __all__ = ["algorithms", "datasets", "encodings", "errors", "fitness", "netspec", "operators", "runtime", "presets",
            "builder", "build",
-           "Evaluation", "TrainingConfig", "NetSpec", "Budget", "Candidate", "Result", "Search", "toolbox",
+           "Evaluation", "TrainingConfig", "NetSpec", "Budget", "Candidate", "Result", "Search", "resume", "toolbox",
            "__version__"]

@@ -8,12 +8,17 @@ import argparse
 import sys
 import time
 from pathlib import Path
-from typing import Sequence
+from typing import Any, Sequence
 
 EXAMPLES = """examples:
   evokit run                              DeepGA on digits with the default budget (a few minutes)
   evokit run --generations 3 --population 6 --run-dir runs/quick
   evokit run --dataset breast_cancer --workers 2 --seed 1
+  evokit resume runs/quick                continue after a crash, a kill or Ctrl-C
+  evokit resume runs/quick --generations 20   continue for longer
+
+Ctrl-C stops after the current generation (results and checkpoint written); a second Ctrl-C
+stops at once. Exit codes: 0 finished, 1 failed or interrupted, 2 bad input.
 """
 
 
@@ -38,6 +43,12 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--workers", type=int, default=1, help="worker processes (default: 1)")
     run.add_argument("--run-dir", default=None, help="run directory (default: runs/run-<date>-<time>)")
     run.add_argument("--quiet", action="store_true", help="no progress bar")
+    resume = sub.add_parser("resume", help="continue a run from its last checkpoint", epilog=EXAMPLES,
+                            formatter_class=argparse.RawDescriptionHelpFormatter)
+    resume.add_argument("run_dir", help="the run directory")
+    resume.add_argument("--generations", type=int, default=None, help="new total number of generations")
+    resume.add_argument("--workers", type=int, default=None, help="worker processes")
+    resume.add_argument("--quiet", action="store_true", help="no progress bar")
     return parser
 
 
@@ -51,7 +62,19 @@ def _run(args: argparse.Namespace) -> int:
                                workers=args.workers, run_dir=run_dir, progress=not args.quiet)
     print(f"evokit run: DeepGA on {data.name} ({len(data.x_train)} training samples), GA population "
           f"{args.population}, {args.generations} generations, seed {args.seed}", flush=True)
-    result = search.run()
+    return _report(search.run(), run_dir, args.final_epochs)
+
+
+def _resume(args: argparse.Namespace) -> int:
+    import evokit as ek
+
+    budget = None if args.generations is None else ek.Budget(generations=args.generations)
+    print(f"evokit resume: {args.run_dir}", flush=True)
+    result = ek.resume(args.run_dir, budget=budget, workers=args.workers, progress=not args.quiet)
+    return _report(result, Path(args.run_dir), None)
+
+
+def _report(result: Any, run_dir: Path, final_epochs: int | None) -> int:
     print("\nbest candidates (validation accuracy after the search's short training):")
     print(f"{'rank':>4}  {'fitness':>8}  {'val_acc':>7}  {'params':>9}  network")
     for i, c in enumerate(result.hall_of_fame, 1):
@@ -59,7 +82,7 @@ def _run(args: argparse.Namespace) -> int:
               f"{c.evaluation.metrics.get('val_accuracy', float('nan')):>7.4f}  {c.params or 0:>9,}  {c.description}")
     s = result.stats
     if "test_accuracy" in result.test_scores:
-        how = f"retrained up to {args.final_epochs} epochs" if args.final_epochs else "as trained in the search"
+        how = f"retrained up to {final_epochs} epochs" if final_epochs else "best model"
         print(f"\ntest accuracy: {result.test_scores['test_accuracy']:.3f} (best model, {result.best.params:,} "
               f"parameters, {how})")
     print(f"evaluations: {s['trained']} trained, {s['cache_hits']} cache hits, "
@@ -68,6 +91,9 @@ def _run(args: argparse.Namespace) -> int:
     print(f"search cost: {cost['energy_kwh_estimated']:.2e} kWh, {cost['co2_kg_estimated']:.2e} kg CO2-eq "
           f"(estimated with Green Algorithms from {cost['train_seconds']:.0f} s of training)")
     print(f"run directory: {run_dir}")
+    if s["stopped_by"] == "interrupted":
+        print(f"interrupted: continue with  evokit resume {run_dir}")
+        return 1
     return 0
 
 
@@ -79,11 +105,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "run":
             return _run(args)
+        if args.command == "resume":
+            return _resume(args)
     except EvokitError as exc:
         print(f"evokit: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("evokit: interrupted", file=sys.stderr)
+        print("evokit: stopped; the last checkpoint is kept: evokit resume <run dir>", file=sys.stderr)
         return 1
     except Exception as exc:  # noqa: BLE001 - report, don't dump a trace on the user
         print(f"evokit: the run failed: {type(exc).__name__}: {exc}", file=sys.stderr)

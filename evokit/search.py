@@ -8,10 +8,10 @@ Pareto front, writes the run directory and returns a :class:`Result`.
 from __future__ import annotations
 
 import dataclasses
-import math
+import pickle
 import random
 import time
-from collections import Counter
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
@@ -19,7 +19,7 @@ from typing import Any, Sequence
 import numpy as np
 from deap import tools
 
-from evokit.algorithms.base import Algorithm, SearchState
+from evokit.algorithms.base import Algorithm
 from evokit.algorithms.ga import GA
 from evokit.algorithms.nsga2 import NSGA2
 from evokit.encodings.base import Encoding
@@ -29,9 +29,12 @@ from evokit.fitness.carbon import Footprint, GreenAlgorithms, search_cost
 from evokit.fitness.combine import as_objectives, walk
 from evokit.fitness.constraints import Constraint
 from evokit.netspec import NetSpec
-from evokit.runtime.candidates import CandidateEvaluator, Outcome
+from evokit.runtime.cache import FitnessCache
+from evokit.runtime.candidates import CandidateEvaluator
+from evokit.runtime.checkpoint import SEARCH, Interrupts, load_checkpoint, write_atomically
 from evokit.runtime.evaluators import Evaluator, make_evaluator
 from evokit.runtime.rundir import RunDirectory
+from evokit.runtime.runlog import RunLog
 from evokit.toolbox import check_data, genotype_toolbox, resolve_data
 
 
@@ -173,8 +176,8 @@ class Search:
         self.budget = budget or Budget(generations=algorithm.generations)
         self.seed = check_int("seed", seed, minimum=0)
         self.evaluator = make_evaluator(workers)
-        if run_dir is not None:
-            RunDirectory.check(run_dir, overwrite)
+        if run_dir is not None and Path(run_dir).exists() and not Path(run_dir).is_dir():
+            raise ConfigError(f"run_dir={str(run_dir)!r} is invalid: it exists and is not a directory")
         self.run_dir = run_dir
         if isinstance(final_training, int) and not isinstance(final_training, bool):
             final_training = TrainingConfig(epochs=check_int("final_training", final_training, minimum=1),
@@ -197,166 +200,154 @@ class Search:
                 "final_training": None if self.final_training is None else self.final_training.key(),
                 "constraints": [repr(c) for c in self.constraints]}
 
-    def run(self) -> Result:
-        """Run the search to the end of its budget and return the Result."""
-        random.seed(self.seed)
-        np.random.seed(self.seed)
+    def run(self, resume: bool = False) -> Result:
+        """Run the search to the end of its budget and return the Result.
+
+        With ``resume=True`` the run continues from the last checkpoint in ``run_dir`` (or starts
+        there if it has none yet); with the same seed it ends as an uninterrupted run would, and
+        networks already trained come from the run's persistent cache.
+        """
+        if resume and self.run_dir is None:
+            raise ConfigError("resume=True is invalid without a run_dir: there is no checkpoint to resume from")
         data = resolve_data(self.data, self.seed)
+        run_dir = RunDirectory(self.run_dir, overwrite=self.overwrite, resume=resume) if self.run_dir else None
+        payload = load_checkpoint(run_dir.path) if run_dir is not None and resume else None
+        if run_dir is not None and payload is None:
+            run_dir.start(keep_cache=resume)  # a run killed before its first checkpoint keeps its cache
+        cache = FitnessCache(run_dir.file("cache.sqlite") if run_dir is not None else None)
         candidates = CandidateEvaluator(self.encoding, self.objectives, data, seed=self.seed, evaluator=self.evaluator,
-                                        constraints=self.constraints)
+                                        constraints=self.constraints, cache=cache)
         names = [o.name for o in self.objectives]
         tb = genotype_toolbox(self.encoding, candidates.weights)
         self.algorithm.configure(tb, len(self.objectives))
-        hof = tools.HallOfFame(self.hall_of_fame) if len(names) == 1 else tools.ParetoFront()
-        run_dir = RunDirectory(self.run_dir, overwrite=self.overwrite) if self.run_dir is not None else None
-        if run_dir is not None:
-            run_dir.write_json("config.json", self.config())
-        loop = _Loop(self, candidates, run_dir, names)
-        start = time.perf_counter()
+        log = RunLog(candidates, run_dir, names, self.encoding, self.budget.generations, self.progress)
+        reason = None
         try:
-            state = self.algorithm.initialize(tb, loop.evaluate)
-            loop.finish_generation(state, hof, start)
-            while (reason := self.budget.stop_reason(state.generation, candidates.evaluations,
-                                                     time.perf_counter() - start, loop.best_first(hof),
-                                                     self.objectives[0].weight)) is None:
-                state = self.algorithm.step(state, tb, loop.evaluate)
-                loop.finish_generation(state, hof, start)
+            with Interrupts() as interrupts:
+                if payload is None:
+                    random.seed(self.seed)
+                    np.random.seed(self.seed)
+                    if run_dir is not None:
+                        run_dir.write_json("config.json", self.config())
+                        self._save_for_resume(run_dir)
+                    start = time.perf_counter()
+                    hof = tools.HallOfFame(self.hall_of_fame) if len(names) == 1 else tools.ParetoFront()
+                    state = self.algorithm.initialize(tb, log.evaluate)
+                    log.finish_generation(state, hof, time.perf_counter() - start)
+                else:
+                    state, hof, elapsed = log.restore(payload)
+                    start = time.perf_counter() - elapsed
+                while (reason := self.budget.stop_reason(state.generation, candidates.evaluations,
+                                                         time.perf_counter() - start, log.best_first(hof),
+                                                         self.objectives[0].weight)) is None:
+                    if interrupts.requested:
+                        reason = "interrupted"
+                        break
+                    state = self.algorithm.step(state, tb, log.evaluate)
+                    log.finish_generation(state, hof, time.perf_counter() - start)
+                return _result(self, log, hof, data, reason, time.perf_counter() - start)
         finally:
-            loop.close()
+            log.close()
             candidates.close()
-        return loop.result(hof, data, reason, time.perf_counter() - start)
+            cache.close()
 
-
-class _Loop:
-    """The bookkeeping of one run: records, statistics, progress, and the final Result."""
-
-    def __init__(self, search: Search, candidates: CandidateEvaluator, run_dir: RunDirectory | None,
-                 names: list[str]):
-        self.search, self.candidates, self.run_dir, self.names = search, candidates, run_dir, names
-        self.rows: list[dict[str, Any]] = []
-        self.generation = 0
-        self.pending: list[Outcome] = []
-        self.failures: Counter[str] = Counter()
-        self.evaluated = 0
-        self.trained: list[Evaluation] = []
-        self.bar = None
-        if search.progress:
-            from tqdm.auto import tqdm
-
-            total = search.budget.generations
-            self.bar = tqdm(total=None if total is None else total + 1, desc="evokit", unit="gen", leave=True)
-
-    def evaluate(self, individuals: list[Any]) -> None:
-        invalid = [ind for ind in individuals if not ind.fitness.valid]
-        for outcome in self.candidates.evaluate_all(invalid):
-            outcome.genotype.fitness.values = outcome.values
-            self.pending.append(outcome)
-
-    def best_first(self, hof: Any) -> float | None:
-        return hof[0].fitness.values[0] if len(hof) else None
-
-    def finish_generation(self, state: SearchState, hof: Any, start: float) -> None:
-        hof.update(state.population)
-        self.candidates.cache.drop_weights(keep={self._hash(ind) for ind in hof})
-        outcomes, self.pending = self.pending, []
-        self.evaluated += len(outcomes)
-        new_failures = Counter(o.evaluation.reason for o in outcomes if o.evaluation.failed and not o.cached)
-        self.failures.update(new_failures)
-        self.trained += [o.evaluation for o in outcomes if not o.cached]
-        row: dict[str, Any] = {"gen": state.generation, "evaluated": len(outcomes),
-                               "trained": sum(not o.cached and o.evaluation.status != "untrained" for o in outcomes),
-                               "cache_hits": sum(o.cached for o in outcomes), "failures": sum(new_failures.values()),
-                               "elapsed_s": round(time.perf_counter() - start, 3)}
-        for k, name in enumerate(self.names):
-            values = [v for ind in state.population if math.isfinite(v := ind.fitness.values[k])]
-            row.update({f"{name}_max": max(values, default=math.nan), f"{name}_avg": float(np.mean(values)) if values
-                        else math.nan, f"{name}_min": min(values, default=math.nan)})
-        self.rows.append(row)
-        if self.run_dir is not None:
-            self.run_dir.append_candidates(self._record(o, state.generation) for o in outcomes)
-            self.run_dir.write_generations(self.rows)
-        if self.bar is not None:
-            best = self.best_first(hof)
-            self.bar.set_postfix(best=f"{best:.4g}" if best is not None else "-", trained=self.candidates.evaluations,
-                                 cache=self.candidates.cache.hits, failed=sum(self.failures.values()))
-            self.bar.update(1)
-
-    def _hash(self, individual: Any) -> str | None:
+    def _save_for_resume(self, run_dir: RunDirectory) -> None:
+        """Keep this search's configuration in the run directory so ``evokit.resume(dir)`` can rebuild it."""
         try:
-            return self.candidates.decode(individual).hash
-        except Exception:  # noqa: BLE001 - a genotype that doesn't decode has no network to keep
-            return None
+            write_atomically(run_dir.file(SEARCH), pickle.dumps(self))
+        except Exception as exc:  # noqa: BLE001 - e.g. a lambda objective: resume needs the same Search then
+            run_dir.file(SEARCH).unlink(missing_ok=True)
+            warnings.warn(f"this search cannot be saved for evokit.resume ({type(exc).__name__}: {exc}); to resume, "
+                          "build the same Search and call search.run(resume=True)", stacklevel=3)
 
-    def _record(self, outcome: Outcome, generation: int) -> dict[str, Any]:
-        evaluation = outcome.evaluation
-        return {"generation": generation, "genotype": self.search.encoding.to_json(outcome.genotype),
-                "description": self.search.encoding.describe(outcome.genotype),
-                "network": None if evaluation.spec is None else evaluation.spec.describe(),
-                "netspec": None if evaluation.spec is None else evaluation.spec.to_dict(),
-                "cached": outcome.cached, "fitness": dict(zip(self.names, outcome.values)), **evaluation.summary()}
 
-    def candidate(self, individual: Any) -> Candidate:
-        spec = evaluation = None
-        try:
-            spec = self.candidates.decode(individual)
-            evaluation = self.candidates.cached(spec)
-        except Exception:  # noqa: BLE001 - a genotype that doesn't decode is reported without a network
-            pass
-        if evaluation is None:
-            evaluation = Evaluation(spec=spec, status="untrained")
-        return Candidate(individual, spec, dict(zip(self.names, individual.fitness.values)), evaluation,
-                         self.search.encoding.describe(individual))
+def resume(run_dir: str | Path, budget: Budget | None = None, workers: int | Evaluator | None = None,
+           progress: bool | None = None) -> Result:
+    """Continue the search saved in ``run_dir`` from its last checkpoint (after a crash, a kill or
+    Ctrl-C), optionally with a new budget (e.g. more generations), evaluator or progress setting.
 
-    def close(self) -> None:
-        if self.bar is not None:
-            self.bar.close()
+    ``run_dir`` holds pickles: resume only your own runs, never files from an untrusted source.
+    """
+    path = Path(run_dir) / SEARCH
+    if not path.exists():
+        raise ConfigError(f"run_dir={str(run_dir)!r} is invalid: it holds no saved search ({SEARCH}); if the search "
+                          "could not be saved, build the same Search and call search.run(resume=True)")
+    search: Search = pickle.loads(path.read_bytes())
+    search.run_dir = Path(run_dir)
+    if budget is not None:
+        if not isinstance(budget, Budget):
+            raise ConfigError(f"budget={budget!r} is invalid: expected an evokit Budget")
+        search.budget = budget
+    if workers is not None:
+        search.evaluator = make_evaluator(workers)
+    if progress is not None:
+        search.progress = progress
+    return search.run(resume=True)
 
-    def result(self, hof: Any, data: Any, reason: str | None, elapsed: float) -> Result:
-        from evokit.runtime.trainer import candidate_seed, predict, score_predictions, train
 
-        members = [self.candidate(ind) for ind in hof]
-        if len(self.names) > 1:  # the Pareto front, best first objective first
-            weight = self.search.objectives[0].weight
-            members.sort(key=lambda c: -weight * c.values[self.names[0]])
-        best = members[0]
-        model = None
-        test_scores: dict[str, float] = {}
-        if best.spec is not None and (best.evaluation.weights is not None or self.search.final_training):
-            final = best.evaluation
-            if self.search.final_training is not None:
-                final = train(best.spec, data, self.search.final_training,
-                              seed=candidate_seed(self.search.seed, best.spec.hash))
-            if not final.failed:
-                model = final.model()
-                test_scores = score_predictions(data.y_test, predict(model, data.x_test), data.task, "test_")
-                test_scores.update({f"final_{k}": v for k, v in final.metrics.items()} if final is not best.evaluation
-                                   else {})
-        stats = {"generations": self.rows[-1]["gen"] if self.rows else 0, "evaluated": self.evaluated,
-                 "trained": self.candidates.evaluations, "cache_hits": self.candidates.cache.hits,
-                 "failures": dict(self.failures), "wall_time_s": round(elapsed, 2), "stopped_by": reason,
-                 "search_cost": search_cost(self.trained, self._estimator())}
-        result = Result(best, members, members if len(self.names) > 1 else [], self.rows, test_scores, stats,
-                        self.names, None if self.run_dir is None else self.run_dir.path, model)
-        if self.run_dir is not None:
-            self._write_outputs(result)
-        return result
+def _candidate(search: Search, log: RunLog, individual: Any) -> Candidate:
+    spec = evaluation = None
+    try:
+        spec = log.candidates.decode(individual)
+        evaluation = log.candidates.cached(spec)
+    except Exception:  # noqa: BLE001 - a genotype that doesn't decode is reported without a network
+        pass
+    if evaluation is None:
+        evaluation = Evaluation(spec=spec, status="untrained")
+    return Candidate(individual, spec, dict(zip(log.names, individual.fitness.values)), evaluation,
+                     search.encoding.describe(individual))
 
-    def _estimator(self) -> GreenAlgorithms:
-        """The Green Algorithms constants of the search's own CO2/Energy objective, if it has one."""
-        footprints = [o for o in walk(self.search.objectives) if isinstance(o, Footprint)]
-        return footprints[0].estimator if footprints else GreenAlgorithms()
 
-    def _write_outputs(self, result: Result) -> None:
-        assert self.run_dir is not None
-        if result.final_model is not None:
-            result.final_model.save(self.run_dir.file("best.keras"))
-        if result.best.spec is not None:
-            self.run_dir.file("best.txt").write_text(result.best.spec.summary() + "\n")
-        result.plot(self.run_dir.file("fitness.png"))
-        self.run_dir.write_json("summary.json", {
-            "best": {"values": result.best.values, "params": result.best.params, "flops": result.best.spec.flops
-                     if result.best.spec else None, "description": result.best.description,
-                     "network": result.best.spec.describe() if result.best.spec else None},
-            "test_scores": result.test_scores, "stats": result.stats,
-            "hall_of_fame": [{"values": c.values, "params": c.params, "description": c.description}
-                             for c in result.hall_of_fame]})
+def _result(search: Search, log: RunLog, hof: Any, data: Any, reason: str | None, elapsed: float) -> Result:
+    """Assemble the Result: best candidates, the tested model, statistics; write the run's outputs."""
+    from evokit.runtime.trainer import candidate_seed, predict, score_predictions, train
+
+    names = log.names
+    members = [_candidate(search, log, ind) for ind in hof]
+    if len(names) > 1:  # the Pareto front, best first objective first
+        weight = search.objectives[0].weight
+        members.sort(key=lambda c: -weight * c.values[names[0]])
+    best = members[0]
+    model = None
+    test_scores: dict[str, float] = {}
+    if best.spec is not None and best.evaluation.status == "ok":
+        final = best.evaluation
+        if search.final_training is not None:
+            final = train(best.spec, data, search.final_training, seed=candidate_seed(search.seed, best.spec.hash))
+        elif final.weights is None:  # its weights were not kept (e.g. it came from a resumed run's cache)
+            final = train(best.spec, data, log.candidates.training, seed=final.seed, probes=())
+        if not final.failed:
+            model = final.model()
+            test_scores = score_predictions(data.y_test, predict(model, data.x_test), data.task, "test_")
+            if final is not best.evaluation and search.final_training is not None:
+                test_scores.update({f"final_{k}": v for k, v in final.metrics.items()})
+    stats = {"generations": log.rows[-1]["gen"] if log.rows else 0, "evaluated": log.evaluated,
+             "trained": log.candidates.evaluations, "cache_hits": log.candidates.cache.hits,
+             "failures": dict(log.failures), "wall_time_s": round(elapsed, 2), "stopped_by": reason,
+             "search_cost": search_cost(log.trained, _estimator(search))}
+    result = Result(best, members, members if len(names) > 1 else [], log.rows, test_scores, stats, names,
+                    None if log.run_dir is None else log.run_dir.path, model)
+    if log.run_dir is not None:
+        _write_outputs(log.run_dir, result)
+    return result
+
+
+def _estimator(search: Search) -> GreenAlgorithms:
+    """The Green Algorithms constants of the search's own CO2/Energy objective, if it has one."""
+    footprints = [o for o in walk(search.objectives) if isinstance(o, Footprint)]
+    return footprints[0].estimator if footprints else GreenAlgorithms()
+
+
+def _write_outputs(run_dir: RunDirectory, result: Result) -> None:
+    if result.final_model is not None:
+        result.final_model.save(run_dir.file("best.keras"))
+    if result.best.spec is not None:
+        run_dir.file("best.txt").write_text(result.best.spec.summary() + "\n")
+    result.plot(run_dir.file("fitness.png"))
+    run_dir.write_json("summary.json", {
+        "best": {"values": result.best.values, "params": result.best.params, "flops": result.best.spec.flops
+                 if result.best.spec else None, "description": result.best.description,
+                 "network": result.best.spec.describe() if result.best.spec else None},
+        "test_scores": result.test_scores, "stats": result.stats,
+        "hall_of_fame": [{"values": c.values, "params": c.params, "description": c.description}
+                         for c in result.hall_of_fame]})

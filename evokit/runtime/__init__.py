@@ -2,7 +2,10 @@
 from evokit.runtime.cache import FitnessCache
 from evokit.runtime.candidates import CandidateEvaluator, Outcome
 from evokit.runtime.evaluators import Evaluator, ProcessEvaluator, SerialEvaluator, make_evaluator
+from evokit.runtime.checkpoint import Interrupts, load_checkpoint, save_checkpoint
 from evokit.runtime.rundir import RunDirectory, read_candidates
+from evokit.runtime.runlog import RunLog
 
 __all__ = ["FitnessCache", "CandidateEvaluator", "Outcome", "Evaluator", "ProcessEvaluator", "SerialEvaluator",
-           "make_evaluator", "RunDirectory", "read_candidates"]
+           "make_evaluator", "RunDirectory", "read_candidates", "Interrupts", "load_checkpoint", "save_checkpoint",
+           "RunLog"]

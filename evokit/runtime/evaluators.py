@@ -9,8 +9,11 @@ from __future__ import annotations
 
 import collections
 import concurrent.futures as cf
+import itertools
 import multiprocessing
 import os
+import queue as queue_module
+import signal
 import time
 from abc import ABC, abstractmethod
 from typing import Any, Callable, Sequence
@@ -68,21 +71,26 @@ class SerialEvaluator(Evaluator):
 _WORKER_JOB: dict[str, Any] = {}
 
 
-def _init_worker(data: Any, config: TrainingConfig, keep_weights: bool, probes: tuple, threads: int) -> None:
+def _init_worker(data: Any, config: TrainingConfig, keep_weights: bool, probes: tuple, threads: int,
+                 started: Any = None) -> None:
+    # Ctrl-C in a terminal reaches the whole process group: the main process decides what it means.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
     import tensorflow as tf
 
     tf.config.threading.set_intra_op_parallelism_threads(threads)
     tf.config.threading.set_inter_op_parallelism_threads(threads)
-    _WORKER_JOB.update(data=data, config=config, keep_weights=keep_weights, probes=probes)
+    _WORKER_JOB.update(data=data, config=config, keep_weights=keep_weights, probes=probes, started=started)
 
 
-def _train_in_worker(task: Task) -> Evaluation:
+def _train_in_worker(token: int, task: Task) -> Evaluation:
     from evokit.runtime.trainer import train
 
-    spec, seed = task
     job = _WORKER_JOB
+    if job["started"] is not None:
+        job["started"].put(token)  # the parent's timeout clock for this candidate starts now
+    spec, seed = task
     return train(spec, job["data"], job["config"], seed, job["keep_weights"], job["probes"])
 
 
@@ -92,9 +100,9 @@ class ProcessEvaluator(Evaluator):
     Workers are replaced after ``max_tasks_per_child`` candidates: a process that builds Keras
     models grows by several MB per model for good, and only a new process gives it back.
 
-    At most ``workers`` candidates are in flight, so each one's clock starts when a worker takes
-    it. A candidate still running after ``timeout`` seconds fails with reason ``"timeout"`` (its
-    worker is killed; candidates lost with it are run again). If a worker dies on its own, the
+    A candidate still running ``timeout`` seconds after its worker started it (a worker's own
+    start-up is not counted) fails with reason ``"timeout"``: its worker is killed, and
+    candidates lost with it are run again. If a worker dies on its own, the
     candidates it may have been running are run again one at a time: the one that kills its
     worker alone fails with reason ``"worker_died"``; the run goes on either way.
     """
@@ -107,21 +115,36 @@ class ProcessEvaluator(Evaluator):
         self.timeout = None if timeout is None else check_float("timeout", timeout, minimum=0.0,
                                                                   exclusive_minimum=True)
         self._pool: cf.ProcessPoolExecutor | None = None
+        self._started: Any = None
+        self._tokens = itertools.count()
 
     def _ensure_pool(self) -> cf.ProcessPoolExecutor:
         if self._pool is None:
+            context = multiprocessing.get_context("spawn")
+            self._started = context.Queue() if self.timeout is not None else None
             self._pool = cf.ProcessPoolExecutor(
-                self.workers, mp_context=multiprocessing.get_context("spawn"),
-                initializer=_init_worker, initargs=(self.data, self.config, self.keep_weights, self.probes,
-                                                    self.threads_per_worker),
+                self.workers, mp_context=context, initializer=_init_worker,
+                initargs=(self.data, self.config, self.keep_weights, self.probes, self.threads_per_worker,
+                          self._started),
                 max_tasks_per_child=self.max_tasks_per_child)
         return self._pool
+
+    def _start_times(self, tokens: dict[int, float | None]) -> None:
+        """Record when workers reported starting their candidates."""
+        while self._started is not None:
+            try:
+                token = self._started.get_nowait()
+            except queue_module.Empty:
+                return
+            if token in tokens:
+                tokens[token] = time.monotonic()
 
     def train(self, tasks: Sequence[Task], on_result: OnResult | None = None) -> list[Evaluation]:
         results: list[Evaluation | None] = [None] * len(tasks)
         queue = collections.deque(range(len(tasks)))
         suspects: set[int] = set()
-        in_flight: dict[cf.Future, tuple[int, float]] = {}
+        in_flight: dict[cf.Future, tuple[int, int]] = {}
+        started: dict[int, float | None] = {}
 
         def finish(i: int, evaluation: Evaluation) -> None:
             results[i] = evaluation
@@ -134,8 +157,11 @@ class ProcessEvaluator(Evaluator):
                 if alone and in_flight:
                     break  # a suspect runs alone, so that a crash names it
                 i = queue.popleft()
-                in_flight[self._ensure_pool().submit(_train_in_worker, tasks[i])] = (i, time.monotonic())
-            done, _ = cf.wait(in_flight, timeout=self._wait_time(in_flight), return_when=cf.FIRST_COMPLETED)
+                token = next(self._tokens)
+                started[token] = None
+                in_flight[self._ensure_pool().submit(_train_in_worker, token, tasks[i])] = (i, token)
+            done, _ = cf.wait(in_flight, timeout=self._wait_time(in_flight, started), return_when=cf.FIRST_COMPLETED)
+            self._start_times(started)
             lost: list[int] = []
             for future in done:
                 i, _ = in_flight.pop(future)
@@ -146,10 +172,12 @@ class ProcessEvaluator(Evaluator):
                 except Exception as exc:  # noqa: BLE001 - e.g. an unpicklable result fails that candidate
                     finish(i, failure(tasks[i][0], "exception", f"{type(exc).__name__}: {exc}"))
             now = time.monotonic()
-            overdue = [f for f, (_, t0) in in_flight.items() if self.timeout is not None and now - t0 > self.timeout]
+            overdue = [f for f, (_, token) in in_flight.items() if self.timeout is not None
+                       and started[token] is not None and now - started[token] > self.timeout]
             for future in overdue:
-                i, t0 = in_flight.pop(future)
-                finish(i, failure(tasks[i][0], "timeout", f"still running after {self.timeout:g} s", now - t0))
+                i, token = in_flight.pop(future)
+                finish(i, failure(tasks[i][0], "timeout", f"still running after {self.timeout:g} s",
+                                  now - started[token]))
             if overdue or lost:
                 lost += [i for i, _ in in_flight.values()]
                 in_flight.clear()
@@ -164,11 +192,13 @@ class ProcessEvaluator(Evaluator):
                     queue.extendleft(reversed(lost))
         return results  # type: ignore[return-value]
 
-    def _wait_time(self, in_flight: dict[cf.Future, tuple[int, float]]) -> float | None:
+    def _wait_time(self, in_flight: dict[cf.Future, tuple[int, int]], started: dict[int, float | None]) -> float | None:
         if self.timeout is None or not in_flight:
             return None
-        oldest = min(t0 for _, t0 in in_flight.values())
-        return max(0.05, oldest + self.timeout - time.monotonic())
+        times = [started[token] for _, token in in_flight.values()]
+        if any(t is None for t in times):
+            return 0.25  # some candidate has not started yet: look again soon
+        return max(0.05, min(times) + self.timeout - time.monotonic())  # type: ignore[type-var]
 
     def _kill(self) -> None:
         """Stop the pool now, killing its workers (a hung or crashed pool can't be shut down politely)."""

@@ -39,11 +39,16 @@ def to_jsonable(value: Any) -> Any:
 class RunDirectory:
     """Writes a search's files into one directory (created if missing)."""
 
-    def __init__(self, path: str | os.PathLike, overwrite: bool = False):
-        self.path = self.check(path, overwrite)
+    def __init__(self, path: str | os.PathLike, overwrite: bool = False, resume: bool = False):
+        self.path = Path(path) if resume else self.check(path, overwrite)
         self.path.mkdir(parents=True, exist_ok=True)
-        for name in ("candidates.jsonl", "generations.csv", "summary.json"):
+
+    def start(self, keep_cache: bool = False) -> None:
+        """Begin a run here from scratch: earlier results and checkpoint (and cache) are removed."""
+        names = ["candidates.jsonl", "generations.csv", "summary.json", "checkpoint.pkl"]
+        for name in names + ([] if keep_cache else ["cache.sqlite"]):
             (self.path / name).unlink(missing_ok=True)
+        self.file("candidates.jsonl").touch()
 
     @staticmethod
     def check(path: str | os.PathLike, overwrite: bool = False) -> Path:
@@ -52,8 +57,9 @@ class RunDirectory:
         if path.exists() and not path.is_dir():
             raise ConfigError(f"run_dir={str(path)!r} is invalid: it exists and is not a directory")
         if (path / "candidates.jsonl").exists() and not overwrite:
-            raise ConfigError(f"run_dir={str(path)!r} is invalid: it already holds a run; choose a new "
-                              "directory or pass overwrite=True")
+            raise ConfigError(f"run_dir={str(path)!r} is invalid: it already holds a run; resume it "
+                              "(search.run(resume=True), evokit resume DIR), choose a new directory or pass "
+                              "overwrite=True")
         return path
 
     def file(self, name: str) -> Path:

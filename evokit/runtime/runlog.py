@@ -1,0 +1,124 @@
+"""The bookkeeping of one search run: candidate records, per-generation statistics, progress,
+and the checkpoint that lets a killed run continue where it stopped."""
+from __future__ import annotations
+
+import math
+import os
+import random
+from collections import Counter
+from typing import Any
+
+import numpy as np
+
+from evokit.algorithms.base import SearchState
+from evokit.encodings.base import Encoding
+from evokit.evaluation import Evaluation
+from evokit.runtime.candidates import CandidateEvaluator, Outcome
+from evokit.runtime.checkpoint import save_checkpoint
+from evokit.runtime.rundir import RunDirectory
+
+
+class RunLog:
+    """Records, statistics, progress bar and checkpoints of one run."""
+
+    def __init__(self, candidates: CandidateEvaluator, run_dir: RunDirectory | None, names: list[str],
+                 encoding: Encoding, total_generations: int | None, progress: bool):
+        self.candidates, self.run_dir, self.names, self.encoding = candidates, run_dir, names, encoding
+        self.rows: list[dict[str, Any]] = []
+        self.pending: list[Outcome] = []
+        self.failures: Counter[str] = Counter()
+        self.evaluated = 0
+        self.trained: list[Evaluation] = []
+        self.bar = None
+        if progress:
+            from tqdm.auto import tqdm
+
+            total = None if total_generations is None else total_generations + 1
+            self.bar = tqdm(total=total, desc="evokit", unit="gen", leave=True)
+
+    def evaluate(self, individuals: list[Any]) -> None:
+        """Evaluate the individuals whose fitness is invalid, in one batch, and set their fitness."""
+        invalid = [ind for ind in individuals if not ind.fitness.valid]
+        for outcome in self.candidates.evaluate_all(invalid):
+            outcome.genotype.fitness.values = outcome.values
+            self.pending.append(outcome)
+
+    @staticmethod
+    def best_first(hof: Any) -> float | None:
+        return hof[0].fitness.values[0] if len(hof) else None
+
+    def finish_generation(self, state: SearchState, hof: Any, elapsed: float) -> None:
+        """Update the hall of fame, statistics and files of a finished generation, then checkpoint."""
+        hof.update(state.population)
+        self.candidates.cache.drop_weights(keep={self.spec_hash(ind) for ind in hof})
+        outcomes, self.pending = self.pending, []
+        self.evaluated += len(outcomes)
+        new_failures = Counter(o.evaluation.reason for o in outcomes if o.evaluation.failed and not o.cached)
+        self.failures.update(new_failures)
+        self.trained += [o.evaluation.without_weights() for o in outcomes if not o.cached]
+        row: dict[str, Any] = {"gen": state.generation, "evaluated": len(outcomes),
+                               "trained": sum(not o.cached and o.evaluation.status != "untrained" for o in outcomes),
+                               "cache_hits": sum(o.cached for o in outcomes), "failures": sum(new_failures.values()),
+                               "elapsed_s": round(elapsed, 3)}
+        for k, name in enumerate(self.names):
+            values = [v for ind in state.population if math.isfinite(v := ind.fitness.values[k])]
+            row.update({f"{name}_max": max(values, default=math.nan), f"{name}_avg": float(np.mean(values)) if values
+                        else math.nan, f"{name}_min": min(values, default=math.nan)})
+        self.rows.append(row)
+        if self.run_dir is not None:
+            self.run_dir.append_candidates(self.record(o, state.generation) for o in outcomes)
+            self.run_dir.write_generations(self.rows)
+            save_checkpoint(self.run_dir.path, self.checkpoint(state, hof, elapsed))
+        self._show(hof)
+
+    def _show(self, hof: Any) -> None:
+        if self.bar is not None:
+            best = self.best_first(hof)
+            self.bar.set_postfix(best=f"{best:.4g}" if best is not None else "-", trained=self.candidates.evaluations,
+                                 cache=self.candidates.cache.hits, failed=sum(self.failures.values()))
+            self.bar.update(1)
+
+    def checkpoint(self, state: SearchState, hof: Any, elapsed: float) -> dict[str, Any]:
+        """Everything needed to continue this run exactly as if it had not stopped."""
+        assert self.run_dir is not None
+        return {"state": state, "hof": hof, "rows": self.rows, "failures": dict(self.failures),
+                "evaluated": self.evaluated, "trained": self.trained, "seen": self.candidates.seen,
+                "cache_hits": self.candidates.cache.hits, "random": random.getstate(),
+                "numpy": np.random.get_state(), "elapsed": elapsed,
+                "candidates_bytes": os.path.getsize(self.run_dir.file("candidates.jsonl"))}
+
+    def restore(self, payload: dict[str, Any]) -> tuple[SearchState, Any, float]:
+        """Continue from a checkpoint: returns the state, the hall of fame and the elapsed time."""
+        assert self.run_dir is not None
+        self.rows = payload["rows"]
+        self.failures = Counter(payload["failures"])
+        self.evaluated = payload["evaluated"]
+        self.trained = payload["trained"]
+        self.candidates.seen = set(payload["seen"])
+        self.candidates.cache.hits = payload["cache_hits"]
+        random.setstate(payload["random"])
+        np.random.set_state(payload["numpy"])
+        with open(self.run_dir.file("candidates.jsonl"), "r+b") as f:  # drop records after the checkpoint
+            f.truncate(payload["candidates_bytes"])
+        self.run_dir.write_generations(self.rows)
+        if self.bar is not None:
+            self.bar.update(len(self.rows))
+        return payload["state"], payload["hof"], payload["elapsed"]
+
+    def spec_hash(self, individual: Any) -> str | None:
+        try:
+            return self.candidates.decode(individual).hash
+        except Exception:  # noqa: BLE001 - a genotype that doesn't decode has no network to keep
+            return None
+
+    def record(self, outcome: Outcome, generation: int) -> dict[str, Any]:
+        evaluation = outcome.evaluation
+        return {"generation": generation, "genotype": self.encoding.to_json(outcome.genotype),
+                "description": self.encoding.describe(outcome.genotype),
+                "network": None if evaluation.spec is None else evaluation.spec.describe(),
+                "netspec": None if evaluation.spec is None else evaluation.spec.to_dict(),
+                "cached": outcome.cached, "fitness": dict(zip(self.names, outcome.values)), **evaluation.summary()}
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
