@@ -8,6 +8,7 @@ Pareto front, writes the run directory and returns a :class:`Result`.
 from __future__ import annotations
 
 import dataclasses
+import os
 import pickle
 import random
 import time
@@ -170,12 +171,15 @@ class Search:
             algorithm = GA() if len(self.objectives) == 1 else NSGA2()
         if not isinstance(algorithm, Algorithm):
             raise ConfigError(f"algorithm={algorithm!r} is invalid: expected an evokit Algorithm")
+        algorithm.check_objectives(len(self.objectives))
         self.algorithm = algorithm
         if budget is not None and not isinstance(budget, Budget):
             raise ConfigError(f"budget={budget!r} is invalid: expected an evokit Budget")
         self.budget = budget or Budget(generations=algorithm.generations)
         self.seed = check_int("seed", seed, minimum=0)
         self.evaluator = make_evaluator(workers)
+        if run_dir is not None and not isinstance(run_dir, (str, os.PathLike)):
+            raise ConfigError(f"run_dir={run_dir!r} is invalid: expected a path (str or pathlib.Path) or None")
         if run_dir is not None and Path(run_dir).exists() and not Path(run_dir).is_dir():
             raise ConfigError(f"run_dir={str(run_dir)!r} is invalid: it exists and is not a directory")
         self.run_dir = run_dir
@@ -187,6 +191,9 @@ class Search:
                               "TrainingConfig or None")
         self.final_training = final_training
         self.hall_of_fame = check_int("hall_of_fame", hall_of_fame, minimum=1)
+        if not isinstance(constraints, (list, tuple)) or not all(isinstance(c, Constraint) for c in constraints):
+            raise ConfigError(f"constraints={constraints!r} is invalid: expected a list of evokit Constraints "
+                              "(MaxParams, MaxFLOPs, MaxMemory, MaxPredictedCO2)")
         self.constraints = list(constraints)
         self.progress = progress
         self.overwrite = overwrite
@@ -210,6 +217,7 @@ class Search:
         if resume and self.run_dir is None:
             raise ConfigError("resume=True is invalid without a run_dir: there is no checkpoint to resume from")
         data = resolve_data(self.data, self.seed)
+        self.encoding.check_input(data.input_shape, data.task)
         run_dir = RunDirectory(self.run_dir, overwrite=self.overwrite, resume=resume) if self.run_dir else None
         payload = load_checkpoint(run_dir.path) if run_dir is not None and resume else None
         if run_dir is not None and payload is None:

@@ -37,6 +37,9 @@ class Algorithm(ABC):
 
     generations: int = 10
 
+    def check_objectives(self, n_objectives: int) -> None:
+        """Raise ConfigError if this algorithm cannot use ``n_objectives`` objectives."""
+
     def configure(self, toolbox: base.Toolbox, n_objectives: int) -> None:
         """Register selection operators; default: tournament of 3."""
         from deap import tools

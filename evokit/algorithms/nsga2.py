@@ -4,7 +4,7 @@ from __future__ import annotations
 from deap import algorithms, base, tools
 
 from evokit.algorithms.base import Algorithm, Evaluate, SearchState
-from evokit.errors import check_float, check_int
+from evokit.errors import ConfigError, check_float, check_int
 
 
 class NSGA2(Algorithm):
@@ -23,6 +23,11 @@ class NSGA2(Algorithm):
         self.generations = check_int("generations", generations, minimum=0)
         self.cxpb = check_float("cxpb", cxpb, minimum=0.0, maximum=1.0)
         self.mutpb = check_float("mutpb", mutpb, minimum=0.0, maximum=1.0)
+
+    def check_objectives(self, n_objectives: int) -> None:
+        if n_objectives < 2:
+            raise ConfigError(f"objectives has {n_objectives} objective: NSGA2 needs 2 or more (for one "
+                              "objective use GA)")
 
     def configure(self, toolbox: base.Toolbox, n_objectives: int) -> None:
         toolbox.register("select", tools.selTournament, tournsize=2)

@@ -57,6 +57,10 @@ class Encoding(ABC):
     def distance(self, a: Any, b: Any) -> float:
         """A distance between genotypes, for speciation and diversity statistics."""
 
+    def check_input(self, input_shape: tuple[int, ...], task: str) -> None:
+        """Raise ConfigError naming ``data`` if this encoding cannot build networks for such data
+        (default: every input rank and task is fine)."""
+
     def describe(self, genotype: Any) -> str:
         """A one-line human-readable description of a genotype."""
         return repr(genotype)

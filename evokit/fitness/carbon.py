@@ -21,7 +21,7 @@ from typing import Any, Iterable, Sequence
 
 import numpy as np
 
-from evokit.errors import ConfigError, check_choice, check_float
+from evokit.errors import ConfigError, check_choice, check_float, check_int
 from evokit.evaluation import Evaluation, TrainingConfig
 from evokit.fitness.base import Objective
 from evokit.fitness.probes import EnergyProbe, Probe, check_available_energy_probe
@@ -67,6 +67,10 @@ class GreenAlgorithms:
         check_float("memory_power_per_gb_w", self.memory_power_per_gb_w, minimum=0.0)
         check_float("pue", self.pue, minimum=1.0)
         check_float("carbon_intensity_g_per_kwh", self.carbon_intensity_g_per_kwh, minimum=0.0)
+        if self.cores is not None:
+            check_int("cores", self.cores, minimum=1)
+        if self.memory_gb is not None:
+            check_float("memory_gb", self.memory_gb, minimum=0.0)
 
     def energy_kwh(self, seconds: float, cores: int | None = None, memory_gb: float | None = None) -> float:
         """Energy in kWh of ``seconds`` of computation on ``cores`` cores with ``memory_gb`` GB."""
@@ -145,6 +149,10 @@ class Footprint(Objective):
                  tracking_mode: str = "process"):
         super().__init__()
         self.mode = check_choice("mode", mode, MODES)
+        if estimator is not None and not isinstance(estimator, GreenAlgorithms):
+            raise ConfigError(f"estimator={estimator!r} is invalid: expected a GreenAlgorithms or None")
+        if cost_model is not None and not isinstance(cost_model, CostModel):
+            raise ConfigError(f"cost_model={cost_model!r} is invalid: expected a CostModel or None")
         self.estimator = estimator if estimator is not None else GreenAlgorithms()
         self.cost_model = cost_model if cost_model is not None else CostModel()
         self.needs_training = mode != "predicted"

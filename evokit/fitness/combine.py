@@ -29,6 +29,8 @@ class DeepGAScore(Objective):
         super().__init__(failure_value=0.0)
         self.w = check_float("w", w, minimum=0.0, maximum=1.0)
         self.max_params = check_int("max_params", max_params, minimum=1)
+        if accuracy is not None and not isinstance(accuracy, ValidationAccuracy):
+            raise ConfigError(f"accuracy={accuracy!r} is invalid: expected a ValidationAccuracy or None")
         self.accuracy = accuracy if accuracy is not None else ValidationAccuracy()
         self.parts = (self.accuracy,)
 
