@@ -66,6 +66,8 @@ def build(spec: NetSpec, seed: int = 0, name: str = "evokit") -> Any:
     """
     import keras
 
+    import evokit.layers  # noqa: F401 - registers the builders of evokit's own layers
+
     spec.validate()
     inputs = keras.Input(shape=spec.input_shape, name="input")
     outputs: list[Any] = []

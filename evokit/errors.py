@@ -65,3 +65,19 @@ def check_choice(field: str, value: Any, choices: tuple | list) -> Any:
     if value not in choices:
         raise invalid(field, value, "expected one of " + ", ".join(repr(c) for c in choices))
     return value
+
+
+def is_positive_int(value: Any) -> bool:
+    """True for an int >= 1 (bools are not ints here)."""
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 1
+
+
+def check_choices(field: str, values: Any, ok: Any = is_positive_int, what: str = "positive integers",
+                  distinct: bool = False) -> tuple:
+    """Return ``values`` as a tuple if it is a non-empty list whose items all pass ``ok`` (and are
+    distinct, if asked), else raise ConfigError: the choices an encoding draws a gene from."""
+    if (not isinstance(values, (tuple, list)) or not values or not all(ok(v) for v in values)
+            or (distinct and len(set(values)) != len(values))):
+        raise ConfigError(f"{field}={values!r} is invalid: expected a non-empty list of "
+                          f"{'distinct ' if distinct else ''}{what}")
+    return tuple(values)

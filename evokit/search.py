@@ -217,7 +217,7 @@ class Search:
         if resume and self.run_dir is None:
             raise ConfigError("resume=True is invalid without a run_dir: there is no checkpoint to resume from")
         data = resolve_data(self.data, self.seed)
-        self.encoding.check_input(data.input_shape, data.task)
+        self.encoding.check_input(data.input_shape, data.n_outputs, data.task)
         run_dir = RunDirectory(self.run_dir, overwrite=self.overwrite, resume=resume) if self.run_dir else None
         payload = load_checkpoint(run_dir.path) if run_dir is not None and resume else None
         if run_dir is not None and payload is None:
@@ -297,7 +297,7 @@ def _candidate(search: Search, log: RunLog, individual: Any) -> Candidate:
     spec = evaluation = None
     try:
         spec = log.candidates.decode(individual)
-        evaluation = log.candidates.cached(spec)
+        evaluation = log.candidates.cached(individual)
     except Exception:  # noqa: BLE001 - a genotype that doesn't decode is reported without a network
         pass
     if evaluation is None:
@@ -323,7 +323,9 @@ def _result(search: Search, log: RunLog, hof: Any, data: Any, reason: str | None
         if search.final_training is not None:
             final = train(best.spec, data, search.final_training, seed=candidate_seed(search.seed, best.spec.hash))
         elif final.weights is None:  # its weights were not kept (e.g. it came from a resumed run's cache)
-            final = train(best.spec, data, log.candidates.training, seed=final.seed, probes=())
+            carried = log.candidates.prepare(best.genotype)[1]
+            final = train(best.spec, data, log.candidates.training, seed=final.seed, weights=carried,
+                          fit=search.encoding.trains)
         if not final.failed:
             model = final.model()
             test_scores = score_predictions(data.y_test, predict(model, data.x_test), data.task, "test_")

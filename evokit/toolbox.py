@@ -61,8 +61,10 @@ def toolbox(encoding: Encoding, objectives: Any, data: Any, seed: int | None = N
     if seed is not None:
         random.seed(seed)
         np.random.seed(seed)
-    candidates = CandidateEvaluator(encoding, objectives, resolve_data(data, seed or 0), seed=seed or 0,
-                                    evaluator=evaluator, constraints=constraints)
+    data = resolve_data(data, seed or 0)
+    encoding.check_input(data.input_shape, data.n_outputs, data.task)
+    candidates = CandidateEvaluator(encoding, objectives, data, seed=seed or 0, evaluator=evaluator,
+                                    constraints=constraints)
     tb = genotype_toolbox(encoding, candidates.weights)
     if len(candidates.weights) == 1:
         tb.register("select", tools.selTournament, tournsize=3)

@@ -19,7 +19,7 @@ class LoggingEvaluator(SerialEvaluator):
             if on_result is not None:
                 on_result(i, evaluation)
             with open(self.log, "a") as f:
-                f.write(tasks[i][0].hash + "\n")
+                f.write(tasks[i].spec.hash + "\n")
 
         return super().train(tasks, saved)
 

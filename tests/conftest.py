@@ -14,7 +14,7 @@ class CountingEvaluator(SerialEvaluator):
         self.trained = []
 
     def train(self, tasks, on_result=None):
-        self.trained += [spec for spec, _ in tasks]
+        self.trained += [task.spec for task in tasks]
         return super().train(tasks, on_result)
 
 

@@ -1,5 +1,17 @@
-"""Encodings: genotype representations that decode into NetSpecs."""
-from evokit.encodings.base import Encoding, add_head
-from evokit.encodings.deepga import ConvBlock, DeepGA, DeepGAGenome, DenseBlock
+"""Encodings: genotype representations that decode into NetSpecs.
 
-__all__ = ["Encoding", "add_head", "ConvBlock", "DeepGA", "DeepGAGenome", "DenseBlock"]
+Every encoding implements :class:`Encoding` and passes the conformance suite
+(``tests/encodings/test_conformance.py``), so a search can swap one for another.
+"""
+from evokit.encodings.base import Encoding, add_head
+from evokit.encodings.binary import Binary, BinaryGenome
+from evokit.encodings.deepga import ConvBlock, DeepGA, DeepGAGenome, DenseBlock
+from evokit.encodings.grouping import Grouping, GroupingGenome
+from evokit.encodings.permutation import Block as LayerBlock
+from evokit.encodings.permutation import Permutation, PermutationGenome
+from evokit.encodings.real import Real, RealGenome
+from evokit.encodings.tree import Tree, TreeGenome
+
+__all__ = ["Encoding", "add_head", "Binary", "BinaryGenome", "ConvBlock", "DeepGA", "DeepGAGenome", "DenseBlock",
+           "Grouping", "GroupingGenome", "LayerBlock", "Permutation", "PermutationGenome", "Real", "RealGenome", "Tree",
+           "TreeGenome"]

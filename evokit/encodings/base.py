@@ -39,6 +39,9 @@ class Encoding(ABC):
     """
 
     name: str = "encoding"
+    trains: bool = True
+    """False for encodings whose genotypes carry their weights (direct weight evolution): their
+    candidates are scored with those weights, without training."""
 
     @abstractmethod
     def random(self, rng: Any = None) -> Any:
@@ -57,9 +60,19 @@ class Encoding(ABC):
     def distance(self, a: Any, b: Any) -> float:
         """A distance between genotypes, for speciation and diversity statistics."""
 
-    def check_input(self, input_shape: tuple[int, ...], task: str) -> None:
-        """Raise ConfigError naming ``data`` if this encoding cannot build networks for such data
-        (default: every input rank and task is fine)."""
+    def weights(self, genotype: Any, spec: NetSpec) -> list[Any] | None:
+        """Weights the genotype carries for ``spec`` (its own decoding), in the order of
+        ``evokit.build(spec).get_weights()``; None (the default) means seeded initial weights."""
+        return None
+
+    def inherit(self, genotype: Any, evaluation: Any) -> None:
+        """Called with each fresh evaluation that kept trained weights: Lamarckian encodings write
+        them back into the genotype here (the default does nothing)."""
+
+    def check_input(self, input_shape: tuple[int, ...], n_outputs: int, task: str) -> None:
+        """Called with the data's shape before any genotype is made: raise ConfigError naming
+        ``data`` if this encoding cannot build networks for such data, or size the encoding to it
+        (e.g. a NEAT genome's input and output neurons). The default accepts everything."""
 
     def describe(self, genotype: Any) -> str:
         """A one-line human-readable description of a genotype."""

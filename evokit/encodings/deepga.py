@@ -17,7 +17,7 @@ from typing import Any
 from deap import base
 
 from evokit.encodings.base import Encoding, add_head, rng_or_global
-from evokit.errors import ConfigError, GenotypeError, check_int
+from evokit.errors import ConfigError, GenotypeError, check_choices, check_int
 from evokit.netspec import ACTIVATIONS, Concat, Conv1D, Conv2D, Dense, Dropout, Flatten, Graph, NetSpec, Pool, add_pool, merge
 from evokit.operators import layerlist
 
@@ -117,16 +117,14 @@ class DeepGA(Encoding):
         self.max_conv_blocks = check_int("max_conv_blocks", max_conv_blocks, minimum=max(1, min_conv_blocks))
         self.min_dense = check_int("min_dense", min_dense, minimum=0)
         self.max_dense = check_int("max_dense", max_dense, minimum=min_dense)
-        self.filters = _choices("filters", filters, _positive_int, "positive integers")
-        self.kernel_sizes = _choices("kernel_sizes", kernel_sizes, _positive_int,
-                                     "positive integers")
-        self.pools = _choices("pools", pools, lambda v: v in POOLS, f"values among {POOLS}")
-        self.pool_sizes = _choices("pool_sizes", pool_sizes, _positive_int,
-                                   "positive integers")
-        self.activations = _choices("activations", activations, lambda v: v in ACTIVATIONS,
+        self.filters = check_choices("filters", filters)
+        self.kernel_sizes = check_choices("kernel_sizes", kernel_sizes)
+        self.pools = check_choices("pools", pools, lambda v: v in POOLS, f"values among {POOLS}")
+        self.pool_sizes = check_choices("pool_sizes", pool_sizes)
+        self.activations = check_choices("activations", activations, lambda v: v in ACTIVATIONS,
                                     f"values among {ACTIVATIONS}")
-        self.units = _choices("units", units, _positive_int, "positive integers")
-        self.dropouts = _choices("dropouts", dropouts, lambda v: isinstance(v, (int, float)) and not isinstance(v, bool) and 0 <= v < 1,
+        self.units = check_choices("units", units)
+        self.dropouts = check_choices("dropouts", dropouts, lambda v: isinstance(v, (int, float)) and not isinstance(v, bool) and 0 <= v < 1,
                                  "numbers in [0, 1)")
         if not isinstance(skip_probability, (int, float)) or not 0 <= skip_probability <= 1:
             raise ConfigError(f"skip_probability={skip_probability!r} is invalid: expected a number in [0, 1]")
@@ -217,14 +215,6 @@ class DeepGA(Encoding):
         return genome
 
 
-def _positive_int(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool) and value >= 1
-
-
-def _choices(field_name: str, values: Any, ok: Any, what: str) -> tuple:
-    if not isinstance(values, (tuple, list)) or not values or not all(ok(v) for v in values):
-        raise ConfigError(f"{field_name}={values!r} is invalid: expected a non-empty list of {what}")
-    return tuple(values)
 
 
 def check_genome(genome: Any) -> None:

@@ -4,7 +4,16 @@ from evokit.netspec.layers import (ACTIVATIONS, Activation, Add, BatchNorm, Conc
                                    Dropout, Flatten, GlobalPool, LayerSpec, Pool, Shape, layer_from_config,
                                    register_layer)
 from evokit.netspec.repair import add_pool, merge, reduce_to, repair
+from evokit.netspec.select import Select
+
+# Layer specs defined in further modules of this package register themselves when imported.
+import importlib as _importlib  # noqa: E402
+import pkgutil as _pkgutil  # noqa: E402
+
+for _module in _pkgutil.iter_modules(__path__):
+    if _module.name not in ("graph", "layers", "repair", "select"):
+        _importlib.import_module(f"{__name__}.{_module.name}")
 
 __all__ = ["INPUT", "Graph", "NetSpec", "Node", "ACTIVATIONS", "Activation", "Add", "BatchNorm", "Concat",
            "Conv1D", "Conv2D", "Dense", "Dropout", "Flatten", "GlobalPool", "LayerSpec", "Pool", "Shape",
-           "layer_from_config", "register_layer", "add_pool", "merge", "reduce_to", "repair"]
+           "layer_from_config", "register_layer", "add_pool", "merge", "reduce_to", "repair", "Select"]

@@ -60,10 +60,10 @@ class FitnessCache:
             self._db.commit()
 
     def drop_weights(self, keep: Iterable[str] = ()) -> None:
-        """Forget trained weights except for the networks (spec hashes) in ``keep``, to bound memory."""
+        """Forget trained weights except for the entries (cache keys) in ``keep``, to bound memory."""
         keep = set(keep)
         for key, evaluation in self._entries.items():
-            if evaluation.weights is not None and evaluation.spec_hash not in keep:
+            if evaluation.weights is not None and key not in keep:
                 self._entries[key] = evaluation.without_weights()
 
     def close(self) -> None:

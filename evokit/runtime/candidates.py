@@ -7,9 +7,12 @@ the configured Evaluator (serial, process pool, ...).
 """
 from __future__ import annotations
 
+import hashlib
 import time
 from dataclasses import dataclass
 from typing import Any, Callable, Sequence
+
+import numpy as np
 
 from evokit.encodings.base import Encoding
 from evokit.errors import ConfigError, EvokitError
@@ -19,7 +22,7 @@ from evokit.fitness.combine import as_objectives, probes, training_config, walk,
 from evokit.fitness.constraints import Constraint
 from evokit.netspec import NetSpec
 from evokit.runtime.cache import FitnessCache
-from evokit.runtime.evaluators import Evaluator, SerialEvaluator
+from evokit.runtime.evaluators import Evaluator, SerialEvaluator, Task
 from evokit.runtime.trainer import candidate_seed
 
 TRANSIENT = ("timeout", "worker_died")
@@ -35,6 +38,16 @@ class Outcome:
     evaluation: Evaluation
     values: tuple[float, ...]
     cached: bool
+
+
+def _digest(weights: list[Any] | None) -> str:
+    """A short digest of carried weights ("" for none): part of the cache key."""
+    if weights is None:
+        return ""
+    h = hashlib.sha256()
+    for w in weights:
+        h.update(np.ascontiguousarray(w).tobytes())
+    return "+w" + h.hexdigest()[:16]
 
 
 class CandidateEvaluator:
@@ -81,13 +94,24 @@ class CandidateEvaluator:
         self._context = "|".join([self.training.key() if self.training else "untrained", data.fingerprint, str(seed),
                                   *(p.key for p in self.probes)])
 
-    def decode(self, genotype: Any) -> NetSpec:
-        """The canonical NetSpec of ``genotype`` for this dataset (raises on a broken genotype)."""
-        return self.encoding.decode(genotype, self.data.input_shape, self.data.n_outputs, self.data.task).canonical()
+    def prepare(self, genotype: Any) -> tuple[NetSpec, list[Any] | None, str]:
+        """The network to build for ``genotype``, the weights it carries (or None) and its cache key.
 
-    def cached(self, spec: NetSpec) -> Evaluation | None:
-        """The cached evaluation of ``spec`` under this search's training context, if any."""
-        return self.cache.peek(self.cache.key(spec.hash, self._context))
+        Without carried weights the network is the canonical form; carried weights follow the
+        decoded node order, so that network is built as decoded. Raises on a broken genotype.
+        """
+        raw = self.encoding.decode(genotype, self.data.input_shape, self.data.n_outputs, self.data.task)
+        weights = self.encoding.weights(genotype, raw)
+        spec = raw.canonical() if weights is None else raw.validate()
+        return spec, weights, self.cache.key(spec.hash + _digest(weights), self._context)
+
+    def decode(self, genotype: Any) -> NetSpec:
+        """The NetSpec of ``genotype`` for this dataset (raises on a broken genotype)."""
+        return self.prepare(genotype)[0]
+
+    def cached(self, genotype: Any) -> Evaluation | None:
+        """The cached evaluation of ``genotype``'s network (and carried weights), if any."""
+        return self.cache.peek(self.prepare(genotype)[2])
 
     def scores(self, evaluation: Evaluation) -> tuple[float, ...]:
         return tuple(o(evaluation) for o in self.objectives)
@@ -96,21 +120,26 @@ class CandidateEvaluator:
                      on_outcome: Callable[[Outcome], None] | None = None) -> list[Outcome]:
         """Evaluate genotypes, training each distinct uncached network once, in one batch."""
         specs: list[NetSpec | None] = []
+        carried: list[list[Any] | None] = []
+        keys: list[str] = []
         early: dict[int, Evaluation] = {}
         for i, genotype in enumerate(genotypes):
             start = time.perf_counter()
             try:
-                specs.append(self.decode(genotype))
+                spec, weights, key = self.prepare(genotype)
             except (EvokitError, ValueError, TypeError, KeyError, IndexError, AttributeError) as exc:
-                specs.append(None)
+                spec, weights, key = None, None, ""
                 early[i] = failure(None, "decode_error", f"{type(exc).__name__}: {exc}", time.perf_counter() - start)
-        todo: dict[str, NetSpec] = {}
+            specs.append(spec)
+            carried.append(weights)
+            keys.append(key)
+        todo: dict[str, int] = {}
         waiting: dict[str, list[int]] = {}
         cached: set[int] = set()
         for i, spec in enumerate(specs):
             if spec is None:
                 continue
-            key = self.cache.key(spec.hash, self._context)
+            key = keys[i]
             violations = [v for c in self.constraints if (v := c.violation(spec)) is not None]
             if violations:
                 early[i] = failure(spec, "infeasible", "; ".join(violations))
@@ -126,23 +155,27 @@ class CandidateEvaluator:
                     cached.add(i)
                 self.seen.add(key)
             else:
-                todo[key] = spec
+                todo[key] = i
                 waiting[key] = [i]
         if todo:
             if not self._started:
                 self.evaluator.start(self.data, self.training, self.keep_weights, self.probes)
                 self._started = True
-            keys = list(todo)
+            batch = list(todo)
 
             def save(j: int, evaluation: Evaluation) -> None:
                 if evaluation.reason not in TRANSIENT:
-                    self.cache.put(keys[j], evaluation)
+                    self.cache.put(batch[j], evaluation)
 
-            trained = self.evaluator.train([(spec, candidate_seed(self.seed, spec.hash)) for spec in todo.values()],
-                                           on_result=save)
-            for key, evaluation in zip(keys, trained):
+            tasks = [Task(specs[i], candidate_seed(self.seed, specs[i].hash), carried[i], self.encoding.trains)
+                     for i in todo.values()]
+            trained = self.evaluator.train(tasks, on_result=save)
+            for key, evaluation in zip(batch, trained):
                 early.update((i, evaluation) for i in waiting[key])
-            self.seen.update(keys)
+                if evaluation.weights is not None:
+                    for i in waiting[key]:
+                        self.encoding.inherit(genotypes[i], evaluation)
+            self.seen.update(batch)
             self.trainings += len(trained)
         outcomes = []
         for i, genotype in enumerate(genotypes):

@@ -16,6 +16,7 @@ import queue as queue_module
 import signal
 import time
 from abc import ABC, abstractmethod
+from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
 from evokit.errors import check_float, check_int
@@ -23,7 +24,17 @@ from evokit.evaluation import Evaluation, TrainingConfig, failure
 from evokit.fitness.probes import Probe
 from evokit.netspec import NetSpec
 
-Task = tuple[NetSpec, int]
+@dataclass(frozen=True)
+class Task:
+    """One candidate to train: its network, its seed, and optionally the weights it starts from
+    (``fit=False``: scored with those weights as they are, without training)."""
+
+    spec: NetSpec
+    seed: int
+    weights: list[Any] | None = None
+    fit: bool = True
+
+
 OnResult = Callable[[int, Evaluation], None]
 
 
@@ -58,8 +69,9 @@ class SerialEvaluator(Evaluator):
         from evokit.runtime.trainer import train
 
         results = []
-        for i, (spec, seed) in enumerate(tasks):
-            results.append(train(spec, self.data, self.config, seed, self.keep_weights, self.probes))
+        for i, task in enumerate(tasks):
+            results.append(train(task.spec, self.data, self.config, task.seed, self.keep_weights, self.probes,
+                                 weights=task.weights, fit=task.fit))
             if on_result is not None:
                 on_result(i, results[-1])
         return results
@@ -90,8 +102,8 @@ def _train_in_worker(token: int, task: Task) -> Evaluation:
     job = _WORKER_JOB
     if job["started"] is not None:
         job["started"].put(token)  # the parent's timeout clock for this candidate starts now
-    spec, seed = task
-    return train(spec, job["data"], job["config"], seed, job["keep_weights"], job["probes"])
+    return train(task.spec, job["data"], job["config"], task.seed, job["keep_weights"], job["probes"],
+                 weights=task.weights, fit=task.fit)
 
 
 class ProcessEvaluator(Evaluator):
@@ -170,13 +182,13 @@ class ProcessEvaluator(Evaluator):
                 except cf.process.BrokenProcessPool:
                     lost.append(i)
                 except Exception as exc:  # noqa: BLE001 - e.g. an unpicklable result fails that candidate
-                    finish(i, failure(tasks[i][0], "exception", f"{type(exc).__name__}: {exc}"))
+                    finish(i, failure(tasks[i].spec, "exception", f"{type(exc).__name__}: {exc}"))
             now = time.monotonic()
             overdue = [f for f, (_, token) in in_flight.items() if self.timeout is not None
                        and started[token] is not None and now - started[token] > self.timeout]
             for future in overdue:
                 i, token = in_flight.pop(future)
-                finish(i, failure(tasks[i][0], "timeout", f"still running after {self.timeout:g} s",
+                finish(i, failure(tasks[i].spec, "timeout", f"still running after {self.timeout:g} s",
                                   now - started[token]))
             if overdue or lost:
                 lost += [i for i, _ in in_flight.values()]
@@ -185,7 +197,7 @@ class ProcessEvaluator(Evaluator):
                 if overdue:
                     queue.extendleft(reversed(lost))  # innocent: lost with the worker we killed
                 elif len(lost) == 1:  # it was the only candidate running: it killed its worker
-                    finish(lost[0], failure(tasks[lost[0]][0], "worker_died",
+                    finish(lost[0], failure(tasks[lost[0]].spec, "worker_died",
                                             "the worker process died while training this candidate"))
                 else:
                     suspects.update(lost)

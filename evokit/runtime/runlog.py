@@ -50,7 +50,7 @@ class RunLog:
     def finish_generation(self, state: SearchState, hof: Any, elapsed: float) -> None:
         """Update the hall of fame, statistics and files of a finished generation, then checkpoint."""
         hof.update(state.population)
-        self.candidates.cache.drop_weights(keep={self.spec_hash(ind) for ind in hof})
+        self.candidates.cache.drop_weights(keep={self.cache_key(ind) for ind in hof})
         outcomes, self.pending = self.pending, []
         self.evaluated += len(outcomes)
         new_failures = Counter(o.evaluation.reason for o in outcomes if o.evaluation.failed and not o.cached)
@@ -105,9 +105,9 @@ class RunLog:
             self.bar.update(len(self.rows))
         return payload["state"], payload["hof"], payload["elapsed"]
 
-    def spec_hash(self, individual: Any) -> str | None:
+    def cache_key(self, individual: Any) -> str | None:
         try:
-            return self.candidates.decode(individual).hash
+            return self.candidates.prepare(individual)[2]
         except Exception:  # noqa: BLE001 - a genotype that doesn't decode has no network to keep
             return None
 

@@ -49,24 +49,27 @@ def score_predictions(y_true: np.ndarray, y_pred: np.ndarray, task: str, prefix:
 
 
 def train(spec: NetSpec, data: Any, config: TrainingConfig, seed: int, keep_weights: bool = True,
-          probes: Sequence[Probe] = ()) -> Evaluation:
+          probes: Sequence[Probe] = (), weights: list[Any] | None = None, fit: bool = True) -> Evaluation:
     """Build ``spec`` with ``seed``, train it on ``data.x_train``, score it on ``data.x_val``, and
     run the objectives' probes (energy around the work, latency or user functions after it).
 
     Python's and NumPy's global generators are left as they were: the search's own random
     stream (DEAP's operators draw from it) must not depend on which candidates were trained
     here and which came from the cache or another process.
+
+    ``weights`` (in ``build(spec).get_weights()`` order) replace the seeded initial weights;
+    with ``fit=False`` the candidate is scored with them as they are, without training.
     """
     python_state, numpy_state = random.getstate(), np.random.get_state()
     try:
-        return _train(spec, data, config, seed, keep_weights, probes)
+        return _train(spec, data, config, seed, keep_weights, probes, weights, fit)
     finally:
         random.setstate(python_state)
         np.random.set_state(numpy_state)
 
 
 def _train(spec: NetSpec, data: Any, config: TrainingConfig, seed: int, keep_weights: bool,
-           probes: Sequence[Probe]) -> Evaluation:
+           probes: Sequence[Probe], weights: list[Any] | None, fit: bool) -> Evaluation:
     import keras
 
     begun: list[Probe] = []
@@ -77,7 +80,7 @@ def _train(spec: NetSpec, data: Any, config: TrainingConfig, seed: int, keep_wei
             probe.begin()
             begun.append(probe)
         start = time.perf_counter()  # the candidate's time excludes the probes' own start-up
-        evaluation, model = _build_and_fit(keras, spec, data, config, seed, start)
+        evaluation, model = _build_and_fit(keras, spec, data, config, seed, start, weights, fit)
     except Exception as exc:  # noqa: BLE001 - one candidate's crash never ends the run
         evaluation = failure(spec, "exception", f"{type(exc).__name__}: {exc}", time.perf_counter() - start)
     finally:
@@ -98,15 +101,23 @@ def _train(spec: NetSpec, data: Any, config: TrainingConfig, seed: int, keep_wei
     return evaluation
 
 
-def _build_and_fit(keras: Any, spec: NetSpec, data: Any, config: TrainingConfig, seed: int,
-                   start: float) -> tuple[Evaluation, Any]:
+def _build_and_fit(keras: Any, spec: NetSpec, data: Any, config: TrainingConfig, seed: int, start: float,
+                   weights: list[Any] | None = None, fit: bool = True) -> tuple[Evaluation, Any]:
     from evokit.builder import build
 
     try:
         keras.utils.set_random_seed(seed)
         model = build(spec, seed=seed)
+        if weights is not None:
+            model.set_weights(weights)
     except Exception as exc:  # noqa: BLE001 - a candidate that cannot be built fails alone
         return failure(spec, "build_error", f"{type(exc).__name__}: {exc}", time.perf_counter() - start), None
+    if not fit:
+        metrics = score_predictions(data.y_val, predict(model, data.x_val), data.task, "val_")
+        if not all(math.isfinite(v) for v in metrics.values()):
+            return failure(spec, "nan_loss", f"validation metrics not finite: {metrics}",
+                           time.perf_counter() - start), None
+        return Evaluation(spec=spec, metrics=metrics, wall_time=time.perf_counter() - start, seed=seed), model
     model.compile(optimizer=_optimizer(keras, config),
                   loss="sparse_categorical_crossentropy" if data.task == "classification" else "mse")
     callbacks: list[Any] = [keras.callbacks.TerminateOnNaN()]

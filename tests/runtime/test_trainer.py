@@ -70,3 +70,14 @@ def test_training_leaves_the_global_random_streams_alone(small_digits):
     np.random.seed(11)
     train(_spec(small_digits), small_digits, ek.TrainingConfig(epochs=1), seed=99)
     assert (random.random(), np.random.rand()) == expected
+
+
+def test_given_weights_are_used_and_fit_false_skips_training(small_digits):
+    spec = _spec(small_digits)
+    trained = train(spec, small_digits, ek.TrainingConfig(epochs=2), seed=1)
+    scored = train(spec, small_digits, ek.TrainingConfig(epochs=2), seed=2, weights=trained.weights, fit=False)
+    assert scored.history == {} and scored.train_time == 0
+    assert scored.metrics["val_accuracy"] == trained.metrics["val_accuracy"]  # same weights, same predictions
+    assert all(np.array_equal(a, b) for a, b in zip(scored.weights, trained.weights))
+    wrong = train(spec, small_digits, ek.TrainingConfig(epochs=1), seed=1, weights=trained.weights[:1])
+    assert wrong.failed and wrong.reason == "build_error"

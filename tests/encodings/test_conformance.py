@@ -1,0 +1,112 @@
+"""The conformance suite every encoding passes (one parametrised module, Optuna-style).
+
+Cases come from ``tests/encodings/cases/*.py``: each file defines ``CASES = {name: (factory,
+dataset)}``; adding an encoding to the suite means adding one such file.
+"""
+import copy
+import importlib.util
+import multiprocessing
+import pickle
+import random
+import sys
+from pathlib import Path
+
+import keras
+import pytest
+
+import evokit as ek
+from evokit.individual import attach_fitness
+
+CASES = {}
+for path in sorted((Path(__file__).parent / "cases").glob("*.py")):
+    spec = importlib.util.spec_from_file_location(f"conformance_cases_{path.stem}", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    CASES.update(module.CASES)
+
+NAMES = sorted(CASES)
+SHAPES = [((8, 8, 1), 10), ((30,), 2)]
+WEIGHTS = (1.0,)
+
+
+def make(name, shape=None, n_out=None):
+    """A fresh encoding, sized to the data (as a search does) when a shape is given."""
+    encoding = CASES[name][0]()
+    if shape is not None:
+        encoding.check_input(shape, n_out, "classification")
+    return encoding
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_random_genotypes_decode_to_valid_specs_with_keras_parity(name):
+    rng = random.Random(0)
+    for shape, n_out in SHAPES:
+        encoding = make(name, shape, n_out)
+        for _ in range(200):
+            genotype = encoding.random(rng)
+            spec = encoding.decode(genotype, shape, n_out, "classification").validate()
+            assert spec.output_shape == (n_out,)
+            model = ek.build(spec, seed=0)
+            assert model.count_params() == spec.params, (name, shape, spec.summary())
+            keras.backend.clear_session(free_memory=False)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_variation_returns_valid_genotypes(name):
+    from evokit.toolbox import genotype_toolbox
+
+    random.seed(1)
+    for shape, n_out in SHAPES:
+        encoding = make(name, shape, n_out)
+        tb = genotype_toolbox(encoding, WEIGHTS)
+        for _ in range(50):
+            a, b = tb.individual(), tb.individual()
+            a.fitness.values, b.fitness.values = (random.random(),), (random.random(),)
+            a2, b2 = tb.mate(copy.deepcopy(a), copy.deepcopy(b))
+            (m,) = tb.mutate(copy.deepcopy(a2))
+            for child in (a2, b2, m):
+                encoding.decode(child, shape, n_out, "classification").validate()
+                assert hasattr(child, "fitness")
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_seeded_genotypes_pickle_and_distance(name):
+    encoding = make(name, (8, 8, 1), 10)
+    first = [make(name, (8, 8, 1), 10).random(random.Random(5)) for _ in range(2)]
+    assert first[0] == first[1]  # same seed, same genotype (fresh encodings)
+    rng = random.Random(6)
+    a, b = encoding.random(rng), encoding.random(rng)
+    assert encoding.distance(a, a) == 0
+    assert encoding.distance(a, b) == encoding.distance(b, a) >= 0
+    ind = attach_fitness(a, (1.0, -1.0))
+    ind.fitness.values = (0.5, 3.0)
+    back = pickle.loads(pickle.dumps(ind))
+    assert back == ind and back.fitness.values == (0.5, 3.0)
+    assert encoding.decode(back, (8, 8, 1), 10).hash == encoding.decode(ind, (8, 8, 1), 10).hash
+    assert isinstance(encoding.describe(a), str) and encoding.describe(a)
+    assert pickle.loads(pickle.dumps(encoding)).decode(a, (8, 8, 1), 10).hash == encoding.decode(a, (8, 8, 1), 10).hash
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_a_real_ga_trains_real_models(name, digits):
+    data = digits.subset(n_train=200, n_val=100) if CASES[name][1] == "digits" else \
+        ek.datasets.load(CASES[name][1], seed=0)
+    result = ek.Search(encoding=make(name), objectives=ek.fitness.ValidationAccuracy(epochs=1), data=data,
+                       algorithm=ek.algorithms.GA(population=4, generations=2), seed=0, progress=False).run()
+    assert result.stats["trained"] >= 4 and not result.stats["failures"]
+    assert result.best.values["val_accuracy"] > 0 and result.best.model.count_params() == result.best.params
+
+
+def _evaluate(args):
+    encoding, genotype, data = args
+    from evokit.runtime.candidates import CandidateEvaluator
+
+    return CandidateEvaluator(encoding, ek.fitness.ValidationAccuracy(epochs=1), data)(genotype)
+
+
+def test_every_encoding_evaluates_in_a_spawn_worker(small_digits):
+    encodings = [make(name, small_digits.input_shape, small_digits.n_outputs) for name in NAMES]
+    jobs = [(encoding, encoding.random(random.Random(3)), small_digits) for encoding in encodings]
+    with multiprocessing.get_context("spawn").Pool(1) as pool:
+        remote = pool.map(_evaluate, jobs)
+    assert remote == [_evaluate(job) for job in jobs]
