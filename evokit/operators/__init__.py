@@ -3,5 +3,6 @@ from evokit.operators.grouping import (cxGroupInjection, mutGrouping, mutMergeGr
                                        mutSplitGroup)
 from evokit.operators.layerlist import (cxBlockLists, mutFlipSkip, mutInsertBlock, mutLayerList, mutRemoveBlock,
                                         mutResampleBlock)
+from evokit.operators.neat import cxNEAT, mutAddConnection, mutAddNode, mutNEAT, mutWeights
 
-__all__ = ["cxGroupInjection", "mutGrouping", "mutMergeGroups", "mutMoveItem", "mutSplitGroup", "cxBlockLists", "mutFlipSkip", "mutInsertBlock", "mutLayerList", "mutRemoveBlock", "mutResampleBlock"]
+__all__ = ["cxNEAT", "mutAddConnection", "mutAddNode", "mutNEAT", "mutWeights", "cxGroupInjection", "mutGrouping", "mutMergeGroups", "mutMoveItem", "mutSplitGroup", "cxBlockLists", "mutFlipSkip", "mutInsertBlock", "mutLayerList", "mutRemoveBlock", "mutResampleBlock"]

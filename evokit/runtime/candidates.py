@@ -89,6 +89,7 @@ class CandidateEvaluator:
         self.keep_weights = keep_weights
         self.cache = cache if cache is not None else FitnessCache()
         self.seen: set[str] = set()
+        self.inherited: dict[str, str] = {}  # key after a Lamarckian write-back -> the evaluation's key
         self.trainings = 0
         self._started = False
         self._context = "|".join([self.training.key() if self.training else "untrained", data.fingerprint, str(seed),
@@ -109,9 +110,14 @@ class CandidateEvaluator:
         """The NetSpec of ``genotype`` for this dataset (raises on a broken genotype)."""
         return self.prepare(genotype)[0]
 
+    def evaluation_key(self, genotype: Any) -> str:
+        """The cache key of ``genotype``'s evaluation (its key before a Lamarckian write-back)."""
+        key = self.prepare(genotype)[2]
+        return self.inherited.get(key, key)
+
     def cached(self, genotype: Any) -> Evaluation | None:
         """The cached evaluation of ``genotype``'s network (and carried weights), if any."""
-        return self.cache.peek(self.prepare(genotype)[2])
+        return self.cache.peek(self.evaluation_key(genotype))
 
     def scores(self, evaluation: Evaluation) -> tuple[float, ...]:
         return tuple(o(evaluation) for o in self.objectives)
@@ -175,6 +181,8 @@ class CandidateEvaluator:
                 if evaluation.weights is not None:
                     for i in waiting[key]:
                         self.encoding.inherit(genotypes[i], evaluation)
+                        if (written := self.prepare(genotypes[i])[2]) != key:
+                            self.inherited[written] = key
             self.seen.update(batch)
             self.trainings += len(trained)
         outcomes = []

@@ -107,7 +107,7 @@ class RunLog:
 
     def cache_key(self, individual: Any) -> str | None:
         try:
-            return self.candidates.prepare(individual)[2]
+            return self.candidates.evaluation_key(individual)
         except Exception:  # noqa: BLE001 - a genotype that doesn't decode has no network to keep
             return None
 

@@ -1,0 +1,204 @@
+"""NEAT's variation operators for ``NEATGenome`` (``evokit.encodings.graph``): add-node,
+add-connection, weight mutation, and crossover aligned by innovation numbers.
+
+They follow DEAP's contract (change individuals in place, return them as a tuple) and draw
+randomness from ``rng`` (Python's ``random`` module by default, like DEAP's operators). Genomes
+stay feed-forward: no operator ever closes a cycle, counting disabled genes too (so re-enabling a
+gene is always safe). New genes take their innovation numbers and hidden-node ids from the
+``tracker`` (an :class:`~evokit.encodings.graph.InnovationTracker`), which derives them from
+structure alone.
+"""
+from __future__ import annotations
+
+import copy
+import random as _random
+from typing import Any
+
+from evokit.encodings.graph import (TRACKER, ConnectionGene, InnovationTracker, NEATGenome, NodeGene,
+                                    check_genome, reachable)
+from evokit.errors import GenotypeError
+
+DISABLE_RATE = 0.75
+"""NEAT's chance that an inherited gene disabled in either parent stays disabled."""
+
+
+def _rng(rng: Any) -> Any:
+    return _random if rng is None else rng
+
+
+# -- structural mutations ---------------------------------------------------------------------
+
+def mutAddNode(individual: NEATGenome, tracker: InnovationTracker = TRACKER, activation: str = "tanh",
+               rng: Any = None) -> tuple[NEATGenome]:
+    """Split a random enabled connection ``a -> b``: disable it, add a hidden node ``n`` (bias 0)
+    and the connections ``a -> n`` (weight 1) and ``n -> b`` (the old weight).
+
+    The new node's id is ``tracker.node_id(a, b)``; connections whose split node the genome
+    already has are not split again. Without any connection to split, nothing changes. For a
+    linear hidden activation the network computes exactly what it computed before.
+    """
+    rng = _rng(rng)
+    conns = individual.connections
+    candidates = [k for k in sorted(conns) if conns[k].enabled and tracker.node_id(*k) not in individual.nodes]
+    if not candidates:
+        return (individual,)
+    src, dst = rng.choice(candidates)
+    old = conns[(src, dst)]
+    old.enabled = False
+    node = tracker.node_id(src, dst)
+    individual.nodes[node] = NodeGene(node, "hidden", activation, 0.0)
+    conns[(src, node)] = ConnectionGene(src, node, 1.0, True, tracker.innovation(src, node))
+    conns[(node, dst)] = ConnectionGene(node, dst, old.weight, True, tracker.innovation(node, dst))
+    return (individual,)
+
+
+def addable_connections(individual: NEATGenome) -> list[tuple[int, int]]:
+    """Every ``(src, dst)`` a new connection may join: from an input or hidden node to a hidden
+    or output node, not yet a gene (enabled or not), and closing no cycle; sorted."""
+    nodes = individual.nodes
+    sources = sorted(i for i, n in nodes.items() if n.kind != "output")
+    targets = sorted(i for i, n in nodes.items() if n.kind != "input")
+    # descendants[t]: nodes reachable from t (t included); s -> t closes a cycle iff s is one of them
+    descendants = {t: reachable(individual.connections, t) for t in targets if nodes[t].kind == "hidden"}
+    return [(s, t) for t in targets for s in sources
+            if s != t and (s, t) not in individual.connections and s not in descendants.get(t, ())]
+
+
+def mutAddConnection(individual: NEATGenome, tracker: InnovationTracker = TRACKER, weight_std: float = 1.0,
+                     rng: Any = None) -> tuple[NEATGenome]:
+    """Add a random feed-forward connection (see :func:`addable_connections`) with a weight drawn
+    from N(0, ``weight_std``). Without any such connection, nothing changes."""
+    rng = _rng(rng)
+    candidates = addable_connections(individual)
+    if candidates:
+        src, dst = rng.choice(sorted(candidates))
+        individual.connections[(src, dst)] = ConnectionGene(src, dst, rng.gauss(0.0, weight_std), True,
+                                                            tracker.innovation(src, dst))
+    return (individual,)
+
+
+# -- weights ----------------------------------------------------------------------------------
+
+def mutWeights(individual: NEATGenome, perturb_std: float = 0.5, replace_rate: float = 0.1, init_std: float = 1.0,
+               indpb: float = 1.0, rng: Any = None) -> tuple[NEATGenome]:
+    """Mutate each connection weight and each hidden/output bias with probability ``indpb``: drawn
+    anew from N(0, ``init_std``) with probability ``replace_rate``, else perturbed by
+    N(0, ``perturb_std``)."""
+    rng = _rng(rng)
+
+    def mutate(value: float) -> float:
+        if rng.random() >= indpb:
+            return value
+        if rng.random() < replace_rate:
+            return rng.gauss(0.0, init_std)
+        return value + rng.gauss(0.0, perturb_std)
+
+    for key in sorted(individual.connections):
+        gene = individual.connections[key]
+        gene.weight = mutate(gene.weight)
+    for node_id in sorted(individual.nodes):
+        node = individual.nodes[node_id]
+        if node.kind != "input":
+            node.bias = mutate(node.bias)
+    return (individual,)
+
+
+def mutNEAT(individual: NEATGenome, tracker: InnovationTracker = TRACKER, add_node_rate: float = 0.03,
+            add_connection_rate: float = 0.05, weight_mutation_rate: float = 0.8, weight_perturb_std: float = 0.5,
+            weight_replace_rate: float = 0.1, weight_init_std: float = 1.0, hidden_activation: str = "tanh",
+            rng: Any = None) -> tuple[NEATGenome]:
+    """NEAT's mutation: add a node, add a connection, mutate the weights, each with its rate."""
+    rng = _rng(rng)
+    if rng.random() < add_node_rate:
+        mutAddNode(individual, tracker, hidden_activation, rng=rng)
+    if rng.random() < add_connection_rate:
+        mutAddConnection(individual, tracker, weight_init_std, rng=rng)
+    if rng.random() < weight_mutation_rate:
+        mutWeights(individual, weight_perturb_std, weight_replace_rate, weight_init_std, rng=rng)
+    return (individual,)
+
+
+# -- crossover --------------------------------------------------------------------------------
+
+def fitter(ind1: Any, ind2: Any) -> int:
+    """1 or 2 when that individual's fitness dominates the other's; 0 when neither does or
+    either fitness is missing or invalid (treated as equal)."""
+    f1, f2 = getattr(ind1, "fitness", None), getattr(ind2, "fitness", None)
+    if f1 is None or f2 is None or not f1.valid or not f2.valid:
+        return 0
+    return 1 if f1.dominates(f2) else 2 if f2.dominates(f1) else 0
+
+
+def _child(first: NEATGenome, second: NEATGenome, structure: str, disable_rate: float,
+           rng: Any) -> tuple[dict[int, NodeGene], dict[tuple[int, int], ConnectionGene]]:
+    """One child's genes. ``structure`` says whose disjoint and excess genes it takes: "first",
+    "second" or "both" (equal fitness: ``first``'s, then ``second``'s that close no cycle)."""
+    c1, c2 = first.connections, second.connections
+    by_innovation = lambda genes: sorted(genes, key=lambda k: (genes[k].innovation, k))  # noqa: E731
+    if structure == "second":
+        order = by_innovation(c2)
+    else:
+        order = by_innovation(c1)
+        if structure == "both":
+            order += [k for k in by_innovation(c2) if k not in c1]
+    safe = set(c1 if structure != "second" else c2)  # one parent's genes form no cycle
+    connections: dict[tuple[int, int], ConnectionGene] = {}
+    for key in order:
+        if key not in safe and key[0] in reachable(connections, key[1]):
+            continue  # the other parent's gene would close a cycle here
+        if key in c1 and key in c2:
+            gene = copy.copy(rng.choice((c1[key], c2[key])))
+            disabled = not (c1[key].enabled and c2[key].enabled)
+        else:
+            gene = copy.copy(c1[key] if key in c1 else c2[key])
+            disabled = not gene.enabled
+        if disabled:
+            gene.enabled = rng.random() >= disable_rate
+        connections[key] = gene
+    wanted = {i for i, n in first.nodes.items() if n.kind != "hidden"}
+    wanted.update(node for key in connections for node in key)
+    nodes = {}
+    for node_id in sorted(wanted):
+        if node_id in first.nodes and node_id in second.nodes:
+            nodes[node_id] = copy.copy(rng.choice((first.nodes[node_id], second.nodes[node_id])))
+        else:
+            nodes[node_id] = copy.copy(first.nodes[node_id] if node_id in first.nodes else second.nodes[node_id])
+    return nodes, connections
+
+
+def cxNEAT(ind1: NEATGenome, ind2: NEATGenome, disable_rate: float = DISABLE_RATE,
+           rng: Any = None) -> tuple[NEATGenome, NEATGenome]:
+    """NEAT crossover: genes aligned by innovation number (the same ``(src, dst)``).
+
+    Matching genes are inherited from either parent at random; disjoint and excess genes from
+    the fitter parent (by Pareto dominance of the fitnesses), or from both when neither is fitter
+    (the first child prefers ``ind1``'s genes, the second ``ind2``'s, and a gene of the other
+    parent that would close a cycle is left out). A gene disabled in either parent stays
+    disabled with probability ``disable_rate``. ``ind1`` becomes the first child, ``ind2`` the
+    second (roles swapped); both are valid feed-forward genomes.
+    """
+    rng = _rng(rng)
+    if (ind1.n_inputs, ind1.n_outputs) != (ind2.n_inputs, ind2.n_outputs):
+        raise GenotypeError(f"ind2 with {ind2.n_inputs} inputs and {ind2.n_outputs} outputs is invalid: ind1 has "
+                            f"{ind1.n_inputs} and {ind1.n_outputs}")
+    best = fitter(ind1, ind2)
+    first = _child(ind1, ind2, {0: "both", 1: "first", 2: "second"}[best], disable_rate, rng)
+    second = _child(ind2, ind1, {0: "both", 1: "second", 2: "first"}[best], disable_rate, rng)
+    ind1.nodes, ind1.connections = first
+    ind2.nodes, ind2.connections = second
+    return ind1, ind2
+
+
+def register(toolbox: Any, tracker: InnovationTracker = TRACKER, disable_rate: float = DISABLE_RATE,
+             **rates: Any) -> None:
+    """Register ``mate`` (:func:`cxNEAT`) and ``mutate`` (:func:`mutNEAT` with ``rates``, its
+    keyword arguments) in a DEAP toolbox; ``NEAT.register`` calls it with the encoding's rates."""
+    unknown = sorted(set(rates) - set(mutNEAT.__code__.co_varnames[2:mutNEAT.__code__.co_argcount]) - {"rng"})
+    if unknown:
+        raise TypeError(f"register() got unknown rates {unknown}: expected keyword arguments of mutNEAT")
+    toolbox.register("mate", cxNEAT, disable_rate=disable_rate)
+    toolbox.register("mutate", mutNEAT, tracker=tracker, **rates)
+
+
+__all__ = ["DISABLE_RATE", "addable_connections", "check_genome", "cxNEAT", "fitter", "mutAddConnection",
+           "mutAddNode", "mutNEAT", "mutWeights", "register"]
