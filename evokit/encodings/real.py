@@ -25,7 +25,7 @@ import numpy as np
 from deap import base, tools
 
 from evokit.encodings.base import TASKS, Encoding, add_head, rng_or_global
-from evokit.errors import ConfigError, GenotypeError, check_choice, check_float, check_int
+from evokit.errors import ConfigError, GenotypeError, check_choice, check_choices, check_float, check_int
 from evokit.netspec import ACTIVATIONS, Conv1D, Conv2D, Dense, Flatten, Graph, NetSpec, Pool, add_pool
 from evokit.netspec.layers import POOL_KINDS
 from evokit.netspec.weights import WeightArray, weight_arrays
@@ -98,12 +98,12 @@ class Real(Encoding):
                  eta: float = 20.0, alpha: float = 0.5, sigma: float = 0.1, indpb: float | None = None):
         self.mode = check_choice("mode", mode, MODES)
         self.max_layers = check_int("max_layers", max_layers, minimum=1)
-        self.filters = _choices("filters", filters, _positive_int, "positive integers")
-        self.kernel_sizes = _choices("kernel_sizes", kernel_sizes, _positive_int, "positive integers")
-        self.units = _choices("units", units, _positive_int, "positive integers")
-        self.activations = _choices("activations", activations, lambda v: v in ACTIVATIONS,
+        self.filters = check_choices("filters", filters)
+        self.kernel_sizes = check_choices("kernel_sizes", kernel_sizes)
+        self.units = check_choices("units", units)
+        self.activations = check_choices("activations", activations, lambda v: v in ACTIVATIONS,
                                     f"values among {ACTIVATIONS}")
-        self.pools = _choices("pools", pools, lambda v: v in POOL_KINDS, f"values among {POOL_KINDS}")
+        self.pools = check_choices("pools", pools, lambda v: v in POOL_KINDS, f"values among {POOL_KINDS}")
         if network is not None and mode == "architecture":
             raise ConfigError(f"network={network!r} is invalid in mode='architecture': a network is evolved "
                               "only in mode='weights'")
@@ -276,16 +276,6 @@ class Real(Encoding):
         genome = RealGenome(float(g) if isinstance(g, int) and not isinstance(g, bool) else g for g in data)
         check_genome(genome, self.n_genes())
         return genome
-
-
-def _positive_int(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool) and value >= 1
-
-
-def _choices(field_name: str, values: Any, ok: Any, what: str) -> tuple:
-    if not isinstance(values, (tuple, list)) or not values or not all(ok(v) for v in values):
-        raise ConfigError(f"{field_name}={values!r} is invalid: expected a non-empty list of {what}")
-    return tuple(values)
 
 
 def _check_fits(network: NetSpec, input_shape: tuple[int, ...], n_outputs: int) -> None:
