@@ -60,8 +60,9 @@ class Grouping(Encoding):
     """Falkenauer's grouping encoding (feature-group branches, or conv stages).
 
     Args:
-        n_items: number of items: input features (tabular data) or conv slots (images,
-            sequences).
+        n_items: number of items: input features (tabular data: item ``i`` covers features
+            ``j`` with ``j % n_items == i``) or conv slots (images, sequences: every slot is one
+            convolution, so ``n_items`` is also the network's depth in convolutions).
         max_groups: most groups a genotype may have (random genotypes and operators have
             between 1 and ``min(max_groups, n_items)``).
         units: widths a tabular branch's Dense layer takes, narrowest first (see the module
@@ -75,7 +76,7 @@ class Grouping(Encoding):
 
     name = "grouping"
 
-    def __init__(self, n_items: int = 30, max_groups: int = 5, units: tuple[int, ...] = (8, 16, 32),
+    def __init__(self, n_items: int = 8, max_groups: int = 4, units: tuple[int, ...] = (8, 16, 32),
                  filters: tuple[int, ...] = (4, 8, 16), kernel_size: int = 3, pool: str = "max",
                  pool_size: int = 2, activation: str = "relu"):
         self.n_items = check_int("n_items", n_items, minimum=1)

@@ -190,7 +190,7 @@ def test_constructor_errors_name_the_field(kwargs, field):
 def test_constructor_stores_its_arguments():
     enc = Grouping(n_items=4, units=[8], filters=[2, 4])
     assert enc.get_params()["units"] == (8,) and enc.filters == (2, 4)
-    assert repr(enc).startswith("Grouping(n_items=4, max_groups=5, units=(8,)")
+    assert repr(enc).startswith("Grouping(n_items=4, max_groups=4, units=(8,)")
 
 
 @pytest.mark.parametrize("genotype, gene", [
