@@ -36,6 +36,8 @@ class Encoding(ABC):
     * ``register(toolbox)`` registers ``mate`` and ``mutate`` following DEAP's contract
       (in place, returning a tuple of individuals).
     * ``distance(a, b)`` is >= 0, symmetric, and 0 for equal genotypes.
+    * ``from_json(to_json(g))`` equals ``g`` (candidate records in the run directory can be
+      turned back into genotypes).
     """
 
     name: str = "encoding"
@@ -81,6 +83,10 @@ class Encoding(ABC):
     def to_json(self, genotype: Any) -> Any:
         """The genotype as JSON-serialisable data (written to the run directory)."""
         return list(genotype)
+
+    def from_json(self, data: Any) -> Any:
+        """The genotype ``to_json`` wrote, validated (GenotypeError naming the gene if broken)."""
+        raise NotImplementedError(f"{type(self).__name__} does not read genotypes back from JSON")
 
     def get_params(self) -> dict[str, Any]:
         """Constructor arguments, as scikit-learn's ``get_params``."""

@@ -5,6 +5,7 @@ dataset)}``; adding an encoding to the suite means adding one such file.
 """
 import copy
 import importlib.util
+import json
 import multiprocessing
 import pickle
 import random
@@ -85,6 +86,16 @@ def test_seeded_genotypes_pickle_and_distance(name):
     assert encoding.decode(back, (8, 8, 1), 10).hash == encoding.decode(ind, (8, 8, 1), 10).hash
     assert isinstance(encoding.describe(a), str) and encoding.describe(a)
     assert pickle.loads(pickle.dumps(encoding)).decode(a, (8, 8, 1), 10).hash == encoding.decode(a, (8, 8, 1), 10).hash
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_json_round_trip(name):
+    encoding = make(name, (8, 8, 1), 10)
+    rng = random.Random(8)
+    for _ in range(20):
+        genotype = encoding.random(rng)
+        again = encoding.from_json(json.loads(json.dumps(encoding.to_json(genotype))))
+        assert again == genotype and type(again) is type(genotype)
 
 
 @pytest.mark.parametrize("name", NAMES)
