@@ -27,7 +27,11 @@ def test_green_algorithms_formula_by_hand():
 
 
 def test_a_ten_times_larger_model_costs_more_energy_measured_and_estimated(digits):
-    small, large = _cnn([4]), _cnn([64, 64])
+    # Measured energy is about duration x estimated power, so the larger network must also take
+    # clearly longer: two 128-filter 5x5 convolutions add seconds of arithmetic, not just parameters.
+    g = Graph((8, 8, 1))
+    x = g.add(Conv2D(128, 5), g.add(Conv2D(128, 5), g.input))
+    small, large = _cnn([4]), g.finish(g.add(Dense(10, "softmax"), g.add(Flatten(), x)))
     assert large.params >= 10 * small.params
     probe = ek.fitness.EnergyProbe()
     cfg = ek.TrainingConfig(epochs=2)
