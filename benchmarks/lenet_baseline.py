@@ -11,7 +11,7 @@ import time
 
 import evokit as ek
 from evokit.netspec import Conv2D, Dense, Flatten, Graph, Pool
-from evokit.runtime.trainer import candidate_seed, predict, score_predictions, train
+from evokit.runtime.trainer import candidate_seed, score_test_split, train
 
 
 def lenet(input_shape: tuple[int, ...], n_classes: int) -> ek.NetSpec:
@@ -43,7 +43,7 @@ def main() -> None:
     start = time.perf_counter()
     ev = train(spec, data, final, seed=candidate_seed(args.seed, spec.hash))
     lenet_time = time.perf_counter() - start
-    lenet_acc = score_predictions(data.y_test, predict(ev.model(), data.x_test), data.task, "test_")["test_accuracy"]
+    lenet_acc = score_test_split(ev.model(), data)["test_accuracy"]
 
     evo_acc, evo_params = result.test_scores["test_accuracy"], result.best.params
     print(f"{'network':<22} {'test acc':>8} {'params':>8}  {'time':>7}")

@@ -308,7 +308,7 @@ def _candidate(search: Search, log: RunLog, individual: Any) -> Candidate:
 
 def _result(search: Search, log: RunLog, hof: Any, data: Any, reason: str | None, elapsed: float) -> Result:
     """Assemble the Result: best candidates, the tested model, statistics; write the run's outputs."""
-    from evokit.runtime.trainer import candidate_seed, predict, score_predictions, train
+    from evokit.runtime.trainer import candidate_seed, score_test_split, train
 
     names = log.names
     members = [_candidate(search, log, ind) for ind in hof]
@@ -328,7 +328,7 @@ def _result(search: Search, log: RunLog, hof: Any, data: Any, reason: str | None
                           fit=search.encoding.trains)
         if not final.failed:
             model = final.model()
-            test_scores = score_predictions(data.y_test, predict(model, data.x_test), data.task, "test_")
+            test_scores = score_test_split(model, data)
             if final is not best.evaluation and search.final_training is not None:
                 test_scores.update({f"final_{k}": v for k, v in final.metrics.items()})
     stats = {"generations": log.rows[-1]["gen"] if log.rows else 0, "evaluated": log.evaluated,

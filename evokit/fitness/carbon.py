@@ -182,17 +182,11 @@ class Footprint(Objective):
             return self.estimator.evaluation_energy_kwh(evaluation)
         return self.predicted_energy_kwh(evaluation.spec)
 
-    def value(self, evaluation: Evaluation) -> float:
-        raise NotImplementedError
-
-    def compute(self, evaluation: Evaluation) -> float:
-        return self.value(evaluation)
-
     def failure_value(self, evaluation: Evaluation) -> float:
         # A failed training still spent its energy: report it when it is known.
         if self._failure_value is None and evaluation.spec is not None:
             try:
-                value = self.value(evaluation)
+                value = self.compute(evaluation)
                 if math.isfinite(value):
                     return value
             except (KeyError, ConfigError):
@@ -205,7 +199,7 @@ class Energy(Footprint):
 
     name = "energy_kwh"
 
-    def value(self, evaluation: Evaluation) -> float:
+    def compute(self, evaluation: Evaluation) -> float:
         return self.energy_kwh(evaluation)
 
 
@@ -214,7 +208,7 @@ class CO2(Footprint):
 
     name = "co2_kg"
 
-    def value(self, evaluation: Evaluation) -> float:
+    def compute(self, evaluation: Evaluation) -> float:
         if self.mode == "measured":
             return evaluation.metrics["co2_kg_measured"]
         return self.estimator.co2_kg(self.energy_kwh(evaluation))

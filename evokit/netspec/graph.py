@@ -11,7 +11,6 @@ import functools
 import hashlib
 import itertools
 import json
-import math
 from dataclasses import dataclass
 from typing import Any, Iterable
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import time
 from dataclasses import dataclass
-from typing import Any, Callable, Sequence
+from typing import Any, Sequence
 
 import numpy as np
 
@@ -122,8 +122,7 @@ class CandidateEvaluator:
     def scores(self, evaluation: Evaluation) -> tuple[float, ...]:
         return tuple(o(evaluation) for o in self.objectives)
 
-    def evaluate_all(self, genotypes: Sequence[Any],
-                     on_outcome: Callable[[Outcome], None] | None = None) -> list[Outcome]:
+    def evaluate_all(self, genotypes: Sequence[Any]) -> list[Outcome]:
         """Evaluate genotypes, training each distinct uncached network once, in one batch."""
         specs: list[NetSpec | None] = []
         carried: list[list[Any] | None] = []
@@ -157,7 +156,7 @@ class CandidateEvaluator:
                 early[i] = Evaluation(spec=spec, status="untrained")
             elif (hit := self.cache.get(key)) is not None:
                 early[i] = hit
-                if key in self.seen:  # restored from a persistent cache: new to this search
+                if key in self.seen:  # else restored from a persistent cache: new to this search
                     cached.add(i)
                 self.seen.add(key)
             else:
@@ -185,14 +184,7 @@ class CandidateEvaluator:
                             self.inherited[written] = key
             self.seen.update(batch)
             self.trainings += len(trained)
-        outcomes = []
-        for i, genotype in enumerate(genotypes):
-            evaluation = early[i]
-            outcome = Outcome(genotype, evaluation, self.scores(evaluation), i in cached)
-            outcomes.append(outcome)
-            if on_outcome is not None:
-                on_outcome(outcome)
-        return outcomes
+        return [Outcome(genotype, early[i], self.scores(early[i]), i in cached) for i, genotype in enumerate(genotypes)]
 
     def __call__(self, genotype: Any) -> tuple[float, ...]:
         """DEAP's ``toolbox.evaluate``: the fitness values of one genotype."""

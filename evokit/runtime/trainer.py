@@ -159,7 +159,6 @@ def peak_memory_gb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2
 
 
-def test_scores(evaluation: Evaluation, data: Any) -> dict[str, float]:
-    """Test-split metrics of an evaluation's trained model."""
-    model = evaluation.model()
+def score_test_split(model: Any, data: Any) -> dict[str, float]:
+    """Metrics of a trained model on the held-out test split (``test_accuracy``, ``test_loss``)."""
     return score_predictions(data.y_test, predict(model, data.x_test), data.task, "test_")

@@ -9,7 +9,6 @@ import json
 import multiprocessing
 import pickle
 import random
-import sys
 from pathlib import Path
 
 import keras

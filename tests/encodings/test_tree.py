@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from evokit.encodings.tree import Net, Tree, TreeGenome, gen_full, mutTree, primitive_set
 from evokit.errors import ConfigError, GenotypeError
 from evokit.individual import attach_fitness
-from evokit.netspec import INPUT, Add, Concat, Conv1D, Conv2D, Dense, Flatten, Pool
+from evokit.netspec import INPUT, Add, Concat, Conv1D, Dense, Flatten, Pool
 from evokit.toolbox import genotype_toolbox
 
 SHAPES = {"image": (8, 8, 1), "sequence": (20, 2), "tabular": (30,)}
