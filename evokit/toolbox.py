@@ -22,11 +22,16 @@ def new_individual(encoding: Encoding, weights: tuple[float, ...]) -> Any:
 
 
 def genotype_toolbox(encoding: Encoding, weights: tuple[float, ...]) -> base.Toolbox:
-    """A toolbox with ``individual``, ``population`` and the encoding's ``mate`` and ``mutate``."""
+    """A toolbox with ``individual``, ``population``, the encoding's ``mate``, ``mutate`` and
+    ``distance``; ``toolbox.encoding`` and ``toolbox.weights`` tell algorithms what they search
+    (PSO reads the encoding's bounds, NEAT its compatibility distance)."""
     tb = base.Toolbox()
     tb.register("individual", new_individual, encoding, weights)
     tb.register("population", tools.initRepeat, list, tb.individual)
+    tb.register("distance", encoding.distance)
     encoding.register(tb)
+    tb.encoding = encoding
+    tb.weights = tuple(weights)
     return tb
 
 

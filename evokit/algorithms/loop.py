@@ -1,0 +1,86 @@
+"""``evolve``: drive any evokit Algorithm on a plain DEAP toolbox with a per-individual fitness.
+
+``evokit.Search`` is the full loop for neural networks (run directory, cache, checkpoints). This
+is the bare one, for problems whose fitness is a cheap function of the genotype (XOR with a NEAT
+genome's numpy forward pass, DEAP's ZDT1 or sphere benchmarks, a user's own toy problem): the
+same algorithms, the same budgets, no training machinery.
+"""
+from __future__ import annotations
+
+import math
+import random
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import numpy as np
+from deap import base
+
+from evokit.algorithms.base import Algorithm, SearchState
+
+
+@dataclass
+class Evolution:
+    """What ``evolve`` returns: the final state, the best individual seen, and the run's figures."""
+
+    state: SearchState
+    best: Any
+    evaluations: int
+    generations: int
+    seconds: float
+    stopped_by: str | None
+    history: list[dict[str, float]] = field(default_factory=list)
+
+
+def evolve(algorithm: Algorithm, toolbox: base.Toolbox, evaluate: Callable[[Any], tuple[float, ...]],
+           budget: Any = None, seed: int | None = None, on_generation: Callable[[SearchState], None] | None = None
+           ) -> Evolution:
+    """Run ``algorithm`` on ``toolbox`` until ``budget`` (an ``evokit.Budget``; default: the
+    algorithm's ``generations``) is spent, scoring each new individual with ``evaluate(ind)``,
+    which returns its fitness values.
+
+    ``toolbox`` needs what the algorithm needs (``population``, ``mate``, ``mutate``, ...).
+    With ``seed``, Python's and NumPy's global generators (which DEAP draws from) are seeded.
+    """
+    from evokit.search import Budget
+
+    budget = budget or Budget(generations=algorithm.generations)
+    if seed is not None:
+        random.seed(seed)
+        np.random.seed(seed)
+    weights: tuple[float, ...] | None = None
+    count = 0
+    best: Any = None
+
+    def evaluate_batch(individuals: list[Any]) -> None:
+        nonlocal count, best, weights
+        invalid = [ind for ind in individuals if not ind.fitness.valid]
+        for ind, values in zip(invalid, toolbox.map(evaluate, invalid) if hasattr(toolbox, "map")
+                               else map(evaluate, invalid)):
+            ind.fitness.values = values
+            weights = ind.fitness.weights
+            if best is None or ind.fitness.values[0] * weights[0] > best.fitness.values[0] * weights[0]:
+                best = toolbox.clone(ind)
+        count += len(invalid)
+
+    algorithm.configure(toolbox, len(getattr(toolbox, "weights", ())) or 1)
+    start = time.perf_counter()
+    state = algorithm.initialize(toolbox, evaluate_batch)
+    history = [_row(state, start)]
+    if on_generation is not None:
+        on_generation(state)
+    while (reason := budget.stop_reason(state.generation, count, time.perf_counter() - start,
+                                        None if best is None else best.fitness.values[0],
+                                        1.0 if weights is None else weights[0])) is None:
+        state = algorithm.step(state, toolbox, evaluate_batch)
+        history.append(_row(state, start))
+        if on_generation is not None:
+            on_generation(state)
+    return Evolution(state, best, count, state.generation, time.perf_counter() - start, reason, history)
+
+
+def _row(state: SearchState, start: float) -> dict[str, float]:
+    values = [ind.fitness.values[0] for ind in state.population
+              if ind.fitness.valid and math.isfinite(ind.fitness.values[0])]
+    return {"gen": state.generation, "max": max(values, default=math.nan), "min": min(values, default=math.nan),
+            "avg": float(np.mean(values)) if values else math.nan, "elapsed_s": time.perf_counter() - start}
