@@ -1,27 +1,51 @@
-"""Ready-made searches: the embedded default that ``evokit run`` runs."""
+"""Ready-made searches on the same footing: ``evokit run``'s default DeepGA, and PSO-, GP- and
+NEAT-style searches with the same objective, training and budget, for ``evokit.compare``.
+
+Each preset is a plain ``Search``: change any of its parts, or pass its keyword arguments.
+All score candidates with DeepGA's f = (1 - w) * accuracy + w * (Pmax - P) / Pmax and retrain the
+best network (up to ``final_epochs``, early stopping on validation loss) before testing it.
+"""
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
 
+from evokit.algorithms.base import Algorithm
 from evokit.algorithms.ga import GA
+from evokit.algorithms.pso import PSO
+from evokit.encodings.base import Encoding
 from evokit.encodings.deepga import DeepGA
+from evokit.encodings.real import Real
 from evokit.fitness.accuracy import ValidationAccuracy
 from evokit.fitness.combine import DeepGAScore
 from evokit.search import Search
 
 
+def _scored(encoding: Encoding, algorithm: Algorithm, data: Any, epochs: int, final_epochs: int | None,
+            size_weight: float, max_params: int, seed: int, workers: int, run_dir: str | Path | None,
+            progress: bool) -> Search:
+    return Search(encoding=encoding,
+                  objectives=DeepGAScore(w=size_weight, max_params=max_params,
+                                         accuracy=ValidationAccuracy(epochs=epochs)),
+                  data=data, algorithm=algorithm, seed=seed, workers=workers, run_dir=run_dir,
+                  final_training=final_epochs or None, progress=progress)
+
+
 def deepga(data: Any = "digits", *, population: int = 12, generations: int = 10, epochs: int = 4,
            final_epochs: int | None = 40, size_weight: float = 0.05, max_params: int = 50_000, seed: int = 0,
            workers: int = 1, run_dir: str | Path | None = None, progress: bool = True) -> Search:
-    """DeepGA on ``data``: elitist (mu + lambda) GA over the DeepGA encoding, scored by DeepGA's
-    f = (1 - w) * accuracy + w * (Pmax - P) / Pmax, the best network retrained (up to
-    ``final_epochs``, early stopping on validation loss) before it is tested.
+    """DeepGA: elitist (mu + lambda) GA over the DeepGA encoding (conv blocks, dense blocks, skip bits).
 
-    The defaults are ``evokit run``'s: about 70 trainings on digits, 1-2 minutes on 2 CPU cores.
+    The defaults are ``evokit run``'s: about 70-85 trainings on digits, 1-2 minutes on 2 CPU cores.
     """
-    return Search(encoding=DeepGA(),
-                  objectives=DeepGAScore(w=size_weight, max_params=max_params,
-                                         accuracy=ValidationAccuracy(epochs=epochs)),
-                  data=data, algorithm=GA(population=population, generations=generations), seed=seed,
-                  workers=workers, run_dir=run_dir, final_training=final_epochs or None, progress=progress)
+    return _scored(DeepGA(), GA(population=population, generations=generations), data, epochs, final_epochs,
+                   size_weight, max_params, seed, workers, run_dir, progress)
+
+
+def pso(data: Any = "digits", *, population: int = 10, generations: int = 6, epochs: int = 4,
+        final_epochs: int | None = 40, size_weight: float = 0.05, max_params: int = 50_000, seed: int = 0,
+        workers: int = 1, run_dir: str | Path | None = None, progress: bool = True) -> Search:
+    """psoCNN-style: particle swarm over the Real encoding's architecture genes (up to 6 layers)."""
+    return _scored(Real(max_layers=6, filters=(8, 16, 32, 64), units=(32, 64, 128)),
+                   PSO(population=population, generations=generations), data, epochs, final_epochs, size_weight,
+                   max_params, seed, workers, run_dir, progress)

@@ -228,7 +228,8 @@ class Search:
         names = [o.name for o in self.objectives]
         tb = genotype_toolbox(self.encoding, candidates.weights)
         self.algorithm.configure(tb, len(self.objectives))
-        log = RunLog(candidates, run_dir, names, self.encoding, self.budget.generations, self.progress)
+        log = RunLog(candidates, run_dir, names, self.encoding, self.budget.generations, self.progress,
+                     reference_point=getattr(self.algorithm, "reference_point", None))
         reason = None
         try:
             with Interrupts() as interrupts:
@@ -335,7 +336,14 @@ def _result(search: Search, log: RunLog, hof: Any, data: Any, reason: str | None
              "trained": log.candidates.evaluations, "cache_hits": log.candidates.cache.hits,
              "failures": dict(log.failures), "wall_time_s": round(elapsed, 2), "stopped_by": reason,
              "search_cost": search_cost(log.trained, _estimator(search))}
-    result = Result(best, members, members if len(names) > 1 else [], log.rows, test_scores, stats, names,
+    front: list[Candidate] = []
+    if len(names) > 1:  # failed candidates (+-inf values) are not reported as Pareto-optimal
+        from evokit.runtime.pareto import finite
+
+        front = [c for c in members if finite([c.values.values()])] or members
+        stats["hypervolume"] = log.rows[-1].get("hypervolume") if log.rows else None
+        stats["hypervolume_reference"] = log.reference_point
+    result = Result(best, members, front, log.rows, test_scores, stats, names,
                     None if log.run_dir is None else log.run_dir.path, model)
     if log.run_dir is not None:
         _write_outputs(log.run_dir, result)
@@ -354,6 +362,13 @@ def _write_outputs(run_dir: RunDirectory, result: Result) -> None:
     if result.best.spec is not None:
         run_dir.file("best.txt").write_text(result.best.spec.summary() + "\n")
     result.plot(run_dir.file("fitness.png"))
+    if len(result.objective_names) > 1 and result.pareto_front:
+        from evokit.report.front import plot_front
+        from evokit.runtime.pareto import front_records, write_front_csv
+
+        records = front_records(result.pareto_front, result.objective_names)
+        write_front_csv(run_dir.file("pareto.csv"), records)
+        plot_front(records, result.objective_names, run_dir.file("pareto.png"))
     run_dir.write_json("summary.json", {
         "best": {"values": result.best.values, "params": result.best.params, "flops": result.best.spec.flops
                  if result.best.spec else None, "description": result.best.description,

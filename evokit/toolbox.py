@@ -74,7 +74,9 @@ def toolbox(encoding: Encoding, objectives: Any, data: Any, seed: int | None = N
     if len(candidates.weights) == 1:
         tb.register("select", tools.selTournament, tournsize=3)
     else:
-        tb.register("select", tools.selNSGA2)
+        from evokit.algorithms.nsga2 import selNSGA2Finite
+
+        tb.register("select", selNSGA2Finite)
     tb.register("evaluate", candidates)
     tb.register("map", map)
     tb.candidates = candidates

@@ -17,6 +17,7 @@ def plot_history(rows: Sequence[dict[str, Any]], objective_names: Sequence[str],
     if path is not None:
         matplotlib.use("Agg", force=False)
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
 
     n = len(objective_names)
     fig, axes = plt.subplots(1, n, figsize=(4.5 * n, 3.4), squeeze=False)
@@ -27,6 +28,7 @@ def plot_history(rows: Sequence[dict[str, Any]], objective_names: Sequence[str],
             values = [v if v is not None and math.isfinite(v) else math.nan for v in values]
             ax.plot(generations, values, style, label=stat, markersize=3)
         ax.set_xlabel("generation")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_ylabel(name)
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8)

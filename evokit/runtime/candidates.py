@@ -154,6 +154,7 @@ class CandidateEvaluator:
                 self.cache.hits += 1
             elif self.training is None:
                 early[i] = Evaluation(spec=spec, status="untrained")
+                self.seen.add(key)
             elif (hit := self.cache.get(key)) is not None:
                 early[i] = hit
                 if key in self.seen:  # else restored from a persistent cache: new to this search
@@ -192,7 +193,8 @@ class CandidateEvaluator:
 
     @property
     def evaluations(self) -> int:
-        """Distinct networks this search has evaluated by training (what budgets count)."""
+        """Distinct networks this search has evaluated (trained, or scored analytically when no objective
+        needs training): what budgets count."""
         return len(self.seen)
 
     def close(self) -> None:

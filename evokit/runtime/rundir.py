@@ -6,6 +6,8 @@
 * ``best.keras``: the best model (``keras.models.load_model`` opens it), ``best.txt`` its layers.
 * ``fitness.png``: fitness over generations.
 * ``summary.json``: the outcome (best candidates, test scores, search cost).
+* ``pareto.csv``, ``pareto.png``: the Pareto front of a multi-objective search.
+* ``report.html``: the self-contained report (``evokit report DIR``).
 """
 from __future__ import annotations
 
@@ -45,7 +47,8 @@ class RunDirectory:
 
     def start(self, keep_cache: bool = False) -> None:
         """Begin a run here from scratch: earlier results and checkpoint (and cache) are removed."""
-        names = ["candidates.jsonl", "generations.csv", "summary.json", "checkpoint.pkl"]
+        names = ["candidates.jsonl", "generations.csv", "summary.json", "checkpoint.pkl", "pareto.csv", "pareto.png",
+                 "report.html", "best.keras", "best.txt", "fitness.png"]
         for name in names + ([] if keep_cache else ["cache.sqlite"]):
             (self.path / name).unlink(missing_ok=True)
         self.file("candidates.jsonl").touch()

@@ -1,5 +1,12 @@
 """The bookkeeping of one search run: candidate records, per-generation statistics, progress,
-and the checkpoint that lets a killed run continue where it stopped."""
+and the checkpoint that lets a killed run continue where it stopped.
+
+With two or more objectives each generation's row also has the ``hypervolume`` of the Pareto
+front kept so far (the search's ParetoFront archive), measured against one reference point for
+the whole run: the given one, else the one fixed from the first generation that has a finite
+member (see ``evokit.runtime.pareto`` for the rule). The reference point is in the checkpoint,
+so a resumed run logs the same values as an uninterrupted one.
+"""
 from __future__ import annotations
 
 import math
@@ -15,15 +22,22 @@ from evokit.encodings.base import Encoding
 from evokit.evaluation import Evaluation
 from evokit.runtime.candidates import CandidateEvaluator, Outcome
 from evokit.runtime.checkpoint import save_checkpoint
+from evokit.runtime.pareto import check_reference_point, default_reference_point, hypervolume
 from evokit.runtime.rundir import RunDirectory
 
 
 class RunLog:
-    """Records, statistics, progress bar and checkpoints of one run."""
+    """Records, statistics, progress bar and checkpoints of one run.
+
+    ``reference_point``: the hypervolume reference point of a multi-objective run, in the
+    objectives' units (None: fixed from the first generation that has a finite member).
+    """
 
     def __init__(self, candidates: CandidateEvaluator, run_dir: RunDirectory | None, names: list[str],
-                 encoding: Encoding, total_generations: int | None, progress: bool):
+                 encoding: Encoding, total_generations: int | None, progress: bool,
+                 reference_point: Any = None):
         self.candidates, self.run_dir, self.names, self.encoding = candidates, run_dir, names, encoding
+        self.reference_point = check_reference_point(reference_point, len(names)) if len(names) > 1 else None
         self.rows: list[dict[str, Any]] = []
         self.pending: list[Outcome] = []
         self.failures: Counter[str] = Counter()
@@ -64,12 +78,23 @@ class RunLog:
             values = [v for ind in state.population if math.isfinite(v := ind.fitness.values[k])]
             row.update({f"{name}_max": max(values, default=math.nan), f"{name}_avg": float(np.mean(values)) if values
                         else math.nan, f"{name}_min": min(values, default=math.nan)})
+        if len(self.names) > 1:
+            row["hypervolume"] = self.hypervolume(state, hof)
         self.rows.append(row)
         if self.run_dir is not None:
             self.run_dir.append_candidates(self.record(o, state.generation) for o in outcomes)
             self.run_dir.write_generations(self.rows)
             save_checkpoint(self.run_dir.path, self.checkpoint(state, hof, elapsed))
         self._show(hof)
+
+    def hypervolume(self, state: SearchState, hof: Any) -> float:
+        """The hypervolume of the front kept so far (NaN until the reference point is fixed)."""
+        weights = self.candidates.weights
+        if self.reference_point is None:
+            self.reference_point = default_reference_point((ind.fitness.values for ind in state.population), weights)
+        if self.reference_point is None:
+            return math.nan
+        return hypervolume([ind.fitness.values for ind in hof], weights, self.reference_point)
 
     def _show(self, hof: Any) -> None:
         if self.bar is not None:
@@ -84,7 +109,7 @@ class RunLog:
         return {"state": state, "hof": hof, "rows": self.rows, "failures": dict(self.failures),
                 "evaluated": self.evaluated, "trained": self.trained, "seen": self.candidates.seen,
                 "cache_hits": self.candidates.cache.hits, "random": random.getstate(),
-                "numpy": np.random.get_state(), "elapsed": elapsed,
+                "numpy": np.random.get_state(), "elapsed": elapsed, "reference_point": self.reference_point,
                 "candidates_bytes": os.path.getsize(self.run_dir.file("candidates.jsonl"))}
 
     def restore(self, payload: dict[str, Any]) -> tuple[SearchState, Any, float]:
@@ -96,6 +121,8 @@ class RunLog:
         self.trained = payload["trained"]
         self.candidates.seen = set(payload["seen"])
         self.candidates.cache.hits = payload["cache_hits"]
+        if payload.get("reference_point") is not None:  # the run's own, so hypervolumes stay comparable
+            self.reference_point = tuple(payload["reference_point"])
         random.setstate(payload["random"])
         np.random.set_state(payload["numpy"])
         with open(self.run_dir.file("candidates.jsonl"), "r+b") as f:  # drop records after the checkpoint

@@ -1,0 +1,535 @@
+"""The HTML report of a run directory: one self-contained page (``report.html``) a reader can open
+offline or mail to a colleague.
+
+It reads only the plain files a search leaves behind (``config.json``, ``generations.csv``,
+``candidates.jsonl``, ``summary.json``), so it works for finished runs, runs with failed
+candidates, and runs that were killed before they finished (no ``summary.json``: the page shows
+what exists and says the run is unfinished). Images are PNG/SVG data URIs, the CSS is inline,
+there is no script and no external font; everything taken from the run is HTML-escaped.
+"""
+from __future__ import annotations
+
+import base64
+import csv
+import io
+import json
+import math
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime
+from html import escape
+from pathlib import Path
+from typing import Any
+
+from evokit.errors import ConfigError
+from evokit.report.diagram import layer_rows, netspec_svg
+
+__all__ = ["write_report"]
+
+TOP = 3
+"""How many of the best architectures the page draws."""
+
+
+@dataclass
+class Run:
+    """What a run directory holds, read leniently (missing or partial files are allowed)."""
+
+    path: Path
+    config: dict[str, Any] = field(default_factory=dict)
+    summary: dict[str, Any] | None = None
+    rows: list[dict[str, Any]] = field(default_factory=list)
+    records: list[dict[str, Any]] = field(default_factory=list)
+    names: list[str] = field(default_factory=list)
+    weights: list[float] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def finished(self) -> bool:
+        return self.summary is not None
+
+    @property
+    def stats(self) -> dict[str, Any]:
+        return (self.summary or {}).get("stats") or {}
+
+
+# -- reading --------------------------------------------------------------------------------------
+
+
+def _number(text: str) -> Any:
+    try:
+        value = float(text)
+    except (TypeError, ValueError):
+        return text
+    return int(value) if value.is_integer() and "." not in text and "e" not in text.lower() else value
+
+
+def _finite(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def read_run(run_dir: str | Path) -> Run:
+    """Read a run directory; raises ConfigError if it is not one."""
+    path = Path(run_dir)
+    if not path.is_dir():
+        raise ConfigError(f"run_dir={str(run_dir)!r} is invalid: expected an existing run directory")
+    if not any((path / name).exists() for name in ("config.json", "candidates.jsonl", "summary.json")):
+        raise ConfigError(f"run_dir={str(run_dir)!r} is invalid: it holds no run (no config.json, candidates.jsonl "
+                          "or summary.json)")
+    run = Run(path)
+    for name in ("config.json", "summary.json"):
+        file = path / name
+        if file.exists():
+            try:
+                data = json.loads(file.read_text())
+            except (OSError, ValueError) as exc:
+                run.notes.append(f"{name} could not be read ({exc}).")
+                continue
+            if name == "config.json":
+                run.config = data if isinstance(data, dict) else {}
+            else:
+                run.summary = data if isinstance(data, dict) else None
+    if (path / "generations.csv").exists():
+        with (path / "generations.csv").open(newline="") as f:
+            run.rows = [{k: _number(v) for k, v in row.items() if k} for row in csv.DictReader(f)]
+    if (path / "candidates.jsonl").exists():
+        bad = 0
+        with (path / "candidates.jsonl").open() as f:
+            for line in f:
+                if line.strip():
+                    try:
+                        run.records.append(json.loads(line))
+                    except ValueError:
+                        bad += 1  # a line cut short when the run was killed
+        if bad:
+            run.notes.append(f"{bad} line(s) of candidates.jsonl could not be read (cut short?) and were skipped.")
+    run.names, run.weights = _objectives(run)
+    return run
+
+
+def _objectives(run: Run) -> tuple[list[str], list[float]]:
+    """Objective names and DEAP weights, from config.json's reprs (``Name(name='x', weight=1.0)``),
+    else from the columns of generations.csv or the first record's fitness."""
+    names, weights = [], []
+    for text in run.config.get("objectives") or []:
+        found = re.search(r"name='([^']*)'.*?weight=([-+0-9.eE]+)", str(text))
+        if found:
+            names.append(found.group(1))
+            weights.append(float(found.group(2)))
+    if names:
+        return names, weights
+    if run.rows:
+        names = [k[:-4] for k in run.rows[0] if k.endswith("_max")]
+    elif run.records:
+        names = list(run.records[0].get("fitness") or {})
+    return names, [1.0 if ("accuracy" in n or "score" in n) else -1.0 for n in names]
+
+
+# -- choosing what to show ------------------------------------------------------------------------
+
+
+def _ok(record: dict[str, Any]) -> bool:
+    return record.get("status") == "ok" and isinstance(record.get("netspec"), dict)
+
+
+def _unique(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    seen, out = set(), []
+    for r in records:
+        key = r.get("hash") or r.get("network")
+        if key not in seen:
+            seen.add(key)
+            out.append(r)
+    return out
+
+
+def _values(run: Run, record: dict[str, Any]) -> list[float] | None:
+    fitness = record.get("fitness") or {}
+    values = [fitness.get(n) for n in run.names]
+    return [float(v) for v in values] if values and all(_finite(v) for v in values) else None
+
+
+def _dominates(a: list[float], b: list[float], weights: list[float]) -> bool:
+    return all(w * x >= w * y for x, y, w in zip(a, b, weights)) and a != b
+
+
+def best_records(run: Run, n: int = TOP) -> list[dict[str, Any]]:
+    """The run's best candidates, best first: the summary's hall of fame (or Pareto front) when the
+    run finished, else ranked from the records (best first objective; non-dominated first when
+    there are several objectives)."""
+    scored = [(r, v) for r in _unique([r for r in run.records if _ok(r)]) if (v := _values(run, r)) is not None]
+    ranked: list[dict[str, Any]] = []
+    for entry in (run.summary or {}).get("hall_of_fame") or []:
+        for r, values in scored:
+            if r.get("description") == entry.get("description") and r not in ranked and all(
+                    math.isclose(x, float(entry.get("values", {}).get(k, math.nan)), rel_tol=1e-9)
+                    for k, x in zip(run.names, values)):
+                ranked.append(r)
+                break
+    if not ranked and scored:
+        w0 = run.weights[0] if run.weights else 1.0
+        front = [(r, v) for r, v in scored if not any(_dominates(u, v, run.weights) for _, u in scored)]
+        rest = [(r, v) for r, v in scored if all(r is not f for f, _ in front)]
+        for group in (front, rest) if len(run.names) > 1 else (scored,):
+            ranked += [r for r, v in sorted(group, key=lambda rv: -w0 * rv[1][0])]
+    return ranked[:n]
+
+
+def _accuracy_key(run: Run) -> tuple[str, float]:
+    """What the front plots on its y axis: validation accuracy, else the first objective."""
+    if any(_finite(r.get("val_accuracy")) for r in run.records):
+        return "val_accuracy", 1.0
+    return (run.names[0], run.weights[0]) if run.names else ("val_accuracy", 1.0)
+
+
+def _metric(record: dict[str, Any], key: str) -> Any:
+    value = record.get(key)
+    return value if _finite(value) else (record.get("fitness") or {}).get(key)
+
+
+def _co2(record: dict[str, Any]) -> float | None:
+    for value in ((record.get("fitness") or {}).get("co2_kg"), record.get("co2_kg_measured"),
+                  record.get("co2_kg_estimated")):
+        if _finite(value):
+            return float(value)
+    return None
+
+
+def cost(run: Run) -> dict[str, Any]:
+    """The search cost: from summary.json when the run finished, else added up from the files."""
+    stats = run.stats
+    if stats:
+        out = {k: stats.get(k) for k in ("wall_time_s", "evaluated", "trained", "cache_hits", "generations")}
+        out["failures"] = stats.get("failures") or {}
+        out.update(stats.get("search_cost") or {})
+        return out
+    from evokit.fitness.carbon import GreenAlgorithms
+
+    trained = [r for r in run.records if not r.get("cached") and r.get("status") != "untrained"
+               and _finite(r.get("wall_time")) and r["wall_time"] > 0]
+    estimator = GreenAlgorithms()
+    energy = sum(estimator.energy_kwh(r["wall_time"], r.get("cores"), r.get("memory_gb")) for r in trained)
+    out = {"wall_time_s": run.rows[-1].get("elapsed_s") if run.rows else None, "evaluated": len(run.records),
+           "trained": sum(1 for r in run.records if not r.get("cached") and r.get("status") != "untrained"),
+           "cache_hits": sum(1 for r in run.records if r.get("cached")),
+           "generations": run.rows[-1].get("gen") if run.rows else None,
+           "failures": dict(Counter(r.get("reason") or "unknown" for r in run.records
+                                    if r.get("status") == "failed" and not r.get("cached"))),
+           "energy_kwh_estimated": energy, "co2_kg_estimated": estimator.co2_kg(energy),
+           "train_seconds": sum(r["wall_time"] for r in trained)}
+    if trained and all(_finite(r.get("energy_kwh_measured")) for r in trained):
+        out["energy_kwh_measured"] = sum(r["energy_kwh_measured"] for r in trained)
+        out["co2_kg_measured"] = sum(r.get("co2_kg_measured") or 0.0 for r in trained)
+    return out
+
+
+# -- figures --------------------------------------------------------------------------------------
+
+
+def _png(fig: Any) -> str:
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=100)
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def _svg(text: str) -> str:
+    return "data:image/svg+xml;base64," + base64.b64encode(text.encode("utf-8")).decode("ascii")
+
+
+def convergence_png(run: Run) -> str:
+    """Best / mean / worst of each objective per generation (``evokit.report.plots.plot_history``),
+    as a PNG data URI."""
+    from evokit.report.plots import plot_history
+
+    rows = [{k: (v if _finite(v) else math.nan) if k != "gen" else v for k, v in row.items()} for row in run.rows]
+    buffer = io.BytesIO()  # a path-like target makes plot_history draw off-screen and close its figure
+    plot_history(rows, run.names, buffer, title="Objectives over generations")
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def front_figure(run: Run) -> tuple[Any, list[dict[str, Any]], str]:
+    """Accuracy against parameters of every trained candidate, coloured by CO2 (else generation),
+    with the non-dominated ones (most accurate for their size) joined by a step line. Returns the
+    figure, the front's records and what the colour shows."""
+    from matplotlib.figure import Figure
+
+    key, weight = _accuracy_key(run)
+    points = [(r, float(_metric(r, key)), float(r["params"])) for r in _unique([r for r in run.records if _ok(r)])
+              if _finite(_metric(r, key)) and _finite(r.get("params"))]
+    co2 = [_co2(r) for r, _, _ in points]
+    by_co2 = bool(points) and all(c is not None for c in co2)
+    colour = co2 if by_co2 else [float(r.get("generation") or 0) for r, _, _ in points]
+    front = [(r, a, p) for r, a, p in points
+             if not any(weight * b >= weight * a and q <= p and (b, q) != (a, p) for _, b, q in points)]
+    front.sort(key=lambda t: t[2])
+    fig = Figure(figsize=(7.6, 4.2))
+    ax = fig.add_subplot()
+    if points:
+        scatter = ax.scatter([p for _, _, p in points], [a for _, a, _ in points], c=colour, cmap="viridis",
+                             s=28, alpha=0.85, edgecolors="none")
+        ax.step([p for _, _, p in front], [a for _, a, _ in front], where="post", color="#d84315", lw=1.4,
+                label="non-dominated (accuracy vs size)")
+        ax.scatter([p for _, _, p in front], [a for _, a, _ in front], s=70, facecolors="none",
+                   edgecolors="#d84315", lw=1.4)
+        fig.colorbar(scatter, ax=ax, label="CO2 per candidate (kg CO2-eq)" if by_co2 else "generation")
+        sizes = [p for _, _, p in points]
+        if min(sizes) > 0 and max(sizes) / min(sizes) > 20:
+            ax.set_xscale("log")
+        ax.legend(fontsize=8, loc="lower right")
+    else:
+        ax.text(0.5, 0.5, "no trained candidate yet", ha="center", va="center", transform=ax.transAxes)
+    ax.set_xlabel("parameters")
+    ax.set_ylabel(key.replace("_", " "))
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    return fig, [r for r, _, _ in front], "CO2" if by_co2 else "generation"
+
+
+# -- HTML -----------------------------------------------------------------------------------------
+
+CSS = """
+body{font-family:-apple-system,"Segoe UI",Roboto,"DejaVu Sans",Arial,sans-serif;margin:0;background:#f4f6f8;
+color:#212121;line-height:1.45}
+main{max-width:1080px;margin:0 auto;padding:24px}
+header{background:#263238;color:#eceff1;padding:22px 24px}
+header .inner{max-width:1080px;margin:0 auto}
+h1{margin:0 0 6px;font-size:24px}
+h2{font-size:18px;margin:0 0 12px;color:#263238}
+h3{font-size:15px;margin:0 0 8px}
+section{background:#fff;border-radius:8px;padding:18px 20px;margin:0 0 18px;box-shadow:0 1px 3px rgba(0,0,0,.12)}
+.facts span{display:inline-block;margin:4px 18px 0 0;font-size:14px}
+.facts b{color:#b0bec5;font-weight:normal;margin-right:4px}
+.badge{display:inline-block;padding:2px 10px;border-radius:12px;font-size:13px;font-weight:bold}
+.finished{background:#2e7d32;color:#fff}.unfinished{background:#ef6c00;color:#fff}
+.tiles{display:flex;flex-wrap:wrap;gap:12px}
+.tile{flex:1 1 150px;background:#fff;border-radius:8px;padding:14px 16px;box-shadow:0 1px 3px rgba(0,0,0,.12)}
+.tile .v{font-size:26px;font-weight:bold;color:#1565c0}.tile .k{font-size:13px;color:#607d8b}
+img{max-width:100%;height:auto}
+table{border-collapse:collapse;font-size:13px;margin:6px 0}
+th,td{border-bottom:1px solid #e0e0e0;padding:4px 10px;text-align:left;vertical-align:top}
+th{background:#eceff1}td.n,th.n{text-align:right;font-variant-numeric:tabular-nums}
+.arch{display:flex;flex-wrap:wrap;gap:20px;align-items:flex-start;border-top:1px solid #e0e0e0;padding-top:14px;
+margin-top:14px}
+.arch:first-of-type{border-top:none;margin-top:0;padding-top:0}
+.row{display:flex;flex-wrap:wrap;gap:18px;margin:0 0 18px}.row section{margin:0}
+.row .convergence{flex:1 1 520px}.row .cost{flex:1 1 300px}
+table.layers td:nth-child(2){font-family:"DejaVu Sans Mono",Menlo,Consolas,monospace;font-size:12px}
+.arch .diagram{flex:0 0 auto}.arch .detail{flex:1 1 380px;min-width:0}
+code,pre{font-family:"DejaVu Sans Mono",Menlo,Consolas,monospace;font-size:12px}
+pre{background:#f5f5f5;padding:12px;border-radius:6px;overflow-x:auto;white-space:pre-wrap;word-break:break-word}
+.note{background:#fff8e1;border-left:4px solid #ffb300;padding:8px 12px;margin:0 0 14px;font-size:14px}
+.muted{color:#607d8b;font-size:13px}
+footer{color:#90a4ae;font-size:12px;text-align:center;padding:0 0 24px}
+"""
+
+
+def _fmt(value: Any, digits: int = 4) -> str:
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return "–"
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return escape(str(value))
+    if isinstance(value, int) or (float(value).is_integer() and abs(value) >= 1000):
+        return f"{int(value):,}"
+    return f"{value:.{digits}g}" if abs(value) >= 1e-3 or value == 0 else f"{value:.3e}"
+
+
+def _seconds(value: Any) -> str:
+    if not _finite(value):
+        return "–"
+    minutes, seconds = divmod(float(value), 60)
+    hours, minutes = divmod(int(minutes), 60)
+    return (f"{hours} h {minutes} min" if hours else f"{minutes} min {seconds:.0f} s" if minutes
+            else f"{seconds:.3g} s")
+
+
+def _energy(kwh: Any) -> str:
+    if not _finite(kwh):
+        return "–"
+    return f"{kwh:.3g} kWh" if kwh >= 1 else f"{kwh * 1000:.3g} Wh"
+
+
+def _mass(kg: Any) -> str:
+    if not _finite(kg):
+        return "–"
+    return f"{kg:.3g} kg CO2-eq" if kg >= 1 else f"{kg * 1000:.3g} g CO2-eq"
+
+
+def _pct(value: Any) -> str:
+    return f"{100 * value:.1f}%" if _finite(value) else "–"
+
+
+def _short(text: Any) -> str:
+    """``GA(population=12, ...)`` -> ``GA``; a Dataset repr -> its name."""
+    text = str(text or "–")
+    found = re.match(r"Dataset\('([^']*)'", text)
+    return found.group(1) if found else text.split("(", 1)[0]
+
+
+def _table(header: list[str], rows: list[list[Any]], numeric: set[int] = frozenset()) -> str:
+    head = "".join(f'<th{" class=n" if i in numeric else ""}>{escape(h)}</th>' for i, h in enumerate(header))
+    body = "".join("<tr>" + "".join(f'<td{" class=n" if i in numeric else ""}>{c}</td>' for i, c in enumerate(row))
+                   + "</tr>" for row in rows)
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def _header(run: Run) -> str:
+    config, stats = run.config, run.stats
+    status = ('<span class="badge finished">finished</span>' if run.finished
+              else '<span class="badge unfinished">unfinished</span>')
+    facts = [("dataset", _short(config.get("data"))), ("encoding", _short(config.get("encoding"))),
+             ("algorithm", _short(config.get("algorithm"))), ("objectives", ", ".join(run.names) or "–"),
+             ("seed", config.get("seed", "–")), ("stopped by", stats.get("stopped_by") or "–")]
+    times = [(label, (run.path / name).stat().st_mtime) for label, name in
+             (("started", "config.json"), ("finished" if run.finished else "last update",
+                                           "summary.json" if run.finished else "candidates.jsonl"))
+             if (run.path / name).exists()]
+    facts += [(label, datetime.fromtimestamp(t).strftime("%Y-%m-%d %H:%M")) for label, t in times]
+    spans = "".join(f"<span><b>{escape(k)}</b>{escape(str(v))}</span>" for k, v in facts)
+    return (f'<header><div class="inner"><h1>evokit run report {status}</h1>'
+            f'<div class="muted" style="color:#b0bec5">{escape(str(run.path.resolve()))}</div>'
+            f'<div class="facts">{spans}</div></div></header>')
+
+
+def _headline(run: Run, best: dict[str, Any] | None) -> str:
+    summary_best = (run.summary or {}).get("best") or {}
+    tests = (run.summary or {}).get("test_scores") or {}
+    val = _metric(best, "val_accuracy") if best else None
+    tiles = [("validation accuracy (best network)", _pct(val)), ("test accuracy (best model)", _pct(tests.get("test_accuracy"))),
+             ("parameters", _fmt(summary_best.get("params", best.get("params") if best else None))),
+             ("FLOPs per sample", _fmt(summary_best.get("flops", best.get("flops") if best else None)))]
+    html = "".join(f'<div class="tile"><div class="v">{v}</div><div class="k">{escape(k)}</div></div>' for k, v in tiles)
+    return f'<section class="tiles" style="background:none;box-shadow:none;padding:0">{html}</section>'
+
+
+def _architecture(run: Run, rank: int, record: dict[str, Any]) -> str:
+    from evokit.netspec import NetSpec
+
+    values = record.get("fitness") or {}
+    shown = {"co2_kg": _mass, "energy_kwh": _energy}  # objectives repeated below or with a unit of their own
+    facts = [f"{escape(n)} {shown[n](values.get(n)) if n in shown else _fmt(values.get(n))}" for n in run.names
+             if n not in ("val_accuracy", "params", "flops")]
+    facts += [f"val accuracy {_pct(record.get('val_accuracy'))}", f"{_fmt(record.get('params'))} parameters",
+              f"{_fmt(record.get('flops'))} FLOPs", f"generation {_fmt(record.get('generation'))}"]
+    head = (f"<h3>#{rank} &nbsp;<code>{escape(str(record.get('description') or ''))}</code></h3>"
+            f"<div class=muted>{' · '.join(facts)}</div>")
+    try:
+        spec = NetSpec.from_dict(record["netspec"])
+        rows = layer_rows(spec)
+        svg = netspec_svg(spec)
+    except Exception as exc:  # noqa: BLE001 - e.g. a layer type this process does not know
+        return (f'<div class="arch"><div class="detail">{head}<p class="note">This network cannot be drawn here '
+                f'({escape(type(exc).__name__)}: {escape(str(exc))}).</p><code>{escape(str(record.get("network")))}'
+                "</code></div></div>")
+    branched = any(r["inputs"] for r in rows)  # show where a layer reads from only when it is not the layer above
+    body = [[r["index"], escape(r["layer"])] + ([escape(", ".join(map(str, r["inputs"] or [])))] if branched else [])
+            + [escape(r["output_shape"]), _fmt(r["params"])] for r in rows]
+    body.append(["", "<b>total</b>"] + ([""] if branched else []) + [f"FLOPs {_fmt(spec.flops)}",
+                                                                     f"<b>{_fmt(spec.params)}</b>"])
+    header = ["#", "layer"] + (["inputs"] if branched else []) + ["output shape", "params"]
+    table = _table(header, body, numeric={len(header) - 1}).replace("<table>", '<table class="layers">', 1)
+    return (f'<div class="arch"><div class="diagram"><img alt="diagram of network #{rank}" src="{_svg(svg)}"></div>'
+            f'<div class="detail">{head}{table}</div></div>')
+
+
+def _cost(run: Run) -> str:
+    c = cost(run)
+    failures = c.get("failures") or {}
+    rows = [("wall time", _seconds(c.get("wall_time_s"))), ("training time", _seconds(c.get("train_seconds"))),
+            ("generations", _fmt(c.get("generations"))), ("candidates evaluated", _fmt(c.get("evaluated"))),
+            ("trainings", _fmt(c.get("trained"))), ("cache hits", _fmt(c.get("cache_hits"))),
+            ("failures", _fmt(sum(failures.values())) + (" (" + ", ".join(
+                f"{escape(str(k))}: {v}" for k, v in sorted(failures.items())) + ")" if failures else "")),
+            ("energy, estimated", _energy(c.get("energy_kwh_estimated"))),
+            ("CO2, estimated", _mass(c.get("co2_kg_estimated")))]
+    if "energy_kwh_measured" in c:
+        rows += [("energy, measured", _energy(c.get("energy_kwh_measured"))),
+                 ("CO2, measured", _mass(c.get("co2_kg_measured")))]
+    html = "<table>" + "".join(f"<tr><td>{escape(k)}</td><td class=n>{v}</td></tr>" for k, v in rows) + "</table>"
+    source = ("<p class=muted>As reported by the search (summary.json).</p>" if run.finished else "<p class=muted>Added up from the run's files so far; energy estimated with "
+              "Green Algorithms' default constants.</p>")
+    return f"<section class=cost><h2>Search cost</h2>{source}{html}</section>"
+
+
+def _own_front(run: Run) -> str:
+    """The search's own Pareto front in its objectives (the run's ``pareto.png``), when it has one."""
+    file = run.path / "pareto.png"
+    if len(run.names) < 2 or not file.is_file():
+        return ""
+    data = base64.b64encode(file.read_bytes()).decode("ascii")
+    return (f"<h3 style='margin-top:16px'>The search's own front: {escape(' vs '.join(run.names))}</h3>"
+            f'<img alt="the search\'s Pareto front" src="data:image/png;base64,{data}">')
+
+
+def _failures(run: Run) -> str:
+    failed = [r for r in run.records if r.get("status") == "failed" and not r.get("cached")]
+    if not failed:
+        return ""
+    rows = [[escape(str(r.get("reason"))), _fmt(r.get("generation")),
+             f"<code>{escape(str(r.get('network') or r.get('description') or ''))}</code>",
+             escape(str(r.get("message") or "")[:300])] for r in failed[:10]]
+    more = f"<p class=muted>… and {len(failed) - 10} more in candidates.jsonl.</p>" if len(failed) > 10 else ""
+    return (f"<section><h2>Failed candidates ({len(failed)})</h2><p class=muted>Each failed candidate got its "
+            "objectives' failure values (the worst possible, unless configured); the run went on.</p>"
+            f"{_table(['reason', 'generation', 'network', 'message'], rows)}{more}</section>")
+
+
+def render(run: Run) -> str:
+    """The report page of ``run`` as HTML text."""
+    best = best_records(run)
+    parts = ["<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
+             '<meta name="viewport" content="width=device-width, initial-scale=1">',
+             f"<title>evokit report: {escape(run.path.resolve().name)}</title><style>{CSS}</style></head><body>",
+             _header(run), "<main>"]
+    notes = list(run.notes)
+    if not run.finished:
+        done = f"{len(run.rows)} generation(s)" if run.rows else "no complete generation"
+        notes.insert(0, f"This run is unfinished (no summary.json): it was stopped or is still running after {done} "
+                        f"and {len(run.records)} evaluated candidate(s). The page shows what exists so far; "
+                        "`evokit resume` continues it.")
+    parts += [f'<p class="note">{escape(n)}</p>' for n in notes]
+    parts.append(_headline(run, best[0] if best else None))
+    if run.rows and run.names:
+        convergence = (f'<section class=convergence><h2>Convergence</h2><img alt="objectives over generations" '
+                       f'src="{convergence_png(run)}"></section>')
+    else:
+        convergence = "<section class=convergence><h2>Convergence</h2><p class=muted>No generation has finished yet."\
+                      "</p></section>"
+    side_by_side = len(run.names) <= 1  # one panel: the plot and the cost table share a row
+    parts.append(f"<div class=row>{convergence}{_cost(run)}</div>" if side_by_side else convergence)
+    fig, front, colour = front_figure(run)
+    key = _accuracy_key(run)[0]
+    members = _table(["params", escape(key.replace("_", " ")), "CO2 (kg)", "generation", "network"],
+                     [[_fmt(r.get("params")), _fmt(_metric(r, key)), _fmt(_co2(r)), _fmt(r.get("generation")),
+                       f"<code>{escape(str(r.get('network')))}</code>"] for r in front], numeric={0, 1, 2, 3})
+    parts.append(f"<section><h2>Pareto front: accuracy vs parameters</h2><p class=muted>Every trained candidate, "
+                 f"coloured by {colour}; circled: no other candidate is both as accurate and smaller.</p>"
+                 f'<img alt="accuracy vs parameters" src="{_png(fig)}"><details><summary>the {len(front)} '
+                 f"non-dominated candidates</summary>{members}</details>{_own_front(run)}</section>")
+    archs = "".join(_architecture(run, i, r) for i, r in enumerate(best, 1))
+    parts.append(f"<section><h2>Best architectures</h2>{archs or '<p class=muted>No trained network yet.</p>'}"
+                 "</section>")
+    parts.append("" if side_by_side else _cost(run))
+    parts.append(_failures(run))
+    if run.rows:
+        columns = list(run.rows[0])
+        parts.append("<section><h2>Generations</h2><details><summary>per-generation statistics "
+                     f"(generations.csv)</summary>{_table(columns, [[_fmt(r.get(c)) for c in columns] for r in run.rows], set(range(len(columns))))}"
+                     "</details></section>")
+    config = json.dumps(run.config, indent=2) if run.config else "config.json is missing"
+    parts.append(f"<section><h2>Configuration</h2><pre>{escape(config)}</pre></section>")
+    parts.append("</main><footer>written by evokit.report.write_report from the files of this run directory"
+                 "</footer></body></html>")
+    return "\n".join(parts)
+
+
+def write_report(run_dir: str | Path) -> Path:
+    """Write ``<run_dir>/report.html``, a self-contained page about the run (convergence, Pareto
+    front, best architectures with diagrams and layer tables, search cost, configuration), and
+    return its path. Works on finished and unfinished runs; raises ConfigError if ``run_dir`` holds
+    no run."""
+    run = read_run(run_dir)
+    html = render(run)
+    target = run.path / "report.html"
+    tmp = target.with_suffix(".html.tmp")
+    tmp.write_text(html, encoding="utf-8")
+    tmp.replace(target)
+    return target
