@@ -16,11 +16,12 @@ from evokit.evaluation import Evaluation, TrainingConfig  # noqa: E402
 from evokit.netspec import NetSpec  # noqa: E402
 from evokit.search import Budget, Candidate, Result, Search, resume  # noqa: E402
 from evokit.toolbox import toolbox  # noqa: E402
+from evokit.compare import Comparison, compare  # noqa: E402
 from evokit import presets  # noqa: E402
 
 __version__ = "0.1.0"
 
 __all__ = ["algorithms", "datasets", "encodings", "errors", "fitness", "netspec", "operators", "runtime", "presets",
            "builder", "build",
-           "Evaluation", "TrainingConfig", "NetSpec", "Budget", "Candidate", "Result", "Search", "resume", "toolbox",
+           "Evaluation", "TrainingConfig", "NetSpec", "Budget", "Candidate", "Result", "Search", "resume", "toolbox", "compare", "Comparison",
            "__version__"]

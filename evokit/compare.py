@@ -1,0 +1,467 @@
+"""``evokit.compare``: several searches x several seeds on the same data and budget, side by side.
+
+Each search is copied (the caller's objects are never changed), given the seed, the shared data
+and budget and its own run directory, and run; a run that raises is recorded as failed and the
+comparison goes on. The :class:`Comparison` it returns aggregates the runs of each search as
+mean ± sd over seeds (best validation accuracy, test accuracy, parameters of the best network,
+CO2 of the search, networks trained, wall time) and plots convergence curves and the
+accuracy-vs-parameters Pareto fronts of all searches in one figure::
+
+    cmp = ek.compare({"DeepGA": ek.presets.deepga(), "NEAT": ek.presets.neat()},
+                     data="digits", budget=ek.Budget(evaluations=60), seeds=[0, 1, 2], run_dir="runs/cmp")
+    print(cmp.table())
+
+With ``run_dir`` the comparison writes ``comparison.csv``, ``comparison.md``, ``convergence.png``
+and ``fronts.png`` there, and each run's own files under ``<run_dir>/<search>/seed<k>/``.
+"""
+from __future__ import annotations
+
+import copy
+import csv
+import math
+import os
+import re
+import statistics
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable, Mapping, Sequence
+
+from evokit.errors import ConfigError
+from evokit.runtime.evaluators import Evaluator, make_evaluator
+from evokit.runtime.rundir import read_candidates
+from evokit.search import Budget, Result, Search
+from evokit.toolbox import check_data
+
+UNTRAINED_FAILURES = ("infeasible", "decode_error")
+"""Failure reasons of candidates that were never trained (not an evaluation)."""
+
+
+@dataclass
+class RunSummary:
+    """One run of one search with one seed: its summary numbers (not the models).
+
+    ``status`` is ``"ok"`` or ``"failed"`` (``error`` says why); ``curve`` is the best validation
+    accuracy so far after each network trained; ``points`` the (validation accuracy, parameters)
+    of every network trained, for the Pareto fronts.
+    """
+
+    name: str
+    seed: int
+    status: str
+    error: str = ""
+    val_accuracy: float | None = None
+    test_accuracy: float | None = None
+    params: int | None = None
+    co2_g: float | None = None
+    co2_source: str | None = None
+    evaluations: int | None = None
+    wall_time_s: float = 0.0
+    stopped_by: str | None = None
+    stats: dict[str, Any] = field(default_factory=dict)
+    run_dir: Path | None = None
+    curve: list[float] = field(default_factory=list, repr=False)
+    points: list[tuple[float, int]] = field(default_factory=list, repr=False)
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "ok"
+
+
+def mean_sd(values: Iterable[float | None]) -> tuple[float | None, float | None]:
+    """Mean and sample standard deviation of the known values (sd None for fewer than two)."""
+    known = [float(v) for v in values if v is not None and math.isfinite(v)]
+    if not known:
+        return None, None
+    return statistics.fmean(known), (statistics.stdev(known) if len(known) > 1 else None)
+
+
+METRICS = ("val_accuracy", "test_accuracy", "params", "co2_g", "evaluations", "wall_time_s")
+
+
+class Comparison:
+    """The runs of a comparison and their aggregates: table, CSV, Markdown, convergence and fronts.
+
+    Attributes:
+        names: the searches, in the order given.
+        seeds: the seeds each search ran with.
+        runs: one :class:`RunSummary` per search and seed, in the order they ran (seed by seed).
+        budget, data: what every run shared (None: each search's own).
+        run_dir: where the comparison's files are written (None: nowhere).
+        interrupted: Ctrl-C stopped the comparison before every run was made.
+    """
+
+    def __init__(self, names: Sequence[str], seeds: Sequence[int], runs: list[RunSummary], budget: Budget | None = None,
+                 data: Any = None, run_dir: Path | None = None, interrupted: bool = False):
+        self.names = list(names)
+        self.seeds = list(seeds)
+        self.runs = runs
+        self.budget = budget
+        self.data = data
+        self.run_dir = run_dir
+        self.interrupted = interrupted
+
+    def runs_of(self, name: str) -> list[RunSummary]:
+        return [r for r in self.runs if r.name == name]
+
+    def rows(self) -> list[dict[str, Any]]:
+        """One aggregated row per search: ``<metric>_mean`` and ``<metric>_sd`` (sd over seeds, None
+        for one run) of the successful runs, how many ran and failed, and the errors."""
+        rows = []
+        for name in self.names:
+            runs = self.runs_of(name)
+            ok = [r for r in runs if r.ok]
+            row: dict[str, Any] = {"search": name, "runs": len(ok), "failed": len(runs) - len(ok)}
+            for metric in METRICS:
+                row[f"{metric}_mean"], row[f"{metric}_sd"] = mean_sd(getattr(r, metric) for r in ok)
+            sources = sorted({r.co2_source for r in ok if r.co2_source})
+            row["co2_source"] = "+".join(sources) or None
+            row["stopped_by"] = "+".join(sorted({r.stopped_by for r in ok if r.stopped_by})) or None
+            row["error"] = _errors([r for r in runs if not r.ok])
+            rows.append(row)
+        return rows
+
+    def table(self) -> str:
+        """The aggregated rows as a Markdown table (mean ± sd over seeds)."""
+        header = ["search", "runs", "best val acc", "test acc", "params (best)", "CO2 (g)", "evaluations",
+                  "wall time (s)", "status"]
+        lines = ["| " + " | ".join(header) + " |",
+                 "|" + "|".join(["---"] + ["---:"] * 7 + ["---"]) + "|"]
+        for row in self.rows():
+            total = row["runs"] + row["failed"]
+            co2 = _pm(row, "co2_g", "{:.3g}")
+            if co2 != "—" and row["co2_source"]:
+                co2 += " (meas.)" if row["co2_source"] == "measured" else " (est.)"
+            status = "ok" if not row["failed"] else (f"{row['failed']} failed: " if row["runs"] else "failed: ")
+            if row["failed"]:
+                status += _short(row["error"])
+            cells = [_cell(row["search"]), f"{row['runs']}/{total}", _pm(row, "val_accuracy", "{:.3f}"),
+                     _pm(row, "test_accuracy", "{:.3f}"), _pm(row, "params", "{:,.0f}"), co2,
+                     _pm(row, "evaluations", "{:.1f}"), _pm(row, "wall_time_s", "{:.1f}"), status]
+            lines.append("| " + " | ".join(cells) + " |")
+        return "\n".join(lines)
+
+    def to_csv(self, path: str | Path) -> Path:
+        """Write the aggregated rows (one per search, full precision, full error messages) as CSV."""
+        path = Path(path)
+        rows = self.rows()
+        with path.open("w", newline="") as f:
+            writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+            writer.writeheader()
+            writer.writerows({k: "" if v is None else v for k, v in row.items()} for row in rows)
+        return path
+
+    def to_markdown(self, path: str | Path) -> Path:
+        """Write the table, with what the runs shared (seeds, budget, data), as a Markdown file."""
+        path = Path(path)
+        budget = "each search's own" if self.budget is None else ", ".join(
+            f"{k}={v}" for k, v in vars(self.budget).items() if v is not None)
+        data = "each search's own" if self.data is None else getattr(self.data, "name", self.data)
+        text = [f"# Comparison of {', '.join(self.names)}", "",
+                f"seeds {', '.join(map(str, self.seeds))}; budget: {budget}; data: {data}. "
+                "Values are mean ± sd over the seeds that completed. Best val acc and params belong to each "
+                "run's best candidate (its validation accuracy after the search's training); test acc is "
+                "that network's accuracy on the test split; CO2 is the whole search's (measured by CodeCarbon "
+                "when the search measured it, else estimated with Green Algorithms from training time); "
+                "evaluations are networks trained.", "", self.table(), ""]
+        if self.interrupted:
+            text += ["Interrupted: not every run was made.", ""]
+        path.write_text("\n".join(text))
+        return path
+
+    def curves(self) -> dict[str, list[list[float]]]:
+        """Per search, the best-validation-accuracy-so-far curve of each successful run."""
+        return {name: [r.curve for r in self.runs_of(name) if r.ok and r.curve] for name in self.names}
+
+    def fronts(self) -> dict[str, list[tuple[float, int]]]:
+        """Per search, the non-dominated (validation accuracy up, parameters down) networks among
+        every network its runs trained (all seeds pooled), sorted by parameters."""
+        return {name: pareto_front([p for r in self.runs_of(name) if r.ok for p in r.points])
+                for name in self.names}
+
+    def plot_convergence(self, path: str | Path | None = None) -> Any:
+        """Best validation accuracy so far vs networks trained: one line per search, the mean over
+        seeds with a ± sd band, up to the length of its shortest run. Returns the figure."""
+        plt = _pyplot(path)
+        from matplotlib.ticker import MaxNLocator
+
+        fig, ax = plt.subplots(figsize=(6.4, 4.2))
+        for name, curves in self.curves().items():
+            if not curves:
+                ax.plot([], [], label=f"{name} (no validation accuracy)")
+                continue
+            n = min(len(c) for c in curves)
+            xs = list(range(1, n + 1))
+            stats = [mean_sd(c[i] for c in curves) for i in range(n)]
+            means = [math.nan if m is None else m for m, _ in stats]
+            sds = [0.0 if s is None else s for _, s in stats]
+            (line,) = ax.plot(xs, means, drawstyle="steps-post", marker="o", markersize=3,
+                              label=f"{name} ({len(curves)} run{'s' * (len(curves) > 1)})")
+            if len(curves) > 1:
+                ax.fill_between(xs, [m - s for m, s in zip(means, sds)], [m + s for m, s in zip(means, sds)],
+                                step="post", color=line.get_color(), alpha=0.2, linewidth=0)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.set_xlabel("networks trained")
+        ax.set_ylabel("best validation accuracy so far")
+        ax.set_title("Convergence (mean ± sd over seeds)")
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8)
+        return _finish(plt, fig, path)
+
+    def plot_fronts(self, path: str | Path | None = None) -> Any:
+        """The accuracy-vs-parameters Pareto front of every search (all seeds pooled), overlaid in
+        one plot (``evokit.report.front.plot_fronts``). Returns the figure."""
+        from evokit.report.front import plot_fronts
+
+        fronts = {name: [{"val_accuracy": acc, "params": params} for acc, params in front]
+                  for name, front in self.fronts().items()}
+        return plot_fronts(fronts, "val_accuracy", "params", path=path,
+                           title="Pareto fronts: accuracy vs parameters (all seeds)")
+
+    def write(self, run_dir: str | Path) -> dict[str, Path]:
+        """Write ``comparison.csv``, ``comparison.md``, ``convergence.png`` and ``fronts.png``."""
+        run_dir = Path(run_dir)
+        run_dir.mkdir(parents=True, exist_ok=True)
+        files = {"csv": self.to_csv(run_dir / "comparison.csv"), "md": self.to_markdown(run_dir / "comparison.md"),
+                 "convergence": run_dir / "convergence.png", "fronts": run_dir / "fronts.png"}
+        self.plot_convergence(files["convergence"])
+        self.plot_fronts(files["fronts"])
+        return files
+
+    def __repr__(self) -> str:
+        failed = sum(not r.ok for r in self.runs)
+        return (f"Comparison(searches={self.names}, seeds={self.seeds}, runs={len(self.runs)}, failed={failed}, "
+                f"run_dir={None if self.run_dir is None else str(self.run_dir)!r})")
+
+
+def compare(searches: Mapping[str, Search], data: Any = None, budget: Budget | None = None,
+            seeds: Iterable[int] = (0,), run_dir: str | Path | None = None, progress: bool = True,
+            workers: int | Evaluator | None = None) -> Comparison:
+    """Run every search with every seed on the same data and budget and compare them.
+
+    Args:
+        searches: name -> Search (e.g. ``{"DeepGA": ek.presets.deepga(), "NEAT": ek.presets.neat()}``).
+            Each is copied per run; the given objects are not changed.
+        data: a Dataset or an embedded dataset's name given to every run (None: each search's own).
+        budget: the Budget of every run (None: each search's own).
+        seeds: the seeds; every search runs once per seed.
+        run_dir: where to write the comparison (each run under ``<run_dir>/<search>/seed<k>``,
+            replacing an earlier run there). None keeps only the summaries in memory.
+        progress: show a progress bar over the runs (the runs themselves run quietly).
+        workers: train every run's candidates with this (worker processes or an Evaluator)
+            instead of each search's own setting.
+
+    Runs go seed by seed (every search with the first seed, then with the second, ...). A run that
+    raises is recorded as failed (its error kept) and the others go on. Ctrl-C ends the current
+    run after its generation (a second Ctrl-C at once) and stops the comparison: the runs made
+    are summarised and written as usual, with ``interrupted`` set.
+    """
+    names, seeds = _check(searches, data, budget, seeds, run_dir, progress, workers)
+    dirs = dict(zip(names, _dir_names(names)))
+    root = None if run_dir is None else Path(run_dir)
+    if root is not None:
+        root.mkdir(parents=True, exist_ok=True)
+    bar = None
+    if progress:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=len(names) * len(seeds), desc="evokit compare", unit="run", leave=True)
+    runs: list[RunSummary] = []
+    interrupted = False
+    try:
+        with tempfile.TemporaryDirectory(prefix="evokit-compare-") as scratch:
+            base = root if root is not None else Path(scratch)
+            # seed-major: every search has run with the first seed before any runs with the second
+            for seed, name in ((seed, name) for seed in seeds for name in names):
+                if bar is not None:
+                    bar.set_postfix_str(f"{name} seed {seed}")
+                try:
+                    run = _run_one(searches[name], name, seed, data, budget, workers, base / dirs[name] / f"seed{seed}")
+                except KeyboardInterrupt:  # a second Ctrl-C: stop now, keep the runs made
+                    interrupted = True
+                    break
+                if root is None:
+                    run.run_dir = None
+                runs.append(run)
+                if bar is not None:
+                    bar.update(1)
+                    bar.write(_line(run), file=sys.stderr)
+                if run.stopped_by == "interrupted":  # Ctrl-C: this run stopped after its generation
+                    interrupted = True
+                    break
+    finally:
+        if bar is not None:
+            bar.close()
+    comparison = Comparison(names, seeds, runs, budget, data, root, interrupted)
+    if root is not None:
+        comparison.write(root)
+    return comparison
+
+
+def _run_one(search: Search, name: str, seed: int, data: Any, budget: Budget | None,
+             workers: int | Evaluator | None, run_dir: Path) -> RunSummary:
+    """Copy ``search``, configure the copy for this run, run it, and summarise (never raises
+    except on KeyboardInterrupt)."""
+    start = time.perf_counter()
+    try:
+        run = _copy(search)
+        run.seed = seed
+        if data is not None:
+            run.data = data
+        if budget is not None:
+            run.budget = budget
+        if workers is not None:
+            run.evaluator = make_evaluator(workers)
+        run.run_dir, run.overwrite, run.progress = run_dir, True, False
+        result = run.run()
+    except Exception as exc:  # noqa: BLE001 - one failing run is reported, the comparison goes on
+        return RunSummary(name, seed, "failed", error=f"{type(exc).__name__}: {exc}",
+                          wall_time_s=round(time.perf_counter() - start, 2),
+                          run_dir=run_dir if run_dir.exists() else None)
+    return _summary(name, seed, result, time.perf_counter() - start, run_dir)
+
+
+def _copy(search: Search) -> Search:
+    """A deep copy of ``search`` that shares its data (read-only arrays, possibly large) and its
+    evaluator (a resource, e.g. a Dask client, that may not copy; it is started per run)."""
+    memo = {id(search.data): search.data, id(search.evaluator): search.evaluator}
+    return copy.deepcopy(search, memo)
+
+
+def _summary(name: str, seed: int, result: Result, seconds: float, run_dir: Path) -> RunSummary:
+    cost = result.stats.get("search_cost", {})
+    if "co2_kg_measured" in cost:
+        co2, source = cost["co2_kg_measured"], "measured"
+    elif "co2_kg_estimated" in cost:
+        co2, source = cost["co2_kg_estimated"], "estimated"
+    else:
+        co2, source = None, None
+    records = read_candidates(run_dir)
+    trained = [r for r in records if not r.get("cached") and r.get("status") != "untrained"
+               and r.get("reason") not in UNTRAINED_FAILURES]
+    curve: list[float] = []  # NaN until the first network with a validation accuracy
+    best = math.nan
+    for r in trained:
+        acc = r.get("val_accuracy") if r.get("status") == "ok" else None
+        if isinstance(acc, (int, float)) and (math.isnan(best) or acc > best):
+            best = float(acc)
+        curve.append(best)
+    if all(math.isnan(v) for v in curve):
+        curve = []
+    points = [(float(r["val_accuracy"]), int(r["params"])) for r in trained
+              if r.get("status") == "ok" and isinstance(r.get("val_accuracy"), (int, float)) and r.get("params")]
+    val = result.best.evaluation.metrics.get("val_accuracy")
+    return RunSummary(name, seed, "ok", val_accuracy=None if val is None else float(val),
+                      test_accuracy=result.test_scores.get("test_accuracy"), params=result.best.params,
+                      co2_g=None if co2 is None else 1000.0 * co2, co2_source=source,
+                      evaluations=result.stats.get("trained"), wall_time_s=round(seconds, 2),
+                      stopped_by=result.stats.get("stopped_by"), stats=result.stats, run_dir=run_dir,
+                      curve=curve, points=points)
+
+
+def pareto_front(points: Iterable[tuple[float, int]]) -> list[tuple[float, int]]:
+    """The non-dominated ``(accuracy, params)`` points (accuracy maximised, parameters minimised),
+    sorted by parameters (and so by accuracy); duplicates are kept once."""
+    front: list[tuple[float, int]] = []
+    for acc, params in sorted(set(points), key=lambda p: (p[1], -p[0])):
+        if not front or acc > front[-1][0]:
+            front.append((acc, params))
+    return front
+
+
+def _check(searches: Any, data: Any, budget: Any, seeds: Any, run_dir: Any, progress: Any,
+           workers: Any) -> tuple[list[str], list[int]]:
+    if not isinstance(searches, Mapping) or not searches:
+        raise ConfigError(f"searches={searches!r} is invalid: expected a non-empty dict of name -> evokit Search")
+    for name, search in searches.items():
+        if not isinstance(name, str) or not name.strip():
+            raise ConfigError(f"searches key {name!r} is invalid: expected a non-empty name (str)")
+        if not isinstance(search, Search):
+            raise ConfigError(f"searches[{name!r}]={search!r} is invalid: expected an evokit Search "
+                              "(e.g. evokit.presets.deepga())")
+    if isinstance(seeds, (str, bytes)) or not isinstance(seeds, Iterable):
+        raise ConfigError(f"seeds={seeds!r} is invalid: expected a non-empty list of distinct integers >= 0")
+    seeds = list(seeds)
+    if (not seeds or any(isinstance(s, bool) or not isinstance(s, int) or s < 0 for s in seeds)
+            or len(set(seeds)) != len(seeds)):
+        raise ConfigError(f"seeds={seeds!r} is invalid: expected a non-empty list of distinct integers >= 0")
+    if data is not None:
+        check_data(data)
+    if budget is not None and not isinstance(budget, Budget):
+        raise ConfigError(f"budget={budget!r} is invalid: expected an evokit Budget or None")
+    if run_dir is not None:
+        if not isinstance(run_dir, (str, os.PathLike)):
+            raise ConfigError(f"run_dir={run_dir!r} is invalid: expected a path (str or pathlib.Path) or None")
+        if Path(run_dir).exists() and not Path(run_dir).is_dir():
+            raise ConfigError(f"run_dir={str(run_dir)!r} is invalid: it exists and is not a directory")
+    if not isinstance(progress, bool):
+        raise ConfigError(f"progress={progress!r} is invalid: expected True or False")
+    if workers is not None:
+        make_evaluator(workers)  # raises ConfigError naming workers
+    return list(searches), seeds
+
+
+def _dir_names(names: Sequence[str]) -> list[str]:
+    """A safe, distinct directory name per search name."""
+    dirs = [re.sub(r"[^A-Za-z0-9._-]+", "_", n).strip("._") or "search" for n in names]
+    if len({d.lower() for d in dirs}) != len(dirs):
+        raise ConfigError(f"searches={list(names)} is invalid: the names must stay distinct as directory names "
+                          f"({dirs})")
+    return dirs
+
+
+def _line(run: RunSummary) -> str:
+    """The progress line of a finished run."""
+    if not run.ok:
+        return f"{run.name} seed {run.seed}: FAILED ({_short(run.error)})"
+    scores = [f"{label} {v:.3f}" for label, v in (("val acc", run.val_accuracy), ("test acc", run.test_accuracy))
+              if v is not None]
+    return (f"{run.name} seed {run.seed}: {', '.join(scores + [f'{run.params or 0:,} params'])}, "
+            f"{run.evaluations} trained, {run.wall_time_s:.0f} s")
+
+
+def _errors(failed: Sequence[RunSummary]) -> str:
+    """The failed runs' errors, each message once with the seeds it happened with."""
+    seeds: dict[str, list[str]] = {}
+    for run in failed:
+        seeds.setdefault(run.error, []).append(str(run.seed))
+    return "; ".join(f"seed{'s' * (len(s) > 1)} {', '.join(s)}: {error}" for error, s in seeds.items())
+
+
+def _pm(row: dict[str, Any], metric: str, fmt: str) -> str:
+    mean, sd = row[f"{metric}_mean"], row[f"{metric}_sd"]
+    if mean is None:
+        return "—"
+    return fmt.format(mean) + ("" if sd is None else " ± " + fmt.format(sd))
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def _short(text: str, limit: int = 120) -> str:
+    text = _cell(text)
+    return text if len(text) <= limit else text[:limit - 1] + "…"
+
+
+def _pyplot(path: Any) -> Any:
+    import matplotlib
+
+    if path is not None:
+        matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _finish(plt: Any, fig: Any, path: str | Path | None) -> Any:
+    fig.tight_layout()
+    if path is not None:
+        fig.savefig(path, dpi=110)
+        plt.close(fig)
+    return fig
+
+
+__all__ = ["compare", "Comparison", "RunSummary", "pareto_front", "mean_sd"]
