@@ -1,122 +1,534 @@
-"""The ``evokit`` command.
+"""The ``evokit`` command: run, resume, report, compare and export searches.
 
-Exit codes: 0 success, 2 bad input (the message names the field), 1 the run failed.
+Exit codes: 0 success, 2 bad input (the message names the field), 1 the run failed (one line;
+the traceback with ``-v``). Messages go through ``logging.getLogger("evokit")`` (see
+:mod:`evokit.logs`); results (tables, paths) go to stdout.
 """
 from __future__ import annotations
 
 import argparse
+import csv
+import json
+import logging
+import math
+import pickle
+import shutil
 import sys
 import time
+import traceback
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
-EXAMPLES = """examples:
-  evokit run                              DeepGA on digits with the default budget (a few minutes)
+log = logging.getLogger("evokit.cli")
+
+EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
+PRESETS = ("deepga", "neat", "pso", "gp")
+"""Searches ``evokit compare`` knows by name: functions of ``evokit.presets``."""
+
+CODES = """exit codes: 0 finished, 1 the run failed or was interrupted, 2 bad input (the message names it).
+-q: no progress bar, warnings only; -v: debug messages and tracebacks."""
+
+MAIN_EXAMPLES = f"""examples:
+  evokit run                               DeepGA on digits with the default budget (a few minutes)
+  evokit run examples/configs/nsga2_co2.toml    a search described in a TOML file (docs/config.md)
+  evokit run config.toml --seed 1 --evaluations 100 --run-dir runs/try
+  evokit resume runs/try                   continue after a crash, a kill or Ctrl-C
+  evokit report runs/try                   regenerate fitness.png and report.html
+  evokit compare deepga neat pso gp --seeds 0 1 2 --evaluations 200 --out runs/cmp
+  evokit export runs/try --pareto          the Pareto front's networks as .keras files
+
+{CODES}
+"""
+
+RUN_EXAMPLES = f"""examples:
+  evokit run                                    DeepGA on digits, default budget (a few minutes)
   evokit run --generations 3 --population 6 --run-dir runs/quick
   evokit run --dataset breast_cancer --workers 2 --seed 1
-  evokit resume runs/quick                continue after a crash, a kill or Ctrl-C
-  evokit resume runs/quick --generations 20   continue for longer
+  evokit run examples/configs/deepga.toml       a search described in a TOML file (docs/config.md)
+  evokit run my.toml --evaluations 60 --seconds 600 --run-dir runs/mine
 
+Options given on the command line override the config file (--run-dir: run_dir, --seed: seed,
+--generations/--evaluations/--seconds: [budget], --workers: [evaluator], --dataset: [data] name,
+--population: [algorithm] population, --final-epochs: final_training). A [budget] replaces the
+algorithm's own generations, so --evaluations alone stops on evaluations only.
 Ctrl-C stops after the current generation (results and checkpoint written); a second Ctrl-C
-stops at once. Exit codes: 0 finished, 1 failed or interrupted, 2 bad input.
+stops at once: continue with  evokit resume RUN_DIR.
+
+{CODES}
+"""
+
+RESUME_EXAMPLES = f"""examples:
+  evokit resume runs/quick                      continue after a crash, a kill or Ctrl-C
+  evokit resume runs/quick --generations 20     continue for longer (a new total)
+  evokit resume runs/quick --evaluations 300 --workers 2
+
+{CODES}
+"""
+
+REPORT_EXAMPLES = f"""examples:
+  evokit report runs/quick                      writes runs/quick/fitness.png and runs/quick/report.html
+
+{CODES}
+"""
+
+COMPARE_EXAMPLES = f"""examples:
+  evokit compare deepga neat pso gp --seeds 0 1 2 --evaluations 200 --out runs/cmp
+  evokit compare deepga examples/configs/nsga2_co2.toml --generations 3 --data wine
+  evokit compare a.toml b.toml --seeds 0 1 --evaluations 50 --workers 2
+
+Searches are preset names ({", ".join(PRESETS)}) or TOML config files (named by their file name).
+Every search runs once per seed on the same data and budget; the table shows mean ± sd over seeds.
+
+{CODES}
+"""
+
+EXPORT_EXAMPLES = f"""examples:
+  evokit export runs/quick                      the best model -> runs/quick/export/best.keras
+  evokit export runs/quick --pareto --out models/   every Pareto-front (or hall-of-fame) network
+
+The best model is copied from the run (best.keras) or, if missing, rebuilt and retrained with the
+run's seed. Pareto members are rebuilt from their records in candidates.jsonl and retrained with
+the seed they were trained with during the search. Load one with keras.models.load_model(path).
+
+{CODES}
 """
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="evokit", description="Neuroevolution on DEAP and Keras: search for "
-                                     "small, accurate neural networks.", epilog=EXAMPLES,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    sub = parser.add_subparsers(dest="command", required=True)
-    run = sub.add_parser("run", help="run a search (default: DeepGA on digits)", epilog=EXAMPLES,
-                         formatter_class=argparse.RawDescriptionHelpFormatter)
-    run.add_argument("--dataset", default="digits", choices=("digits", "breast_cancer", "wine", "iris", "mnist1d"),
+    formatter = argparse.RawDescriptionHelpFormatter
+    common = argparse.ArgumentParser(add_help=False)
+    talk = common.add_mutually_exclusive_group()
+    talk.add_argument("-q", "--quiet", action="store_true", help="no progress bar; warnings and errors only")
+    talk.add_argument("-v", "--verbose", action="store_true", help="debug messages; tracebacks of failures")
+    parser = argparse.ArgumentParser(prog="evokit", epilog=MAIN_EXAMPLES, formatter_class=formatter,
+                                     description="Neuroevolution on DEAP and Keras: search for small, accurate "
+                                                 "neural networks.")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    run = sub.add_parser("run", parents=[common], help="run a search (default: DeepGA on digits, or a TOML config)",
+                         description="Run a search: the embedded default (DeepGA on digits) or one described "
+                                     "in a TOML config file.", epilog=RUN_EXAMPLES, formatter_class=formatter)
+    run.add_argument("config", nargs="?", default=None, help="a TOML config file (see docs/config.md)")
+    run.add_argument("--run-dir", default=None,
+                     help="run directory (default: the config's run_dir, else runs/<name>-<date>-<time>)")
+    run.add_argument("--overwrite", action="store_true", help="replace an earlier run in the run directory")
+    run.add_argument("--seed", type=int, default=None, help="random seed (default: 0 or the config's)")
+    run.add_argument("--generations", type=int, default=None, help="generations after the first (default: 10)")
+    run.add_argument("--evaluations", type=int, default=None, help="stop after this many networks trained")
+    run.add_argument("--seconds", type=float, default=None, help="stop after this much wall-clock time")
+    run.add_argument("--workers", type=int, default=None, help="worker processes (default: 1, train in-process)")
+    run.add_argument("--dataset", default=None, choices=("digits", "breast_cancer", "wine", "iris", "mnist1d"),
                      help="embedded dataset (default: digits)")
-    run.add_argument("--population", type=int, default=12, help="population size (default: 12)")
-    run.add_argument("--generations", type=int, default=10, help="generations (default: 10)")
-    run.add_argument("--epochs", type=int, default=4, help="training epochs per candidate (default: 4)")
-    run.add_argument("--final-epochs", type=int, default=40,
-                     help="epochs to retrain the best network before testing, with early stopping; 0 to skip "
-                          "(default: 40)")
-    run.add_argument("--size-weight", type=float, default=0.05,
-                     help="weight w of the size term in DeepGA's fitness (default: 0.05)")
-    run.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
-    run.add_argument("--workers", type=int, default=1, help="worker processes (default: 1)")
-    run.add_argument("--run-dir", default=None, help="run directory (default: runs/run-<date>-<time>)")
-    run.add_argument("--quiet", action="store_true", help="no progress bar")
-    resume = sub.add_parser("resume", help="continue a run from its last checkpoint", epilog=EXAMPLES,
-                            formatter_class=argparse.RawDescriptionHelpFormatter)
+    run.add_argument("--population", type=int, default=None, help="population size (default: 12)")
+    run.add_argument("--final-epochs", type=int, default=None,
+                     help="retrain the best network up to this many epochs (early stopping) before testing it; "
+                          "0 to skip (default: 40)")
+    run.add_argument("--epochs", type=int, default=None,
+                     help="default search only: training epochs per candidate (default: 4)")
+    run.add_argument("--size-weight", type=float, default=None,
+                     help="default search only: weight w of the size term in DeepGA's fitness (default: 0.05)")
+
+    resume = sub.add_parser("resume", parents=[common], help="continue a run from its last checkpoint",
+                            description="Continue a run from its last checkpoint, optionally with a new budget.",
+                            epilog=RESUME_EXAMPLES, formatter_class=formatter)
     resume.add_argument("run_dir", help="the run directory")
     resume.add_argument("--generations", type=int, default=None, help="new total number of generations")
+    resume.add_argument("--evaluations", type=int, default=None, help="new total number of networks trained")
+    resume.add_argument("--seconds", type=float, default=None, help="new total wall-clock time")
     resume.add_argument("--workers", type=int, default=None, help="worker processes")
-    resume.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    report = sub.add_parser("report", parents=[common], help="regenerate the plots and the HTML report of a run",
+                            description="Regenerate fitness.png and report.html of a run directory.",
+                            epilog=REPORT_EXAMPLES, formatter_class=formatter)
+    report.add_argument("run_dir", help="the run directory")
+
+    compare = sub.add_parser("compare", parents=[common], help="compare searches on the same data and budget",
+                             description="Run several searches (presets or config files) with several seeds "
+                                         "on the same data and budget and print a table.",
+                             epilog=COMPARE_EXAMPLES, formatter_class=formatter)
+    compare.add_argument("searches", nargs="+", metavar="NAME_OR_CONFIG",
+                         help=f"a preset ({', '.join(PRESETS)}) or a TOML config file")
+    compare.add_argument("--seeds", type=int, nargs="+", default=[0], help="seeds (default: 0)")
+    compare.add_argument("--evaluations", type=int, default=None, help="networks trained per run")
+    compare.add_argument("--generations", type=int, default=None, help="generations per run")
+    compare.add_argument("--seconds", type=float, default=None, help="wall-clock time per run")
+    compare.add_argument("--data", default=None, choices=("digits", "breast_cancer", "wine", "iris", "mnist1d"),
+                         help="embedded dataset for every search (default: each search's own)")
+    compare.add_argument("--workers", type=int, default=None, help="worker processes for every run")
+    compare.add_argument("--out", default=None, help="directory for the comparison's files and runs")
+
+    export = sub.add_parser("export", parents=[common], help="export the best or the Pareto models as .keras",
+                            description="Export the best model, or every Pareto-front model, of a finished run "
+                                        "as .keras files.", epilog=EXPORT_EXAMPLES, formatter_class=formatter)
+    export.add_argument("run_dir", help="the run directory")
+    export.add_argument("--pareto", action="store_true",
+                        help="every member of the Pareto front (one objective: the hall of fame)")
+    export.add_argument("--out", default=None, help="output directory (default: RUN_DIR/export)")
     return parser
 
 
+# --- run and resume -------------------------------------------------------------------------
+
+def _budget_changes(args: argparse.Namespace) -> dict[str, Any]:
+    return {f"budget.{k}": getattr(args, k) for k in ("generations", "evaluations", "seconds")
+            if getattr(args, k) is not None}
+
+
 def _run(args: argparse.Namespace) -> int:
+    search, name = _search_from_config(args) if args.config else _default_search(args)
+    search.progress = not args.quiet
+    log.info("run: %s; run directory %s", _describe(search, name), search.run_dir)
+    log.debug("configuration: %s", json.dumps(search.config(), default=str))
+    final = search.final_training.epochs if search.final_training is not None else None
+    return _report(search.run(), Path(search.run_dir), final)
+
+
+def _default_search(args: argparse.Namespace) -> tuple[Any, str]:
     import evokit as ek
 
+    seed = 0 if args.seed is None else args.seed
+    data = ek.datasets.load(args.dataset or "digits", seed=seed)
     run_dir = Path(args.run_dir or f"runs/run-{time.strftime('%Y%m%d-%H%M%S')}")
-    data = ek.datasets.load(args.dataset, seed=args.seed)
-    search = ek.presets.deepga(data, population=args.population, generations=args.generations, epochs=args.epochs,
-                               final_epochs=args.final_epochs, size_weight=args.size_weight, seed=args.seed,
-                               workers=args.workers, run_dir=run_dir, progress=not args.quiet)
-    print(f"evokit run: DeepGA on {data.name} ({len(data.x_train)} training samples), GA population "
-          f"{args.population}, {args.generations} generations, seed {args.seed}", flush=True)
-    return _report(search.run(), run_dir, args.final_epochs)
+    final = 40 if args.final_epochs is None else args.final_epochs
+    search = ek.presets.deepga(data, population=12 if args.population is None else args.population,
+                               generations=10 if args.generations is None else args.generations,
+                               epochs=4 if args.epochs is None else args.epochs, final_epochs=final,
+                               size_weight=0.05 if args.size_weight is None else args.size_weight, seed=seed,
+                               workers=1 if args.workers is None else args.workers, run_dir=run_dir,
+                               progress=not args.quiet)
+    search.overwrite = args.overwrite
+    if args.evaluations is not None or args.seconds is not None:
+        search.budget = ek.Budget(generations=args.generations, evaluations=args.evaluations, seconds=args.seconds)
+    return search, f"DeepGA on {data.name} ({len(data.x_train)} training samples)"
+
+
+def _search_from_config(args: argparse.Namespace) -> tuple[Any, str]:
+    from evokit import config as configs
+    from evokit.errors import ConfigError
+
+    for flag, value in (("--epochs", args.epochs), ("--size-weight", args.size_weight)):
+        if value is not None:
+            raise ConfigError(f"{flag}={value} is invalid with a config file: it applies to the default search only; "
+                              "set it in the config's [[objectives]]")
+    path = Path(args.config)
+    config = configs.read(path)
+    changes: dict[str, Any] = _budget_changes(args)
+    if args.seed is not None:
+        changes["seed"] = args.seed
+    if args.workers is not None:
+        changes["evaluator"] = {"type": "processes", "workers": args.workers} if args.workers > 1 else "serial"
+    if args.dataset is not None:
+        data = config.get("data", {})
+        data = {"name": data} if isinstance(data, str) else data
+        changes["data"] = {k: v for k, v in data.items() if k in ("val_size", "test_size", "scale", "n_train", "n_val",
+                                                                  "seed")} | {"name": args.dataset}
+    if args.population is not None:
+        changes["algorithm.population"] = args.population
+    if args.final_epochs is not None:
+        changes["final_training"] = args.final_epochs
+    if args.overwrite:
+        changes["overwrite"] = True
+    changes["run_dir"] = str(args.run_dir or config.get("run_dir") or
+                             f"runs/{path.stem}-{time.strftime('%Y%m%d-%H%M%S')}")
+    return configs.from_dict(configs.merged(config, **changes), base_dir=path.parent), f"{path}"
+
+
+def _describe(search: Any, name: str) -> str:
+    objectives = ", ".join(o.name for o in search.objectives)
+    data = search.data if isinstance(search.data, str) else search.data.name
+    budget = ", ".join(f"{k} {v}" for k, v in vars(search.budget).items() if v is not None) or "no limit"
+    return (f"{name}: {type(search.encoding).__name__} encoding, {type(search.algorithm).__name__}, objectives "
+            f"{objectives}, data {data}, seed {search.seed}, budget {budget}")
 
 
 def _resume(args: argparse.Namespace) -> int:
     import evokit as ek
 
-    budget = None if args.generations is None else ek.Budget(generations=args.generations)
-    print(f"evokit resume: {args.run_dir}", flush=True)
+    budget = None
+    if any(getattr(args, k) is not None for k in ("generations", "evaluations", "seconds")):
+        budget = ek.Budget(generations=args.generations, evaluations=args.evaluations, seconds=args.seconds)
+    log.info("resume: %s", args.run_dir)
     result = ek.resume(args.run_dir, budget=budget, workers=args.workers, progress=not args.quiet)
     return _report(result, Path(args.run_dir), None)
 
 
 def _report(result: Any, run_dir: Path, final_epochs: int | None) -> int:
-    print("\nbest candidates (validation accuracy after the search's short training):")
-    print(f"{'rank':>4}  {'fitness':>8}  {'val_acc':>7}  {'params':>9}  network")
-    for i, c in enumerate(result.hall_of_fame, 1):
-        print(f"{i:>4}  {c.values[result.objective_names[0]]:>8.4f}  "
-              f"{c.evaluation.metrics.get('val_accuracy', float('nan')):>7.4f}  {c.params or 0:>9,}  {c.description}")
+    names = result.objective_names
+    if len(names) == 1:
+        print("\nbest candidates (validation accuracy after the search's short training):")
+        print(f"{'rank':>4}  {'fitness':>8}  {'val_acc':>7}  {'params':>9}  network")
+        for i, c in enumerate(result.hall_of_fame, 1):
+            print(f"{i:>4}  {c.values[names[0]]:>8.4f}  {c.evaluation.metrics.get('val_accuracy', math.nan):>7.4f}  "
+                  f"{c.params or 0:>9,}  {c.description}")
+    else:
+        print(f"\nPareto front ({len(result.pareto_front)} networks, values after the search's short training):")
+        print(f"{'rank':>4}  " + "  ".join(f"{n:>12}" for n in names) + f"  {'params':>9}  network")
+        for i, c in enumerate(result.pareto_front, 1):
+            print(f"{i:>4}  " + "  ".join(f"{c.values[n]:>12.4g}" for n in names) + f"  {c.params or 0:>9,}  "
+                  f"{c.description}")
     s = result.stats
     if "test_accuracy" in result.test_scores:
-        how = f"retrained up to {final_epochs} epochs" if final_epochs else "best model"
+        how = f"retrained up to {final_epochs} epochs" if final_epochs else "as trained in the search"
         print(f"\ntest accuracy: {result.test_scores['test_accuracy']:.3f} (best model, {result.best.params:,} "
               f"parameters, {how})")
     print(f"evaluations: {s['trained']} trained, {s['cache_hits']} cache hits, "
-          f"{sum(s['failures'].values())} failed; search time {s['wall_time_s']:.0f} s")
+          f"{sum(s['failures'].values())} failed; search time {s['wall_time_s']:.0f} s; stopped by {s['stopped_by']}")
     cost = s["search_cost"]
     print(f"search cost: {cost['energy_kwh_estimated']:.2e} kWh, {cost['co2_kg_estimated']:.2e} kg CO2-eq "
           f"(estimated with Green Algorithms from {cost['train_seconds']:.0f} s of training)")
     print(f"run directory: {run_dir}")
     if s["stopped_by"] == "interrupted":
         print(f"interrupted: continue with  evokit resume {run_dir}")
-        return 1
-    return 0
+        return EXIT_FAILED
+    log.info("next: evokit report %s  (plots and HTML report), evokit export %s  (.keras models)", run_dir, run_dir)
+    return EXIT_OK
+
+
+# --- report ---------------------------------------------------------------------------------
+
+def read_history(run_dir: str | Path) -> tuple[list[dict[str, Any]], list[str]]:
+    """The per-generation rows of a run (``generations.csv``, numbers parsed) and its objective
+    names (the columns ``<name>_max``, ``<name>_avg`` and ``<name>_min``)."""
+    from evokit.errors import ConfigError
+
+    path = Path(run_dir) / "generations.csv"
+    if not path.is_file():
+        raise ConfigError(f"run_dir={str(run_dir)!r} is invalid: it holds no run (no generations.csv)")
+    with path.open(newline="") as f:
+        reader = csv.DictReader(f)
+        columns = list(reader.fieldnames or [])
+        rows = [{k: _number(v) for k, v in row.items()} for row in reader]
+    names = [c[:-4] for c in columns if c.endswith("_max") and f"{c[:-4]}_avg" in columns
+             and f"{c[:-4]}_min" in columns]
+    return rows, names
+
+
+def _number(text: str | None) -> Any:
+    if text is None or text == "":
+        return math.nan
+    try:
+        value = float(text)
+    except ValueError:
+        return text
+    return int(value) if value.is_integer() and "." not in text and "e" not in text.lower() else value
+
+
+def _report_command(args: argparse.Namespace) -> int:
+    from evokit.report.plots import plot_history
+
+    run_dir = Path(args.run_dir)
+    rows, names = read_history(run_dir)
+    plot_history(rows, names, run_dir / "fitness.png")
+    print(f"plot: {run_dir / 'fitness.png'}")
+    from evokit.report.html import write_report  # imported here: the HTML report pulls in more than the plots
+
+    print(f"report: {write_report(run_dir)}")
+    return EXIT_OK
+
+
+# --- compare --------------------------------------------------------------------------------
+
+def searches_from_names(items: Sequence[str]) -> dict[str, Any]:
+    """Label -> Search for ``evokit compare``'s arguments: preset names or TOML files."""
+    import evokit as ek
+    from evokit import config as configs
+    from evokit.errors import ConfigError
+
+    searches: dict[str, Any] = {}
+    for item in items:
+        path = Path(item)
+        if item.lower() in PRESETS and not path.is_file():
+            factory = getattr(ek.presets, item.lower(), None)
+            if factory is None:
+                raise ConfigError(f"search={item!r} is invalid: the preset evokit.presets.{item.lower()} is not "
+                                  "available in this installation")
+            label, search = item, factory()
+        elif path.suffix.lower() == ".toml" or path.is_file():
+            label, search = path.stem, configs.load(path)
+        else:
+            raise ConfigError(f"search={item!r} is invalid: expected a preset ({', '.join(PRESETS)}) or a TOML "
+                              "config file")
+        if label in searches:
+            raise ConfigError(f"search={item!r} is invalid: a search named {label!r} is already in the comparison")
+        searches[label] = search
+    return searches
+
+
+def _compare(args: argparse.Namespace) -> int:
+    import evokit as ek
+
+    searches = searches_from_names(args.searches)
+    budget = None
+    if any(getattr(args, k) is not None for k in ("generations", "evaluations", "seconds")):
+        budget = ek.Budget(generations=args.generations, evaluations=args.evaluations, seconds=args.seconds)
+    log.info("compare: %s, seeds %s, %s", ", ".join(searches), " ".join(map(str, args.seeds)),
+             budget or "each search's own budget")
+    from evokit.compare import compare
+
+    comparison = compare(searches, data=args.data, budget=budget, seeds=tuple(args.seeds), run_dir=args.out,
+                         progress=not args.quiet, workers=args.workers)
+    print(comparison.table())
+    if args.out:
+        print(f"comparison directory: {args.out}")
+    failed = [run for run in comparison.runs if not run.ok]
+    for run in failed:
+        log.warning("%s seed %s failed: %s", run.name, run.seed, run.error)
+    return EXIT_FAILED if failed or comparison.interrupted else EXIT_OK
+
+
+# --- export ---------------------------------------------------------------------------------
+
+class RunModels:
+    """Rebuilds the networks of a finished run directory as trained Keras models.
+
+    A candidate's genotype (from ``candidates.jsonl``) is decoded by the run's own encoding (from
+    ``search.pkl``) and trained as the search trained it: the same data, training settings and
+    seed (derived from the run seed and the network), with the weights a genotype carries.
+    ``search.pkl`` is a pickle: rebuild only your own runs.
+    """
+
+    def __init__(self, run_dir: str | Path):
+        from evokit.errors import ConfigError
+        from evokit.runtime.checkpoint import SEARCH
+        from evokit.runtime.rundir import read_candidates
+
+        self.run_dir = Path(run_dir)
+        summary = self.run_dir / "summary.json"
+        if not summary.is_file():
+            raise ConfigError(f"run_dir={str(run_dir)!r} is invalid: it holds no finished run (no summary.json); "
+                              "finish it first: evokit resume RUN_DIR")
+        self.summary = json.loads(summary.read_text())
+        self.records = read_candidates(self.run_dir)
+        self._search_path = self.run_dir / SEARCH
+        self._state: tuple[Any, Any, Any] | None = None
+
+    def _setup(self) -> tuple[Any, Any, Any]:
+        from evokit.errors import ConfigError
+        from evokit.runtime.candidates import CandidateEvaluator
+        from evokit.toolbox import resolve_data
+
+        if self._state is None:
+            if not self._search_path.is_file():
+                raise ConfigError(f"run_dir={str(self.run_dir)!r} is invalid: it has no saved search "
+                                  f"({self._search_path.name}) to rebuild networks with")
+            search = pickle.loads(self._search_path.read_bytes())
+            data = resolve_data(search.data, search.seed)
+            candidates = CandidateEvaluator(search.encoding, search.objectives, data, seed=search.seed,
+                                            constraints=search.constraints)
+            self._state = (search, data, candidates)
+        return self._state
+
+    def find(self, member: dict[str, Any]) -> dict[str, Any]:
+        """The first successful record of the candidate a summary entry describes."""
+        from evokit.errors import ConfigError
+
+        for record in self.records:
+            if (record.get("status") == "ok" and record.get("fitness") == member["values"]
+                    and record.get("description") == member["description"] and record.get("genotype") is not None):
+                return record
+        raise ConfigError(f"run_dir={str(self.run_dir)!r} is invalid: candidates.jsonl has no record of "
+                          f"{member['description']!r} with values {member['values']}")
+
+    def evaluation(self, record: dict[str, Any], final: bool = False) -> Any:
+        """The Evaluation (trained weights, validation metrics) of a record's network trained
+        again (with ``final_training`` if ``final`` and the search had one, as the search did for
+        its best network); ``.model()`` is the Keras model."""
+        from evokit.evaluation import TrainingConfig
+        from evokit.runtime.trainer import candidate_seed, train
+
+        search, data, candidates = self._setup()
+        genotype = search.encoding.from_json(record["genotype"])
+        spec, weights, _ = candidates.prepare(genotype)
+        seed = candidate_seed(search.seed, spec.hash)
+        if final and search.final_training is not None:
+            evaluation = train(spec, data, search.final_training, seed=seed)
+        else:
+            evaluation = train(spec, data, candidates.training or TrainingConfig(), seed=seed, weights=weights,
+                               fit=search.encoding.trains)
+        if evaluation.failed:
+            raise RuntimeError(f"rebuilding {record['description']!r} failed: {evaluation.message}")
+        return evaluation
+
+
+def export_models(run_dir: str | Path, out: str | Path | None = None, pareto: bool = False) -> list[Path]:
+    """Write the best model (``best.keras``) or every Pareto-front / hall-of-fame member
+    (``pareto-NN.keras`` and ``pareto.json``, their values) of a finished run into ``out``
+    (default ``RUN_DIR/export``); return the paths of the models."""
+    from evokit.runtime.rundir import to_jsonable
+
+    models = RunModels(run_dir)
+    out = Path(out) if out is not None else Path(run_dir) / "export"
+    out.mkdir(parents=True, exist_ok=True)
+    if not pareto:
+        target = out / "best.keras"
+        saved = Path(run_dir) / "best.keras"
+        if saved.is_file():
+            if saved.resolve() != target.resolve():
+                shutil.copyfile(saved, target)
+        else:
+            best = models.summary["best"]
+            log.info("best.keras is missing: rebuilding %s", best["description"])
+            models.evaluation(models.find(best), final=True).model().save(target)
+        return [target]
+    paths, manifest = [], []
+    for i, member in enumerate(models.summary["hall_of_fame"]):
+        log.info("rebuilding %d/%d: %s", i + 1, len(models.summary["hall_of_fame"]), member["description"])
+        target = out / f"pareto-{i:02d}.keras"
+        evaluation = models.evaluation(models.find(member))
+        model = evaluation.model()
+        model.save(target)
+        paths.append(target)
+        manifest.append({"file": target.name, "values": member["values"], "params": model.count_params(),
+                         "description": member["description"], "rebuilt_metrics": evaluation.metrics})
+    (out / "pareto.json").write_text(json.dumps(to_jsonable(manifest), indent=2))
+    return paths
+
+
+def _export(args: argparse.Namespace) -> int:
+    paths = export_models(args.run_dir, args.out, args.pareto)
+    for path in paths:
+        print(f"model: {path}")
+    return EXIT_OK
+
+
+# --- entry point ----------------------------------------------------------------------------
+
+COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
+    "run": _run, "resume": _resume, "report": _report_command, "compare": _compare, "export": _export}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``evokit`` command; returns the exit code."""
-    args = _parser().parse_args(argv)
+    try:
+        args = _parser().parse_args(argv)
+    except SystemExit as exc:  # --help (0) or a usage error (2): argparse has printed the message
+        return exc.code if isinstance(exc.code, int) else EXIT_BAD_INPUT
+    from evokit import logs
+
+    with logs.configured(logs.QUIET if args.quiet else logs.VERBOSE if args.verbose else logs.NORMAL):
+        return _dispatch(args)
+
+
+def _dispatch(args: argparse.Namespace) -> int:
+    """Run the command; map bad input to exit code 2 and any other failure to 1."""
     from evokit.errors import EvokitError
 
     try:
-        if args.command == "run":
-            return _run(args)
-        if args.command == "resume":
-            return _resume(args)
-    except EvokitError as exc:
+        return COMMANDS[args.command](args)
+    except (EvokitError, FileNotFoundError) as exc:
+        if args.verbose:
+            traceback.print_exc()
         print(f"evokit: error: {exc}", file=sys.stderr)
-        return 2
+        return EXIT_BAD_INPUT
     except KeyboardInterrupt:
-        print("evokit: stopped; the last checkpoint is kept: evokit resume <run dir>", file=sys.stderr)
-        return 1
-    except Exception as exc:  # noqa: BLE001 - report, don't dump a trace on the user
-        print(f"evokit: the run failed: {type(exc).__name__}: {exc}", file=sys.stderr)
-        return 1
-    return 2
+        print("evokit: stopped; the last checkpoint is kept: evokit resume RUN_DIR", file=sys.stderr)
+        return EXIT_FAILED
+    except Exception as exc:  # noqa: BLE001 - one line for the user; the traceback with -v
+        if args.verbose:
+            traceback.print_exc()
+        print(f"evokit: the run failed: {type(exc).__name__}: {exc}" +
+              ("" if args.verbose else " (run with -v for the traceback)"), file=sys.stderr)
+        return EXIT_FAILED
 
 
 if __name__ == "__main__":

@@ -12,10 +12,12 @@ from typing import Any
 
 from evokit.algorithms.base import Algorithm
 from evokit.algorithms.ga import GA
+from evokit.algorithms.gp import GP
 from evokit.algorithms.pso import PSO
 from evokit.encodings.base import Encoding
 from evokit.encodings.deepga import DeepGA
 from evokit.encodings.real import Real
+from evokit.encodings.tree import Tree
 from evokit.fitness.accuracy import ValidationAccuracy
 from evokit.fitness.combine import DeepGAScore
 from evokit.search import Search
@@ -49,3 +51,13 @@ def pso(data: Any = "digits", *, population: int = 10, generations: int = 6, epo
     return _scored(Real(max_layers=6, filters=(8, 16, 32, 64), units=(32, 64, 128)),
                    PSO(population=population, generations=generations), data, epochs, final_epochs, size_weight,
                    max_params, seed, workers, run_dir, progress)
+
+
+def gp(data: Any = "digits", *, population: int = 12, generations: int = 8, epochs: int = 4,
+       final_epochs: int | None = 40, size_weight: float = 0.05, max_params: int = 50_000, seed: int = 0,
+       workers: int = 1, run_dir: str | Path | None = None, progress: bool = True) -> Search:
+    """NASGP-style: genetic programming over the Tree encoding (conv, pool, dense, residual add,
+    concat), with size limits and double-tournament parsimony against bloat."""
+    return _scored(Tree(max_depth=3, max_height=6, filters=(8, 16, 32), kernel_sizes=(3, 5), units=(32, 64)),
+                   GP(population=population, generations=generations, max_size=40, parsimony=1.4), data, epochs,
+                   final_epochs, size_weight, max_params, seed, workers, run_dir, progress)

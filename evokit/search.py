@@ -229,7 +229,8 @@ class Search:
         tb = genotype_toolbox(self.encoding, candidates.weights)
         self.algorithm.configure(tb, len(self.objectives))
         log = RunLog(candidates, run_dir, names, self.encoding, self.budget.generations, self.progress,
-                     reference_point=getattr(self.algorithm, "reference_point", None))
+                     reference_point=getattr(self.algorithm, "reference_point", None),
+                     total_evaluations=self.budget.evaluations)
         reason = None
         try:
             with Interrupts() as interrupts:

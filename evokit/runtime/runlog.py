@@ -9,6 +9,7 @@ so a resumed run logs the same values as an uninterrupted one.
 """
 from __future__ import annotations
 
+import logging
 import math
 import os
 import random
@@ -25,6 +26,8 @@ from evokit.runtime.checkpoint import save_checkpoint
 from evokit.runtime.pareto import check_reference_point, default_reference_point, hypervolume
 from evokit.runtime.rundir import RunDirectory
 
+LOG = logging.getLogger("evokit.search")
+
 
 class RunLog:
     """Records, statistics, progress bar and checkpoints of one run.
@@ -35,7 +38,7 @@ class RunLog:
 
     def __init__(self, candidates: CandidateEvaluator, run_dir: RunDirectory | None, names: list[str],
                  encoding: Encoding, total_generations: int | None, progress: bool,
-                 reference_point: Any = None):
+                 reference_point: Any = None, total_evaluations: int | None = None):
         self.candidates, self.run_dir, self.names, self.encoding = candidates, run_dir, names, encoding
         self.reference_point = check_reference_point(reference_point, len(names)) if len(names) > 1 else None
         self.rows: list[dict[str, Any]] = []
@@ -44,11 +47,15 @@ class RunLog:
         self.evaluated = 0
         self.trained: list[Evaluation] = []
         self.bar = None
+        self.by_evaluations = False
         if progress:
             from tqdm.auto import tqdm
 
-            total = None if total_generations is None else total_generations + 1
-            self.bar = tqdm(total=total, desc="evokit", unit="gen", leave=True)
+            # the bar counts generations, or evaluations when only an evaluations budget gives an end (ETA)
+            self.by_evaluations = total_generations is None and total_evaluations is not None
+            total = total_evaluations if self.by_evaluations else (
+                None if total_generations is None else total_generations + 1)
+            self.bar = tqdm(total=total, desc="evokit", unit="eval" if self.by_evaluations else "gen", leave=True)
 
     def evaluate(self, individuals: list[Any]) -> None:
         """Evaluate the individuals whose fitness is invalid, in one batch, and set their fitness."""
@@ -101,7 +108,12 @@ class RunLog:
             best = self.best_first(hof)
             self.bar.set_postfix(best=f"{best:.4g}" if best is not None else "-", trained=self.candidates.evaluations,
                                  cache=self.candidates.cache.hits, failed=sum(self.failures.values()))
-            self.bar.update(1)
+            if self.by_evaluations:
+                self.bar.update(min(self.candidates.evaluations, self.bar.total) - self.bar.n)
+            else:
+                self.bar.update(1)
+        LOG.info("generation %d: %s", self.rows[-1]["gen"], ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else
+                                                                       f"{k}={v}" for k, v in self.rows[-1].items()))
 
     def checkpoint(self, state: SearchState, hof: Any, elapsed: float) -> dict[str, Any]:
         """Everything needed to continue this run exactly as if it had not stopped."""
@@ -129,7 +141,7 @@ class RunLog:
             f.truncate(payload["candidates_bytes"])
         self.run_dir.write_generations(self.rows)
         if self.bar is not None:
-            self.bar.update(len(self.rows))
+            self.bar.update(min(self.candidates.evaluations, self.bar.total) if self.by_evaluations else len(self.rows))
         return payload["state"], payload["hof"], payload["elapsed"]
 
     def cache_key(self, individual: Any) -> str | None:

@@ -1,0 +1,556 @@
+"""Config files: a search described in TOML, turned into an :class:`evokit.Search`.
+
+A config maps one to one onto the Python API: each table names a class by a short ``type`` and
+passes the rest of its keys to that class's constructor, so a config file can say exactly what
+``ek.Search(...)`` can (``docs/config.md`` lists every key, its default and allowed values)::
+
+    seed = 0
+    run_dir = "runs/digits"
+
+    [encoding]
+    type = "deepga"
+    max_conv_blocks = 3
+
+    [[objectives]]
+    type = "accuracy"
+    epochs = 3
+
+    [[objectives]]
+    type = "params"
+
+    [algorithm]
+    type = "nsga2"
+    population = 16
+
+Type names resolve lazily through name tables (``"evokit.algorithms.neat:NEAT"``), so a class is
+imported only when a config uses it; ``type`` may also be any ``"package.module:Name"`` of the
+user's own. Bad input raises :class:`evokit.errors.ConfigError` naming the key path
+(``algorithm.populaton: unknown key; allowed: ...``, ``algorithm.population=1 is invalid: ...``).
+"""
+from __future__ import annotations
+
+import copy
+import csv
+import importlib
+import inspect
+import math
+import re
+from pathlib import Path
+from typing import Any, Callable, Mapping
+
+from evokit.errors import ConfigError, DataError, EvokitError
+
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10
+    import tomli as tomllib  # type: ignore[no-redef]
+
+ENCODINGS: dict[str, str] = {
+    "deepga": "evokit.encodings.deepga:DeepGA",
+    "binary": "evokit.encodings.binary:Binary",
+    "real": "evokit.encodings.real:Real",
+    "permutation": "evokit.encodings.permutation:Permutation",
+    "grouping": "evokit.encodings.grouping:Grouping",
+    "tree": "evokit.encodings.tree:Tree",
+    "neat": "evokit.encodings.graph:NEAT",
+    "graph": "evokit.encodings.graph:NEAT",
+}
+"""``[encoding] type`` -> the encoding class."""
+
+ALGORITHMS: dict[str, str] = {
+    "ga": "evokit.algorithms.ga:GA",
+    "nsga2": "evokit.algorithms.nsga2:NSGA2",
+    "nsga3": "evokit.algorithms.nsga2:NSGA3",
+    "neat": "evokit.algorithms.neat:NEAT",
+    "pso": "evokit.algorithms.pso:PSO",
+    "gp": "evokit.algorithms.gp:GP",
+    "aging": "evokit.algorithms.aging:AgingEvolution",
+    "random": "evokit.algorithms.random_search:RandomSearch",
+}
+"""``[algorithm] type`` -> the algorithm class."""
+
+OBJECTIVES: dict[str, str] = {
+    "accuracy": "evokit.fitness.accuracy:ValidationAccuracy",
+    "loss": "evokit.fitness.accuracy:ValidationLoss",
+    "params": "evokit.fitness.complexity:ParameterCount",
+    "flops": "evokit.fitness.complexity:FLOPs",
+    "co2": "evokit.fitness.carbon:CO2",
+    "energy": "evokit.fitness.carbon:Energy",
+    "latency": "evokit.fitness.measured:Latency",
+    "deepga_score": "evokit.fitness.combine:DeepGAScore",
+    "weighted_sum": "evokit.fitness.combine:WeightedSum",
+}
+"""``[[objectives]] type`` -> the objective class."""
+
+CONSTRAINTS: dict[str, str] = {
+    "max_params": "evokit.fitness.constraints:MaxParams",
+    "max_flops": "evokit.fitness.constraints:MaxFLOPs",
+    "max_memory": "evokit.fitness.constraints:MaxMemory",
+    "max_predicted_co2": "evokit.fitness.constraints:MaxPredictedCO2",
+}
+"""``[[constraints]] type`` -> the constraint class."""
+
+EVALUATORS: dict[str, str] = {
+    "serial": "evokit.runtime.evaluators:SerialEvaluator",
+    "processes": "evokit.runtime.evaluators:ProcessEvaluator",
+    "dask": "evokit.runtime.dask:DaskEvaluator",
+}
+"""``[evaluator] type`` -> the evaluator class."""
+
+NESTED: dict[str, str] = {
+    "accuracy": "evokit.fitness.accuracy:ValidationAccuracy",  # DeepGAScore(accuracy=...)
+    "estimator": "evokit.fitness.carbon:GreenAlgorithms",  # CO2 / Energy (estimator=...)
+    "cost_model": "evokit.fitness.carbon:CostModel",  # CO2 / Energy (cost_model=...)
+    "co2": "evokit.fitness.carbon:CO2",  # MaxPredictedCO2(co2=...)
+}
+"""Constructor arguments that take an object: a table given for one is built into that class."""
+
+TOP_LEVEL = ("description", "seed", "run_dir", "final_training", "hall_of_fame", "overwrite", "data", "encoding",
+             "objectives", "constraints", "algorithm", "budget", "evaluator")
+DATA_KEYS = ("name", "path", "target", "header", "delimiter", "task", "seed", "val_size", "test_size", "scale",
+             "n_train", "n_val")
+_FILE_ONLY = ("target", "header", "delimiter", "task")
+BUDGET_KEYS = ("generations", "evaluations", "seconds", "target")
+TRAINING_KEYS = ("epochs", "batch_size", "optimizer", "learning_rate", "early_stopping")
+_DATA_SUFFIXES = (".csv", ".npz")
+
+
+def load(path: str | Path) -> Any:
+    """The :class:`evokit.Search` a TOML file describes (relative data paths are read from the
+    file's directory)."""
+    return from_dict(read(path), base_dir=Path(path).parent)
+
+
+def read(path: str | Path) -> dict[str, Any]:
+    """A TOML config file as a dict (raises ConfigError for a missing file or invalid TOML)."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"config={str(path)!r} is invalid: no such file")
+    try:
+        with path.open("rb") as f:
+            return tomllib.load(f)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"config={str(path)!r} is invalid: not valid TOML ({exc})") from exc
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"config={str(path)!r} is invalid: not UTF-8 text ({exc})") from exc
+
+
+def loads(text: str, base_dir: str | Path | None = None) -> Any:
+    """The :class:`evokit.Search` a TOML string describes."""
+    try:
+        config = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"config is invalid: not valid TOML ({exc})") from exc
+    return from_dict(config, base_dir=base_dir)
+
+
+def from_dict(config: Mapping[str, Any], base_dir: str | Path | None = None) -> Any:
+    """The :class:`evokit.Search` a config dict (a parsed TOML file) describes.
+
+    ``base_dir`` is where a relative ``data.path`` is looked up (default: the current directory).
+    """
+    from evokit.search import Search
+
+    if not isinstance(config, Mapping):
+        raise ConfigError(f"config={config!r} is invalid: expected a table of keys")
+    _check_keys("", config, TOP_LEVEL)
+    seed = config.get("seed", 0)
+    if "description" in config and not isinstance(config["description"], str):
+        raise ConfigError(f"description={config['description']!r} is invalid: expected a string")
+    objectives = build_objectives(config.get("objectives", [{"type": "accuracy"}]))
+    kwargs: dict[str, Any] = {
+        "encoding": build_encoding(config.get("encoding", {"type": "deepga"})),
+        "objectives": objectives,
+        "data": build_data(config.get("data", {}), seed=seed, base_dir=base_dir),
+        "algorithm": None if "algorithm" not in config else build_algorithm(config["algorithm"]),
+        "budget": None if "budget" not in config else build_budget(config["budget"]),
+        "seed": seed,
+        "workers": build_evaluator(config.get("evaluator", {"type": "serial"})),
+        "run_dir": config.get("run_dir"),
+        "final_training": build_final_training(config.get("final_training")),
+        "hall_of_fame": config.get("hall_of_fame", 5),
+        "constraints": build_constraints(config.get("constraints", [])),
+        "overwrite": config.get("overwrite", False),
+    }
+    if not isinstance(kwargs["overwrite"], bool):
+        raise ConfigError(f"overwrite={kwargs['overwrite']!r} is invalid: expected true or false")
+    return Search(**kwargs)
+
+
+# --- sections -------------------------------------------------------------------------------
+
+def build_encoding(section: Any, path: str = "encoding") -> Any:
+    """An encoding from its table (``type`` + constructor keys)."""
+    return construct(path, _table(path, section), ENCODINGS)
+
+
+def build_algorithm(section: Any, path: str = "algorithm") -> Any:
+    """An algorithm from its table (``type`` + constructor keys)."""
+    return construct(path, _table(path, section), ALGORITHMS)
+
+
+def build_evaluator(section: Any, path: str = "evaluator") -> Any:
+    """An evaluator from its table: ``type = "serial" | "processes" | "dask"`` + its keys."""
+    return construct(path, _table(path, section, default_type="serial"), EVALUATORS)
+
+
+def build_budget(section: Any, path: str = "budget") -> Any:
+    """A :class:`evokit.Budget` from its table."""
+    from evokit.search import Budget
+
+    if not isinstance(section, Mapping):
+        raise ConfigError(f"{path}={section!r} is invalid: expected a table with keys {', '.join(BUDGET_KEYS)}")
+    return _call(path, Budget, dict(section))
+
+
+def build_final_training(value: Any, path: str = "final_training") -> Any:
+    """None (no retraining), epochs (an int, with early stopping after 5 epochs without
+    improvement) or a table of :class:`evokit.TrainingConfig` keys."""
+    from evokit.evaluation import TrainingConfig
+
+    if value is None or value is False or (isinstance(value, int) and not isinstance(value, bool) and value == 0):
+        return None
+    if isinstance(value, Mapping):
+        return _call(path, TrainingConfig, dict(value))
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    raise ConfigError(f"{path}={value!r} is invalid: expected epochs (an integer, 0 for none), false, or a table "
+                      f"with keys {', '.join(TRAINING_KEYS)}")
+
+
+def build_objectives(section: Any, path: str = "objectives") -> list[Any]:
+    """Objectives from ``[[objectives]]`` tables (or one table, or type names)."""
+    items = _items(path, section)
+    if not items:
+        raise ConfigError(f"{path}=[] is invalid: expected at least one objective")
+    return [build_objective(item, f"{path}[{i}]") for i, item in enumerate(items)]
+
+
+def build_objective(section: Any, path: str) -> Any:
+    """One objective: ``type`` + constructor keys; ``weight`` (the DEAP weight: + maximise,
+    - minimise) and ``name`` apply to every objective. ``type = "weighted_sum"`` takes ``terms``,
+    each an objective table whose ``weight`` is its coefficient and ``scale`` its divisor."""
+    from evokit.fitness.base import Objective
+
+    table = _table(path, section)
+    kind = table["type"]
+    if kind == "weighted_sum":
+        return _weighted_sum(path, table)
+    target = _resolve(path, kind, OBJECTIVES)
+    params = {k: v for k, v in table.items() if k != "type"}
+    if inspect.isclass(target):
+        if not issubclass(target, Objective):
+            raise ConfigError(f"{path}.type={kind!r} is invalid: {target.__name__} is not an evokit Objective")
+        accepted = _parameters(target)
+        extra = {k: params.pop(k) for k in ("weight", "name") if k in params and accepted is not None
+                 and k not in accepted}
+        generic = tuple(k for k in ("weight", "name") if k not in (accepted or ()))
+        objective = construct(path, {"type": kind, **params}, OBJECTIVES, target=target, generic=generic)
+        if "name" in extra:
+            if not isinstance(extra["name"], str) or not extra["name"]:
+                raise ConfigError(f"{path}.name={extra['name']!r} is invalid: expected a non-empty string")
+            objective.name = extra["name"]
+        if "weight" in extra:
+            objective.weight = _weight(f"{path}.weight", extra["weight"])
+        return objective
+    if callable(target):  # a user's function of an Evaluation
+        accepted = ("name", "weight", "needs_training", "failure_value")
+        return _call(path, lambda **kw: Objective(target, **kw), params, accepted=accepted, generic=("type",))
+    raise ConfigError(f"{path}.type={kind!r} is invalid: it names neither an Objective class nor a function")
+
+
+def build_constraints(section: Any, path: str = "constraints") -> list[Any]:
+    """Constraints from ``[[constraints]]`` tables (``type`` + constructor keys)."""
+    return [construct(f"{path}[{i}]", _table(f"{path}[{i}]", item), CONSTRAINTS)
+            for i, item in enumerate(_items(path, section))]
+
+
+def build_data(section: Any, seed: Any = 0, base_dir: str | Path | None = None, path: str = "data") -> Any:
+    """The dataset: an embedded one's name (``name``), or a CSV/NPZ file (``path``), optionally
+    split with other sizes (``val_size``, ``test_size``), unscaled (``scale``) or subsampled
+    (``n_train``, ``n_val``). Only a bare ``name`` stays a name (the search loads it with its seed)."""
+    from evokit import datasets
+
+    if isinstance(section, str):
+        section = {"name": section}
+    if not isinstance(section, Mapping):
+        raise ConfigError(f"{path}={section!r} is invalid: expected a table ([data]) or a dataset name")
+    _check_keys(path, section, DATA_KEYS)
+    if "name" in section and "path" in section:
+        raise ConfigError(f"{path}: give either name (an embedded dataset) or path (a CSV or NPZ file), not both")
+    if "path" not in section:
+        for key in _FILE_ONLY:
+            if key in section:
+                raise ConfigError(f"{path}.{key}: applies to a data file (data.path) only")
+    name = section.get("name", "digits")
+    if "path" not in section and name not in datasets.names():
+        raise ConfigError(f"{path}.name={name!r} is invalid: expected one of "
+                          f"{', '.join(map(repr, datasets.names()))} (or data.path for a CSV or NPZ file)")
+    options = {k: section[k] for k in ("seed", "val_size", "test_size", "scale") if k in section}
+    options.setdefault("seed", seed)
+    subset = {k: section[k] for k in ("n_train", "n_val") if k in section}
+    if "path" not in section and set(section) <= {"name"}:
+        return name
+    try:
+        if "path" in section:
+            data = _read_file(path, section, base_dir, options)
+        else:
+            data = datasets.load(name, **options)
+        if subset:
+            data = data.subset(**subset, seed=options["seed"])
+    except (ConfigError, DataError) as exc:
+        raise type(exc)(_with_path(path, str(exc), section)) from exc
+    return data
+
+
+# --- building blocks ------------------------------------------------------------------------
+
+def construct(path: str, table: Mapping[str, Any], names: Mapping[str, str], target: Any = None,
+              generic: tuple[str, ...] = ()) -> Any:
+    """Build the class ``table["type"]`` names (looked up in ``names``, or ``"module:Name"``)
+    from the table's other keys, checked against its constructor: an unknown key, a missing
+    required one, or a value the constructor rejects raises ConfigError naming ``path.key``."""
+    kind = table["type"]
+    cls = target if target is not None else _resolve(path, kind, names)
+    if not callable(cls):
+        raise ConfigError(f"{path}.type={kind!r} is invalid: {cls!r} cannot be constructed")
+    params = {}
+    for key, value in table.items():
+        if key == "type":
+            continue
+        if key in NESTED and isinstance(value, Mapping):
+            value = construct(f"{path}.{key}", {"type": NESTED[key], **value}, {})
+        params[key] = value
+    return _call(path, cls, params, generic=("type", *generic))
+
+
+def _call(path: str, fn: Callable[..., Any], params: dict[str, Any], accepted: tuple[str, ...] | None = None,
+          generic: tuple[str, ...] = ()) -> Any:
+    """``fn(**params)``; unknown or missing keys, and values ``fn`` rejects, raise ConfigError
+    naming ``path.key`` (``generic`` keys are listed as allowed too: handled by the caller)."""
+    accepted = accepted if accepted is not None else _parameters(fn)
+    if accepted is not None:
+        for key in params:
+            if key not in accepted:
+                raise ConfigError(f"{path}.{key}: unknown key; allowed: {', '.join((*generic, *accepted))}")
+        missing = [n for n in _required(fn) if n not in params]
+        if missing:
+            raise ConfigError(f"{path}.{missing[0]}: missing; this key is required")
+    try:
+        return fn(**params)
+    except EvokitError as exc:
+        raise type(exc)(_with_path(path, str(exc), params)) from exc
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"{path}: {type(exc).__name__}: {exc}") from exc
+
+
+def _with_path(path: str, message: str, keys: Mapping[str, Any]) -> str:
+    """Prefix the key path: ``population=1 is invalid`` -> ``algorithm.population=1 is invalid``."""
+    match = re.match(r"([A-Za-z_][A-Za-z0-9_]*)[=\[]", message)
+    if match and match.group(1) in keys:
+        return f"{path}.{message}"
+    return f"{path}: {message}"
+
+
+def _parameters(fn: Any) -> tuple[str, ...] | None:
+    """The keyword names ``fn`` accepts, or None when it takes ``**kwargs`` (anything goes)."""
+    try:
+        signature = inspect.signature(fn)
+    except (TypeError, ValueError):
+        return None
+    names = []
+    for p in signature.parameters.values():
+        if p.kind is p.VAR_KEYWORD:
+            return None
+        if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY) and p.name != "self":
+            names.append(p.name)
+    return tuple(names)
+
+
+def _required(fn: Any) -> list[str]:
+    try:
+        signature = inspect.signature(fn)
+    except (TypeError, ValueError):
+        return []
+    return [p.name for p in signature.parameters.values() if p.default is p.empty and p.name != "self"
+            and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
+
+
+def resolve(spec: str) -> Any:
+    """The object ``"package.module:Name"`` names (``Name`` may be dotted), imported now."""
+    module_name, _, attr = spec.partition(":")
+    obj: Any = importlib.import_module(module_name)
+    for part in attr.split(".") if attr else []:
+        obj = getattr(obj, part)
+    return obj
+
+
+def _resolve(path: str, kind: Any, names: Mapping[str, str]) -> Any:
+    if not isinstance(kind, str) or not (kind in names or ":" in kind):
+        allowed = ", ".join(repr(n) for n in names)
+        raise ConfigError(f"{path}.type={kind!r} is invalid: expected one of {allowed}, or 'package.module:Name'")
+    spec = names.get(kind, kind)
+    try:
+        return resolve(spec)
+    except (ImportError, AttributeError) as exc:
+        raise ConfigError(f"{path}.type={kind!r} is not available: {spec} could not be loaded "
+                          f"({type(exc).__name__}: {exc})") from exc
+
+
+def _table(path: str, section: Any, default_type: str | None = None) -> dict[str, Any]:
+    """A section as a dict with a ``type``: a bare string is its type name."""
+    if isinstance(section, str):
+        section = {"type": section}
+    if not isinstance(section, Mapping):
+        raise ConfigError(f"{path}={section!r} is invalid: expected a table with a type key, or a type name")
+    table = dict(section)
+    if "type" not in table:
+        if default_type is None:
+            raise ConfigError(f"{path}.type: missing; this key is required")
+        table["type"] = default_type
+    return table
+
+
+def _items(path: str, section: Any) -> list[Any]:
+    if isinstance(section, (str, Mapping)):
+        return [section]
+    if not isinstance(section, list):
+        raise ConfigError(f"{path}={section!r} is invalid: expected a list of tables ([[{path}]])")
+    return list(section)
+
+
+def _check_keys(path: str, table: Mapping[str, Any], allowed: tuple[str, ...]) -> None:
+    for key in table:
+        if key not in allowed:
+            where = f"{path}.{key}" if path else key
+            raise ConfigError(f"{where}: unknown key; allowed: {', '.join(allowed)}")
+
+
+def _weight(path: str, value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value == 0 or not math.isfinite(value):
+        raise ConfigError(f"{path}={value!r} is invalid: expected a non-zero number (+1 to maximise, -1 to minimise)")
+    return float(value)
+
+
+def _weighted_sum(path: str, table: dict[str, Any]) -> Any:
+    from evokit.fitness.combine import WeightedSum
+
+    for key in table:
+        if key not in ("type", "terms", "name"):
+            raise ConfigError(f"{path}.{key}: unknown key; allowed: type, terms, name")
+    terms_table = table.get("terms")
+    if not isinstance(terms_table, list) or not terms_table:
+        raise ConfigError(f"{path}.terms={terms_table!r} is invalid: expected a list of objective tables "
+                          f"([[{path.split('[')[0]}.terms]]) with a weight each")
+    terms, scales = [], {}
+    for i, term in enumerate(terms_table):
+        term_path = f"{path}.terms[{i}]"
+        item = _table(term_path, term)
+        coefficient = item.pop("weight", 1.0)
+        if isinstance(coefficient, bool) or not isinstance(coefficient, (int, float)):
+            raise ConfigError(f"{term_path}.weight={coefficient!r} is invalid: expected a number (its coefficient)")
+        scale = item.pop("scale", None)
+        objective = build_objective(item, term_path)
+        terms.append((objective, float(coefficient)))
+        if scale is not None:
+            scales[objective.name] = scale
+    kwargs: dict[str, Any] = {"terms": terms, "scales": scales}
+    if "name" in table:
+        kwargs["name"] = table["name"]
+    return _call(path, WeightedSum, kwargs)
+
+
+def _read_file(path: str, section: Mapping[str, Any], base_dir: str | Path | None, options: dict[str, Any]) -> Any:
+    """A Dataset from a CSV (one sample per row, the target in column ``target``) or an NPZ file
+    (arrays ``X`` and ``y``, and optionally ``X_test`` and ``y_test``)."""
+    import numpy as np
+
+    from evokit import datasets
+
+    file = section["path"]
+    if not isinstance(file, str) or not file:
+        raise ConfigError(f"{path}.path={file!r} is invalid: expected the path of a CSV or NPZ file")
+    full = Path(file) if base_dir is None or Path(file).is_absolute() else Path(base_dir) / file
+    if full.suffix.lower() not in _DATA_SUFFIXES:
+        raise ConfigError(f"{path}.path={file!r} is invalid: expected a file ending in .csv or .npz")
+    if not full.is_file():
+        raise ConfigError(f"{path}.path={file!r} is invalid: no such file ({full})")
+    kwargs = dict(options, name=full.stem)
+    if "task" in section:
+        kwargs["task"] = section["task"]
+    if full.suffix.lower() == ".npz":
+        for key in ("target", "header", "delimiter"):
+            if key in section:
+                raise ConfigError(f"{path}.{key}: applies to a CSV file only")
+        with np.load(full, allow_pickle=False) as arrays:
+            found = {k: arrays[k] for k in arrays.files}
+        if "X" not in found or "y" not in found:
+            raise DataError(f"{path}.path={file!r} is invalid: expected arrays named X and y (and optionally X_test, "
+                            f"y_test); found {', '.join(sorted(found)) or 'none'}")
+        return datasets.from_arrays(found["X"], found["y"], X_test=found.get("X_test"), y_test=found.get("y_test"),
+                                    **kwargs)
+    x, y = _read_csv(path, full, section)
+    return datasets.from_arrays(x, y, **kwargs)
+
+
+def _read_csv(path: str, file: Path, section: Mapping[str, Any]) -> tuple[Any, Any]:
+    import numpy as np
+
+    header = section.get("header", True)
+    delimiter = section.get("delimiter", ",")
+    if not isinstance(header, bool):
+        raise ConfigError(f"{path}.header={header!r} is invalid: expected true or false")
+    if not isinstance(delimiter, str) or len(delimiter) != 1:
+        raise ConfigError(f"{path}.delimiter={delimiter!r} is invalid: expected one character")
+    with file.open(newline="") as f:
+        rows = [row for row in csv.reader(f, delimiter=delimiter) if row]
+    columns = rows.pop(0) if header and rows else []
+    if not rows:
+        raise DataError(f"{path}.path={str(section['path'])!r} is invalid: the file has no data rows")
+    width = len(rows[0])
+    target = section.get("target", width - 1)
+    if isinstance(target, str):
+        if target not in columns:
+            raise ConfigError(f"{path}.target={target!r} is invalid: expected one of the columns "
+                              f"{', '.join(map(repr, columns)) or '(the file has no header)'}")
+        target = columns.index(target)
+    elif isinstance(target, bool) or not isinstance(target, int) or not -width <= target < width:
+        raise ConfigError(f"{path}.target={target!r} is invalid: expected a column name or an index in "
+                          f"[{-width}, {width - 1}]")
+    target %= width
+    for i, row in enumerate(rows):
+        if len(row) != width:
+            raise DataError(f"{path}.path={str(section['path'])!r} is invalid: row {i + 1 + header} has {len(row)} "
+                            f"fields, expected {width}")
+    try:
+        x = np.array([[float(v) for j, v in enumerate(row) if j != target] for row in rows], dtype=np.float32)
+    except ValueError as exc:
+        raise DataError(f"{path}.path={str(section['path'])!r} is invalid: a feature is not a number ({exc})") from exc
+    labels = [row[target].strip() for row in rows]
+    return x, np.array(_parse_labels(labels))
+
+
+def _parse_labels(labels: list[str]) -> list[Any]:
+    """Integers if every label is one, else floats if every label is a number, else the strings."""
+    for kind in (int, float):
+        try:
+            return [kind(v) for v in labels]
+        except ValueError:
+            continue
+    return labels
+
+
+def merged(config: Mapping[str, Any], **changes: Any) -> dict[str, Any]:
+    """A deep copy of ``config`` with dotted keys changed: ``merged(c, **{"budget.generations": 3})``."""
+    out = copy.deepcopy(dict(config))
+    for dotted, value in changes.items():
+        *parents, leaf = dotted.split(".")
+        table = out
+        for key in parents:
+            if isinstance(table.get(key), str):
+                table[key] = {"type": table[key]} if key != "data" else {"name": table[key]}
+            table = table.setdefault(key, {})
+            if not isinstance(table, dict):
+                raise ConfigError(f"{key}={table!r} is invalid: expected a table")
+        table[leaf] = value
+    return out

@@ -1,0 +1,261 @@
+"""Config files: TOML -> Search, one to one with the Python API; errors name the key path."""
+import inspect
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import evokit as ek
+from evokit import config
+from evokit.errors import ConfigError, DataError
+
+ROOT = Path(__file__).parent.parent
+EXAMPLES = sorted((ROOT / "examples" / "configs").glob("*.toml"))
+EXPECTED = {"deepga": ("DeepGA", "GA", 1), "neat": ("NEAT", "NEAT", 1), "pso": ("Real", "PSO", 1),
+            "gp": ("Tree", "GP", 1), "nsga2_co2": ("DeepGA", "NSGA2", 3)}
+
+
+def test_there_is_one_example_config_per_search_style():
+    assert sorted(p.stem for p in EXAMPLES) == sorted(EXPECTED)
+
+
+@pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.stem)
+def test_every_example_config_loads_into_a_search(path):
+    search = config.load(path)
+    encoding, algorithm, n_objectives = EXPECTED[path.stem]
+    assert isinstance(search, ek.Search)
+    assert type(search.encoding).__name__ == encoding
+    assert type(search.algorithm).__name__ == algorithm
+    assert len(search.objectives) == n_objectives
+    assert search.run_dir == f"runs/{path.stem}"
+
+
+def test_a_config_builds_the_same_search_as_the_python_api():
+    text = """
+    description = "round trip"
+    seed = 3
+    run_dir = "runs/x"
+    final_training = { epochs = 7, early_stopping = 2 }
+    hall_of_fame = 2
+
+    [data]
+    name = "wine"
+
+    [encoding]
+    type = "deepga"
+    max_conv_blocks = 2
+    units = [8, 16]
+
+    [[objectives]]
+    type = "accuracy"
+    epochs = 2
+    learning_rate = 0.01
+
+    [[objectives]]
+    type = "params"
+
+    [[objectives]]
+    type = "co2"
+    estimator = { pue = 1.5, carbon_intensity_g_per_kwh = 300.0 }
+
+    [[constraints]]
+    type = "max_params"
+    limit = 5000
+
+    [algorithm]
+    type = "nsga2"
+    population = 8
+    cxpb = 0.9
+
+    [budget]
+    generations = 3
+    seconds = 60
+
+    [evaluator]
+    type = "processes"
+    workers = 2
+    max_tasks_per_child = 5
+    """
+    search = config.loads(text)
+    fitness = ek.fitness
+    python = ek.Search(encoding=ek.encodings.DeepGA(max_conv_blocks=2, units=(8, 16)),
+                       objectives=[fitness.ValidationAccuracy(epochs=2, learning_rate=0.01), fitness.ParameterCount(),
+                                   fitness.CO2(estimator=fitness.GreenAlgorithms(pue=1.5,
+                                                                                 carbon_intensity_g_per_kwh=300.0))],
+                       data="wine", algorithm=ek.algorithms.NSGA2(population=8, cxpb=0.9),
+                       budget=ek.Budget(generations=3, seconds=60), seed=3,
+                       workers=ek.runtime.ProcessEvaluator(workers=2, max_tasks_per_child=5), run_dir="runs/x",
+                       final_training=ek.TrainingConfig(epochs=7, early_stopping=2), hall_of_fame=2,
+                       constraints=[fitness.MaxParams(5000)])
+    assert search.config() == python.config()
+    assert search.objectives[0].training == python.objectives[0].training
+    assert search.objectives[2].estimator == python.objectives[2].estimator
+    assert search.hall_of_fame == 2 and search.final_training == python.final_training
+
+
+def test_defaults_and_short_forms():
+    empty = config.from_dict({})
+    assert type(empty.encoding).__name__ == "DeepGA" and [o.name for o in empty.objectives] == ["val_accuracy"]
+    assert type(empty.algorithm).__name__ == "GA" and empty.data == "digits" and empty.seed == 0
+    short = config.from_dict({"encoding": "tree", "objectives": ["accuracy", "params"], "algorithm": "nsga2",
+                              "data": "iris", "final_training": 5})
+    assert type(short.encoding).__name__ == "Tree" and [o.name for o in short.objectives] == ["val_accuracy", "params"]
+    assert type(short.algorithm).__name__ == "NSGA2" and short.data == "iris"
+    assert short.final_training.epochs == 5 and short.final_training.early_stopping == 5
+    assert config.from_dict({"final_training": 0}).final_training is None
+
+
+def test_weight_and_name_apply_to_every_objective():
+    search = config.from_dict({"objectives": [{"type": "accuracy", "name": "acc"},
+                                              {"type": "flops", "weight": -2.5}]})
+    assert [o.name for o in search.objectives] == ["acc", "flops"]
+    assert [o.weight for o in search.objectives] == [1.0, -2.5]
+
+
+def test_nested_tables_build_objects():
+    search = config.from_dict({"objectives": [{"type": "deepga_score", "w": 0.1, "accuracy": {"epochs": 2}}],
+                               "constraints": [{"type": "max_predicted_co2", "kg": 1e-3,
+                                                "co2": {"mode": "predicted", "cost_model": {"overhead_s": 0.1}}}]})
+    score = search.objectives[0]
+    assert score.w == 0.1 and score.accuracy.training.epochs == 2
+    assert search.constraints[0]._co2.cost_model.overhead_s == 0.1
+
+
+def test_weighted_sum_terms_with_coefficients_and_scales(small_digits):
+    search = config.from_dict({"objectives": [{"type": "weighted_sum", "name": "score", "terms": [
+        {"type": "accuracy", "epochs": 1, "weight": 1.0}, {"type": "params", "weight": -0.5, "scale": 1000}]}]})
+    score = search.objectives[0]
+    assert score.name == "score" and score.scales == {"params": 1000}
+    spec = ek.encodings.DeepGA().decode(ek.encodings.DeepGA().random(), small_digits.input_shape, 10)
+    evaluation = ek.Evaluation(spec, metrics={"val_accuracy": 0.8})
+    assert score(evaluation) == pytest.approx(0.8 - 0.5 * spec.params / 1000)
+
+
+def test_user_types_by_module_path(tmp_path, monkeypatch):
+    (tmp_path / "my_objectives.py").write_text("def depth(evaluation):\n    return float(evaluation.params)\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    search = config.from_dict({"objectives": [{"type": "evokit.fitness.accuracy:ValidationAccuracy", "epochs": 1},
+                                              {"type": "my_objectives:depth", "weight": -1.0,
+                                               "needs_training": False}]})
+    assert search.objectives[1].name == "depth" and search.objectives[1].weight == -1.0
+    assert search.objectives[1].needs_training is False
+
+
+@pytest.mark.parametrize("text, message", [
+    ("[algorithm]\ntype = 'ga'\npopulaton = 3",
+     "algorithm.populaton: unknown key; allowed: type, population, generations"),
+    ("[algorithm]\ntype = 'ga'\npopulation = 1", "algorithm.population=1 is invalid: expected an integer >= 2"),
+    ("[algorithm]\ntype = 'ga'\ngenerations = '5'", "algorithm.generations='5' is invalid: expected an integer"),
+    ("[algorithm]\ntype = 'simulated_annealing'",
+     "algorithm.type='simulated_annealing' is invalid: expected one of 'ga', 'nsga2', 'nsga3', 'neat', 'pso', 'gp', "
+     "'aging', 'random'"),
+    ("[algorithm]\npopulation = 4", "algorithm.type: missing"),
+    ("[algorithm]\ntype = 'no_such_module:X'", "algorithm.type='no_such_module:X' is not available"),
+    ("[encoding]\ntype = 'deepga'\nfilters = []", "encoding.filters=[] is invalid: expected a non-empty list"),
+    ("[encoding]\ntype = 'deepgaa'", "encoding.type='deepgaa' is invalid: expected one of 'deepga', 'binary'"),
+    ("[[objectives]]\ntype = 'accuracy'\nepoch = 2",
+     "objectives[0].epoch: unknown key; allowed: type, weight, name, epochs"),
+    ("[[objectives]]\ntype = 'params'\n[[objectives]]\ntype = 'accuracy'\nepochs = 0",
+     "objectives[1].epochs=0 is invalid: expected an integer >= 1"),
+    ("[[objectives]]\ntype = 'params'\nweight = 0", "objectives[0].weight=0 is invalid: expected a non-zero number"),
+    ("[[objectives]]\ntype = 'deepga_score'\naccuracy = { epochs = 0 }",
+     "objectives[0].accuracy.epochs=0 is invalid"),
+    ("[[objectives]]\ntype = 'co2'\nmode = 'guessed'", "objectives[0].mode='guessed' is invalid: expected one of"),
+    ("[[constraints]]\ntype = 'max_params'", "constraints[0].limit: missing; this key is required"),
+    ("[budget]\ngenerations = -1", "budget.generations=-1 is invalid: expected an integer >= 0"),
+    ("[budget]\nepochs = 3", "budget.epochs: unknown key; allowed: generations, evaluations, seconds, target"),
+    ("[evaluator]\ntype = 'processes'\nworkers = 0", "evaluator.workers=0 is invalid: expected an integer >= 1"),
+    ("[evaluator]\ntype = 'serial'\nworkers = 2", "evaluator.workers: unknown key; allowed: type"),
+    ("[evaluator]\ntype = 'gpu'", "evaluator.type='gpu' is invalid: expected one of 'serial', 'processes', 'dask'"),
+    ("[data]\nname = 'imagenet'", "data.name='imagenet' is invalid: expected one of 'digits'"),
+    ("[data]\nname = 'digits'\nn_train = 0", "data.n_train=0 is invalid"),
+    ("[data]\nname = 'digits'\ntarget = 'y'", "data.target: applies to a data file"),
+    ("[data]\npath = 'nope.csv'", "data.path='nope.csv' is invalid: no such file"),
+    ("seeds = 1", "seeds: unknown key; allowed: description, seed, run_dir"),
+    ("seed = -1", "seed=-1 is invalid"),
+    ("final_training = 'long'", "final_training='long' is invalid"),
+    ("objectives = []", "objectives=[] is invalid"),
+    ("[[objectives]]\ntype = 'accuracy'\n[algorithm]\ntype = 'nsga2'", "NSGA2 needs 2 or more"),
+    ("seed = [", "config is invalid: not valid TOML"),
+])
+def test_errors_name_the_key_path_and_what_is_allowed(text, message):
+    with pytest.raises((ConfigError, DataError)) as info:
+        config.loads(text)
+    assert message in str(info.value)
+
+
+def test_load_of_a_missing_file_names_it(tmp_path):
+    with pytest.raises(ConfigError, match="no such file"):
+        config.load(tmp_path / "missing.toml")
+
+
+def test_data_from_csv_and_npz_files_relative_to_the_config(tmp_path):
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(60, 3)).round(3)
+    labels = np.array(["cat", "dog", "eel"])[np.arange(60) % 3]
+    rows = ["a,b,label,c"] + [f"{r[0]},{r[1]},{lab},{r[2]}" for r, lab in zip(x, labels)]
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "animals.csv").write_text("\n".join(rows) + "\n")
+    cfg = tmp_path / "search.toml"
+    cfg.write_text('[data]\npath = "data/animals.csv"\ntarget = "label"\nseed = 1\nn_train = 20\n')
+    data = config.load(cfg).data
+    assert data.name == "animals" and data.classes == ("cat", "dog", "eel") and data.input_shape == (3,)
+    assert len(data.x_train) == 20 and len(data.x_train) + len(data.x_val) + len(data.x_test) < 60
+    np.savez(tmp_path / "arrays.npz", X=x.astype("float32"), y=np.arange(60) % 3)
+    data = config.from_dict({"data": {"path": "arrays.npz", "test_size": 0.5}}, base_dir=tmp_path).data
+    assert data.n_classes == 3 and len(data.x_test) == 30
+    with pytest.raises(ConfigError, match="data.target='nope' is invalid: expected one of the columns 'a', 'b'"):
+        config.from_dict({"data": {"path": "data/animals.csv", "target": "nope"}}, base_dir=tmp_path)
+    np.savez(tmp_path / "bad.npz", inputs=x)
+    with pytest.raises(DataError, match="expected arrays named X and y"):
+        config.from_dict({"data": {"path": "bad.npz"}}, base_dir=tmp_path)
+
+
+def test_a_search_from_a_config_runs(tmp_path):
+    search = config.from_dict({"objectives": ["params"], "algorithm": {"type": "ga", "population": 4},
+                               "budget": {"generations": 2}, "encoding": {"type": "deepga", "max_conv_blocks": 2},
+                               "run_dir": str(tmp_path / "r")})
+    search.progress = False
+    result = search.run()
+    assert [row["gen"] for row in result.history] == [0, 1, 2]
+    assert result.best.values["params"] == min(c.values["params"] for c in result.hall_of_fame)
+
+
+def test_merged_changes_dotted_keys_without_touching_the_original():
+    original = {"algorithm": "ga", "budget": {"generations": 3}}
+    changed = config.merged(original, **{"algorithm.population": 6, "budget.seconds": 10, "seed": 2})
+    assert changed == {"algorithm": {"type": "ga", "population": 6}, "budget": {"generations": 3, "seconds": 10},
+                       "seed": 2}
+    assert original == {"algorithm": "ga", "budget": {"generations": 3}}
+
+
+def _section(doc: str, part: str, name: str) -> str:
+    """The part of docs/config.md's ``## part`` about ``type = "name"``: its heading's section or
+    its table row."""
+    doc = re.search(rf"^## {part}\n(.*?)(?=^## |\Z)", doc, re.S | re.M).group(1) + "\n## end"
+    heading = re.search(rf'^###[^\n]*`type = "{name}"`[^\n]*\n(.*?)(?=^##)', doc, re.S | re.M)
+    if heading:
+        return heading.group(1)
+    row = re.search(rf'^\| `"{name}"`[^\n]*', doc, re.M)
+    assert row, f"docs/config.md does not document type {name!r}"
+    return row.group(0)
+
+
+def test_the_schema_documents_every_type_and_every_key():
+    doc = (ROOT / "docs" / "config.md").read_text()
+    for key in config.TOP_LEVEL + config.DATA_KEYS + config.BUDGET_KEYS + config.TRAINING_KEYS:
+        assert any(f"`{form}`" in doc for form in (key, f"[{key}]", f"[[{key}]]")), key
+    tables = {"encoding": config.ENCODINGS, "algorithm": config.ALGORITHMS, "objectives": config.OBJECTIVES,
+              "constraints": config.CONSTRAINTS, "evaluator": config.EVALUATORS}
+    for part, table in tables.items():
+        for name, spec in table.items():
+            if name == "graph":  # another name for neat
+                continue
+            section = _section(doc, part, name)
+            cls = config.resolve(spec)
+            for param in inspect.signature(cls).parameters:
+                if param in ("client", "scales", "terms") or param in config.TRAINING_KEYS and name in (
+                        "accuracy", "loss"):
+                    continue  # the Python-only client; weighted_sum's terms/scales; the training keys' own table
+                assert f"`{param}`" in section, f"docs/config.md: {name}: key {param!r} is not documented"
