@@ -13,40 +13,29 @@
 """
 from __future__ import annotations
 
-import copy
 import functools
 from typing import Any, Callable
 
-from deap import base, gp, tools
+from deap import base, tools
 
 from evokit.algorithms.ga import GA
-from evokit.encodings.tree import Tree
+from evokit.encodings.tree import HeightLimited, Tree
 from evokit.errors import ConfigError, check_choice, check_float, check_int, invalid
 
 REPLACEMENTS = ("plus", "simple")
 
 
-class SizeLimited:
+class SizeLimited(HeightLimited):
     """A DEAP tree operator under ``gp.staticLimit(key=len, max_value=max_size)``: a child with
-    more than ``max_size`` nodes is replaced by a copy of a parent, drawn at random.
+    more than ``max_size`` nodes is replaced by a copy of a parent, drawn at random (see the Tree
+    encoding's ``HeightLimited``, whose contract it shares)."""
 
-    Like the Tree encoding's ``HeightLimited`` it returns DEAP's tuple with no object twice (two
-    population slots must not alias one individual) and is a plain picklable object.
-    """
+    key = staticmethod(len)
+    limit_name = "max_size"
 
-    def __init__(self, func: Callable[..., Any], max_size: int):
-        self.func = func
-        self.max_size = max_size
-
-    def __call__(self, *individuals: Any, **kwargs: Any) -> tuple[Any, ...]:
-        limited = gp.staticLimit(key=len, max_value=self.max_size)(self.func)
-        out: list[Any] = []
-        for ind in limited(*individuals, **kwargs):
-            out.append(copy.deepcopy(ind) if any(ind is o for o in out) else ind)
-        return tuple(out)
-
-    def __repr__(self) -> str:
-        return f"SizeLimited({getattr(self.func, '__name__', self.func)!r}, max_size={self.max_size})"
+    @property
+    def max_size(self) -> int:
+        return self.limit
 
 
 class GP(GA):

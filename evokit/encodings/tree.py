@@ -236,22 +236,25 @@ class HeightLimited:
     It returns DEAP's tuple, never the same object twice (``staticLimit`` may put one kept parent
     copy in both places, and two population slots must not alias one individual). Unlike a
     ``toolbox.decorate``'d operator it is a plain picklable object, so a toolbox holding it can
-    be sent to a spawned worker.
+    be sent to a spawned worker. Subclasses limit another measure (``key``, ``limit_name``).
     """
 
-    def __init__(self, func: Callable[..., Any], max_height: int):
+    key = staticmethod(operator.attrgetter("height"))
+    limit_name = "max_height"
+
+    def __init__(self, func: Callable[..., Any], limit: int):
         self.func = func
-        self.max_height = max_height
+        self.limit = limit
 
     def __call__(self, *individuals: Any, **kwargs: Any) -> tuple[Any, ...]:
-        limited = gp.staticLimit(key=operator.attrgetter("height"), max_value=self.max_height)(self.func)
+        limited = gp.staticLimit(key=self.key, max_value=self.limit)(self.func)
         out: list[Any] = []
         for ind in limited(*individuals, **kwargs):
             out.append(copy.deepcopy(ind) if any(ind is o for o in out) else ind)
         return tuple(out)
 
     def __repr__(self) -> str:
-        return f"HeightLimited({getattr(self.func, '__name__', self.func)!r}, max_height={self.max_height})"
+        return f"{type(self).__name__}({getattr(self.func, '__name__', self.func)!r}, {self.limit_name}={self.limit})"
 
 
 # -- the encoding ----------------------------------------------------------------------------------
