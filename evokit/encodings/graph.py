@@ -73,6 +73,18 @@ class NEATGenome:
     connections: dict[tuple[int, int], ConnectionGene]
     fitness: Any = field(default=None, compare=False, repr=False)
 
+    def __deepcopy__(self, memo: dict[int, Any]) -> "NEATGenome":
+        # the generic deepcopy of hundreds of small gene dataclasses dominated NEAT's run time
+        clone = copy.copy(self)
+        clone.nodes = {i: NodeGene(n.id, n.kind, n.activation, n.bias) for i, n in self.nodes.items()}
+        clone.connections = {k: ConnectionGene(c.src, c.dst, c.weight, c.enabled, c.innovation)
+                             for k, c in self.connections.items()}
+        clone.fitness = copy.deepcopy(self.fitness, memo)
+        for name, value in self.__dict__.items():
+            if name not in ("nodes", "connections", "fitness"):
+                setattr(clone, name, copy.deepcopy(value, memo))
+        return clone
+
     def ids(self, kind: str) -> list[int]:
         """Sorted ids of the nodes of one kind."""
         return sorted(i for i, n in self.nodes.items() if n.kind == kind)

@@ -1,0 +1,276 @@
+"""NEAT's search (Stanley & Miikkulainen 2002): speciation, explicit fitness sharing, stagnation.
+
+The genome, its operators and the compatibility distance belong to the encoding
+(``evokit.encodings.graph``, ``evokit.operators.neat``); this module is the generational loop
+that protects innovation by speciation:
+
+1. **Speciation.** Each genome joins the first species (in order of species id) whose
+   representative is within ``compatibility_threshold`` of it (``toolbox.distance``, NEAT's
+   ``c1 E / N + c2 D / N + c3 W`` for the graph encoding); a genome compatible with none founds a
+   new species with itself as representative. As in the paper, each species' representative for
+   the next generation is a random member of it in this generation.
+2. **Stagnation.** A species whose best fitness has not improved for ``stagnation`` generations
+   gets no offspring, except the species holding the population's best genome.
+3. **Explicit fitness sharing.** A genome's adjusted fitness is its fitness divided by the size
+   of its species; each species gets offspring in proportion to the sum of its members' adjusted
+   fitness (its mean fitness), rounded by largest remainder so the population size stays fixed;
+   the species holding the population's best genome gets at least one.
+4. **Reproduction** within each species: the champion of a species with more than
+   ``elitism_threshold`` members is copied unchanged; only the top ``survival_threshold``
+   fraction breeds; on average ``crossover_rate`` of the offspring are children of a crossover
+   of two parents (then mutated; each crossover gives both of its children), the others mutated
+   copies of one parent; the second parent of a crossover comes from another species with
+   probability ``interspecies_rate``.
+
+Fitness that is negative, non-finite or failed. Sharing needs non-negative fitness. The
+algorithm reads the weighted fitness (``fitness.wvalues[0]``: larger is better, so minimised
+objectives work too). A non-finite value (a failed candidate: ``-inf`` for a maximised objective,
+``+inf`` for a minimised one; NaN) counts as a failure: it ranks below every finite value and
+its adjusted fitness is 0. When every finite value is >= 0 they are used as they are (the paper's
+sharing, e.g. XOR's 4 - error or an accuracy); otherwise all are shifted by the population's
+smallest finite value, so the worst genome counts 0 and the others by how much better they are.
+If no species has a positive share, the offspring are split equally among them.
+
+All species bookkeeping lives in ``SearchState.extra`` (see :class:`NEAT`), so a search
+checkpointed between generations resumes exactly as if it had not stopped.
+"""
+from __future__ import annotations
+
+import math
+import random
+from typing import Any, Callable, Sequence
+
+from deap import base
+
+from evokit.algorithms.base import Algorithm, Evaluate, SearchState
+from evokit.errors import ConfigError, check_float, check_int
+
+
+class NEAT(Algorithm):
+    """NEAT's speciated generational search over any encoding with a distance (NEAT genomes above all).
+
+    Args:
+        population: population size, constant over the run (the paper: 150).
+        generations: default number of generations (a search's budget may stop it earlier).
+        compatibility_threshold: delta_t, the distance below which a genome belongs to a species
+            (the paper: 3.0 with c1 = c2 = 1.0, c3 = 0.4, which live on the encoding).
+        stagnation: a species whose best fitness has not improved for this many generations gets
+            no more offspring, unless it holds the population's best genome (the paper: 15).
+        elitism_threshold: the champion of each species with more than this many members is
+            copied into the next generation unchanged (the paper: 5).
+        survival_threshold: the fraction of each species (best first, at least one genome)
+            allowed to breed (0.2, neat-python's default; the paper does not give it).
+        crossover_rate: the fraction of offspring made by crossover, on average (then mutated;
+            the rest by mutation only; the paper: 25% by mutation only).
+        interspecies_rate: the chance that a crossover takes its second parent from another
+            species (the paper: 0.001).
+
+    State kept in ``SearchState.extra`` (all of it is checkpointed):
+
+    * ``"species"``: one dict per living species, by id: ``id``, ``members`` (indices into
+      ``state.population``), ``representative`` (a copy of the genome new genomes are compared
+      with in the next speciation), ``best`` (its best weighted fitness so far), ``last_improved``
+      (the generation that best was reached) and ``created`` (the generation it was founded).
+    * ``"next_species_id"``: the id the next new species gets.
+    * ``"species_counts"``: the number of species after each generation (index = generation).
+    """
+
+    def __init__(self, population: int = 150, generations: int = 100, compatibility_threshold: float = 3.0,
+                 stagnation: int = 15, elitism_threshold: int = 5, survival_threshold: float = 0.2,
+                 crossover_rate: float = 0.75, interspecies_rate: float = 0.001):
+        self.population = check_int("population", population, minimum=2)
+        self.generations = check_int("generations", generations, minimum=0)
+        self.compatibility_threshold = check_float("compatibility_threshold", compatibility_threshold, minimum=0.0,
+                                                   exclusive_minimum=True)
+        if math.isinf(self.compatibility_threshold):
+            raise ConfigError(f"compatibility_threshold={compatibility_threshold!r} is invalid: expected a finite "
+                              "number > 0")
+        self.stagnation = check_int("stagnation", stagnation, minimum=1)
+        self.elitism_threshold = check_int("elitism_threshold", elitism_threshold, minimum=0)
+        self.survival_threshold = check_float("survival_threshold", survival_threshold, minimum=0.0, maximum=1.0,
+                                              exclusive_minimum=True)
+        self.crossover_rate = check_float("crossover_rate", crossover_rate, minimum=0.0, maximum=1.0)
+        self.interspecies_rate = check_float("interspecies_rate", interspecies_rate, minimum=0.0, maximum=1.0)
+
+    # -- the Algorithm contract ------------------------------------------------------------------
+
+    def check_objectives(self, n_objectives: int) -> None:
+        if n_objectives != 1:
+            raise ConfigError(f"objectives has {n_objectives} objectives: NEAT needs exactly 1 (fitness sharing "
+                              "divides one fitness; combine several into one, or use NSGA2)")
+
+    def configure(self, toolbox: base.Toolbox, n_objectives: int) -> None:
+        """Check the objectives and that ``toolbox`` has what NEAT uses: ``population``, ``mate``,
+        ``mutate``, ``clone`` and a ``distance`` (the encoding's compatibility distance)."""
+        self.check_objectives(n_objectives)
+        missing = [name for name in ("population", "mate", "mutate", "clone", "distance")
+                   if not hasattr(toolbox, name)]
+        if missing:
+            raise ConfigError(f"toolbox is invalid for NEAT: it has no {', '.join(missing)} (a toolbox from "
+                              "evokit.toolbox.genotype_toolbox has them all)")
+
+    def initialize(self, toolbox: base.Toolbox, evaluate: Evaluate) -> SearchState:
+        population = toolbox.population(n=self.population)
+        evaluate(population)
+        extra: dict[str, Any] = {"species": [], "next_species_id": 0, "species_counts": []}
+        self._speciate(population, extra, 0, toolbox)
+        return SearchState(population, 0, extra)
+
+    def step(self, state: SearchState, toolbox: base.Toolbox, evaluate: Evaluate) -> SearchState:
+        """One generation: drop stagnant species, share fitness, allocate and breed the offspring
+        (champions first), evaluate them, and speciate them against last generation's
+        representatives."""
+        population, extra, generation = state.population, state.extra, state.generation
+        species = extra["species"]
+        scores = [score(ind) for ind in population]
+        best_species = _best_species(species, scores)
+        breeding = [s for s in species if s is best_species
+                    or generation - s["last_improved"] < self.stagnation]
+        shares = adjusted_fitness([[scores[i] for i in s["members"]] for s in breeding],
+                                  shift=min((v for v in scores if math.isfinite(v)), default=0.0))
+        counts = allocate_offspring(shares, self.population)
+        if counts[breeding.index(best_species)] == 0:  # the best species always breeds
+            counts[max(range(len(counts)), key=lambda k: (counts[k], -k))] -= 1
+            counts[breeding.index(best_species)] = 1
+        ranked = [sorted(s["members"], key=lambda i: (-scores[i], i)) for s in breeding]
+        parents = [r[:max(1, math.ceil(self.survival_threshold * len(r)))] for r in ranked]
+        offspring: list[Any] = []
+        for k, n in enumerate(counts):
+            if n == 0:
+                continue
+            children = []
+            if len(ranked[k]) > self.elitism_threshold:
+                children.append(toolbox.clone(population[ranked[k][0]]))  # the champion, fitness kept
+            while len(children) < n:
+                children += self._children(k, parents, population, toolbox)[:n - len(children)]
+            offspring += children
+        evaluate(offspring)
+        survivors = [s for s, n in zip(breeding, counts) if n > 0]
+        next_extra = {**extra, "species": survivors, "species_counts": list(extra["species_counts"])}
+        self._speciate(offspring, next_extra, generation + 1, toolbox)
+        return SearchState(offspring, generation + 1, next_extra)
+
+    # -- parts --------------------------------------------------------------------------------------
+
+    def _children(self, k: int, parents: list[list[int]], population: list[Any], toolbox: base.Toolbox) -> list[Any]:
+        """New genomes of species ``k`` (by position in ``parents``), their fitness invalid: the two
+        children of one crossover (both mutated; the caller keeps what it needs), or one mutated
+        copy of a parent."""
+        own = parents[k]
+        others = [p for j, p in enumerate(parents) if j != k]
+        # a crossover yields two children, a mutation one: crossovers happen at the rate that
+        # makes ``crossover_rate`` of the offspring crossover children, 2p / (1 + p) = rate
+        if random.random() < self.crossover_rate / (2.0 - self.crossover_rate):
+            mate = None
+            if others and random.random() < self.interspecies_rate:
+                first, mate = random.choice(own), random.choice(random.choice(others))
+            elif len(own) > 1:
+                first, mate = random.sample(own, 2)
+            if mate is not None:
+                children = list(toolbox.mate(toolbox.clone(population[first]), toolbox.clone(population[mate])))
+                for child in children:
+                    toolbox.mutate(child)
+                    del child.fitness.values
+                return children
+        child, = toolbox.mutate(toolbox.clone(population[random.choice(own)]))
+        del child.fitness.values
+        return [child]
+
+    def _speciate(self, population: list[Any], extra: dict[str, Any], generation: int,
+                  toolbox: base.Toolbox) -> None:
+        """Assign ``population`` to species (updating ``extra`` in place): the records in
+        ``extra["species"]`` keep their representatives from the last generation; empty species
+        die out; best fitness and stagnation are updated; new representatives are drawn."""
+        species, next_id = speciate(population, [(s["id"], s["representative"]) for s in extra["species"]],
+                                    toolbox.distance, self.compatibility_threshold, extra["next_species_id"])
+        old = {s["id"]: s for s in extra["species"]}
+        records = []
+        for sid, members in species:
+            best = max((score(population[i]) for i in members), default=-math.inf)
+            record = dict(old.get(sid) or {"id": sid, "best": -math.inf, "last_improved": generation,
+                                           "created": generation})
+            if best > record["best"]:
+                record["best"], record["last_improved"] = best, generation
+            record["members"] = list(members)
+            record["representative"] = toolbox.clone(population[random.choice(members)])
+            records.append(record)
+        extra["species"] = records
+        extra["next_species_id"] = next_id
+        extra["species_counts"] = [*extra["species_counts"], len(records)]
+
+
+# -- the pieces, as functions (tested on their own) -------------------------------------------------
+
+def score(individual: Any) -> float:
+    """The weighted first fitness value (larger is better); ``-inf`` if it is missing or not finite."""
+    fitness = individual.fitness
+    if not fitness.valid:
+        return -math.inf
+    value = fitness.wvalues[0]
+    return value if math.isfinite(value) else -math.inf
+
+
+def speciate(population: Sequence[Any], representatives: Sequence[tuple[int, Any]],
+             distance: Callable[[Any, Any], float], threshold: float,
+             next_id: int) -> tuple[list[tuple[int, list[int]]], int]:
+    """NEAT's speciation of ``population``: each genome, in order, joins the first species whose
+    representative (``representatives``: ``(species id, genome)`` pairs, in order) is closer than
+    ``threshold``; a genome close to none founds species ``next_id`` (then ``next_id + 1`` ...)
+    and represents it for the genomes after it.
+
+    Returns the non-empty species as ``(id, member indices)`` in id order, and the next free id.
+    """
+    reps = list(representatives)
+    members: dict[int, list[int]] = {sid: [] for sid, _ in reps}
+    for i, genome in enumerate(population):
+        for sid, rep in reps:
+            if distance(genome, rep) < threshold:
+                members[sid].append(i)
+                break
+        else:
+            reps.append((next_id, genome))
+            members[next_id] = [i]
+            next_id += 1
+    return sorted((sid, m) for sid, m in members.items() if m), next_id
+
+
+def adjusted_fitness(species_scores: Sequence[Sequence[float]], shift: float = 0.0) -> list[float]:
+    """Each species' sum of adjusted fitness (explicit fitness sharing): ``sum(f_i) / |S|`` with
+    ``f_i`` its members' weighted fitness, less ``shift`` when ``shift`` is negative (so that the
+    values are >= 0), and 0 for a non-finite value (a failure). An empty species sums to 0."""
+    offset = min(shift, 0.0) if math.isfinite(shift) else 0.0
+    sums = []
+    for values in species_scores:
+        shifted = [max(v - offset, 0.0) if math.isfinite(v) else 0.0 for v in values]
+        sums.append(sum(shifted) / len(shifted) if shifted else 0.0)
+    return sums
+
+
+def allocate_offspring(shares: Sequence[float], total: int) -> list[int]:
+    """Split ``total`` offspring among species in proportion to their ``shares`` (their summed
+    adjusted fitness), rounding by largest remainder (ties to the earlier species) so that the
+    counts add up to ``total``. Shares that are negative or not finite count as 0; when no share
+    is positive the offspring are split equally."""
+    check_int("total", total, minimum=0)
+    if not shares:
+        if total:
+            raise ConfigError(f"shares=[] is invalid with total={total}: expected at least one species")
+        return []
+    clean = [s if math.isfinite(s) and s > 0 else 0.0 for s in shares]
+    whole = sum(clean)
+    if whole <= 0:
+        clean, whole = [1.0] * len(clean), float(len(clean))
+    exact = [total * s / whole for s in clean]
+    counts = [math.floor(e) for e in exact]
+    order = sorted(range(len(exact)), key=lambda k: (-(exact[k] - counts[k]), k))
+    for k in order[:total - sum(counts)]:
+        counts[k] += 1
+    return counts
+
+
+def _best_species(species: list[dict[str, Any]], scores: list[float]) -> dict[str, Any]:
+    """The species holding the population's best genome (the lowest id among ties)."""
+    return max(species, key=lambda s: (max(scores[i] for i in s["members"]), -s["id"]))
+
+
+__all__ = ["NEAT", "adjusted_fitness", "allocate_offspring", "score", "speciate"]
