@@ -13,9 +13,11 @@ from typing import Any
 from evokit.algorithms.base import Algorithm
 from evokit.algorithms.ga import GA
 from evokit.algorithms.gp import GP
+from evokit.algorithms.neat import NEAT as NEATSearch
 from evokit.algorithms.pso import PSO
 from evokit.encodings.base import Encoding
 from evokit.encodings.deepga import DeepGA
+from evokit.encodings.graph import NEAT
 from evokit.encodings.real import Real
 from evokit.encodings.tree import Tree
 from evokit.fitness.accuracy import ValidationAccuracy
@@ -25,10 +27,10 @@ from evokit.search import Search
 
 def _scored(encoding: Encoding, algorithm: Algorithm, data: Any, epochs: int, final_epochs: int | None,
             size_weight: float, max_params: int, seed: int, workers: int, run_dir: str | Path | None,
-            progress: bool) -> Search:
+            progress: bool, learning_rate: float = 1e-3) -> Search:
     return Search(encoding=encoding,
                   objectives=DeepGAScore(w=size_weight, max_params=max_params,
-                                         accuracy=ValidationAccuracy(epochs=epochs)),
+                                         accuracy=ValidationAccuracy(epochs=epochs, learning_rate=learning_rate)),
                   data=data, algorithm=algorithm, seed=seed, workers=workers, run_dir=run_dir,
                   final_training=final_epochs or None, progress=progress)
 
@@ -61,3 +63,17 @@ def gp(data: Any = "digits", *, population: int = 12, generations: int = 8, epoc
     return _scored(Tree(max_depth=3, max_height=6, filters=(8, 16, 32), kernel_sizes=(3, 5), units=(32, 64)),
                    GP(population=population, generations=generations, max_size=40, parsimony=1.4), data, epochs,
                    final_epochs, size_weight, max_params, seed, workers, run_dir, progress)
+
+
+def neat(data: Any = "digits", *, population: int = 12, generations: int = 6, epochs: int = 4,
+         final_epochs: int | None = 40, size_weight: float = 0.05, max_params: int = 50_000, seed: int = 0,
+         workers: int = 1, run_dir: str | Path | None = None, progress: bool = True) -> Search:
+    """NEAT-style (DeepNEWT-like): NEAT's topology and weight evolution with speciation, each
+    genome fine-tuned by backpropagation from its genes' weights and the trained weights written
+    back (Lamarckian). On digits a genome has ~640 connections and the compatibility distance is
+    dominated by small weight differences (pairwise 0.02-0.09), hence the low threshold."""
+    return _scored(NEAT(finetune=True, weight_init_std=0.1, weight_perturb_std=0.05),
+                   NEATSearch(population=population, generations=generations, compatibility_threshold=0.05,
+                              elitism_threshold=2),
+                   data, epochs, final_epochs, size_weight, max_params, seed, workers, run_dir, progress,
+                   learning_rate=0.01)
