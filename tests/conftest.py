@@ -39,3 +39,20 @@ def small_digits(digits):
 def tiny_encoding():
     """A DeepGA encoding whose networks are small and quick to train."""
     return ek.encodings.DeepGA(max_conv_blocks=2, max_dense=1, filters=(4, 8), units=(8, 16))
+
+
+@pytest.fixture(scope="session")
+def load_example():
+    """Import ``examples/<name>.py`` as a module (the examples are scripts, not a package)."""
+    import importlib.util
+    from pathlib import Path
+
+    examples = Path(__file__).parent.parent / "examples"
+
+    def load(name):
+        spec = importlib.util.spec_from_file_location(f"example_{name}", examples / f"{name}.py")
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        return module
+
+    return load

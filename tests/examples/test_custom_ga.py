@@ -1,21 +1,10 @@
 """examples/custom_ga.py: DEAP's eaSimple on an evokit toolbox, with HallOfFame, Statistics and Logbook."""
-import importlib.util
-from pathlib import Path
 
 import pytest
 
-EXAMPLE = Path(__file__).parent.parent / "examples" / "custom_ga.py"
 
-
-def _load():
-    spec = importlib.util.spec_from_file_location("custom_ga", EXAMPLE)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def test_custom_ga_prints_the_logbook_and_the_best_network(small_digits, capsys):
-    out = _load().main(population=4, generations=2, epochs=1, data=small_digits)
+def test_custom_ga_prints_the_logbook_and_the_best_network(load_example, small_digits, capsys):
+    out = load_example("custom_ga").main(population=4, generations=2, epochs=1, data=small_digits)
     printed = capsys.readouterr().out
     logbook = out["logbook"]
     assert logbook.header == ["gen", "nevals", "avg", "std", "min", "max"]

@@ -1,33 +1,22 @@
 """examples/user_fitness.py: a user depth objective next to ValidationAccuracy, searched with NSGA-II."""
-import importlib.util
-from pathlib import Path
 
 import evokit as ek
 from evokit.netspec import Graph
 from evokit.netspec.layers import Add, Conv2D, Dense, Flatten, Pool
 
-EXAMPLE = Path(__file__).parent.parent / "examples" / "user_fitness.py"
 
-
-def _load():
-    spec = importlib.util.spec_from_file_location("user_fitness", EXAMPLE)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def test_depth_counts_weight_layers_on_the_longest_path():
+def test_depth_counts_weight_layers_on_the_longest_path(load_example):
     g = Graph((8, 8, 1))
     a = g.add(Conv2D(4, 3, padding="same"), g.input)
     b = g.add(Conv2D(4, 3, padding="same"), a)
     merged = g.add(Add(), a, b)  # a skip connection does not shorten the longest path
     x = g.add(Flatten(), g.add(Pool(), merged))
     out = g.add(Dense(10, activation="softmax"), x)
-    assert _load().depth(ek.Evaluation(spec=g.finish(out))) == 3.0
+    assert load_example("user_fitness").depth(ek.Evaluation(spec=g.finish(out))) == 3.0
 
 
-def test_user_fitness_prints_a_front_of_accuracy_and_depth(small_digits, capsys):
-    module = _load()
+def test_user_fitness_prints_a_front_of_accuracy_and_depth(load_example, small_digits, capsys):
+    module = load_example("user_fitness")
     result = module.main(population=4, generations=1, epochs=1, data=small_digits, progress=False)
     printed = capsys.readouterr().out
     assert result.objective_names == ["val_accuracy", "depth"]

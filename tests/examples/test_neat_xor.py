@@ -1,19 +1,8 @@
 """examples/neat_xor.py solves XOR and prints the winner's structure and outputs."""
-import importlib.util
-from pathlib import Path
-
-EXAMPLE = Path(__file__).parent.parent / "examples" / "neat_xor.py"
 
 
-def _load():
-    spec = importlib.util.spec_from_file_location("neat_xor_example", EXAMPLE)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def test_neat_xor_example_solves_xor_and_prints_the_winner(capsys):
-    result = _load().main(seed=0, generations=150, population=100)
+def test_neat_xor_example_solves_xor_and_prints_the_winner(load_example, capsys):
+    result = load_example("neat_xor").main(seed=0, generations=150, population=100)
     out = capsys.readouterr().out
     assert result["solved"] and result["fitness"] >= 3.9
     assert result["hidden"] >= 1  # XOR is not linearly separable: NEAT had to add a neuron
@@ -24,8 +13,8 @@ def test_neat_xor_example_solves_xor_and_prints_the_winner(capsys):
     assert "1 xor 0 = 1   network:" in out and out.count(" -> ") == result["enabled"]
 
 
-def test_neat_xor_example_reports_an_unsolved_run_honestly(capsys):
-    result = _load().main(seed=1, generations=0, population=10)
+def test_neat_xor_example_reports_an_unsolved_run_honestly(load_example, capsys):
+    result = load_example("neat_xor").main(seed=1, generations=0, population=10)
     assert result["generations"] == 0 and result["evaluations"] == 10
     assert result["solved"] == (result["fitness"] >= 3.9)
     out = capsys.readouterr().out
