@@ -112,7 +112,7 @@ class RunLog:
                 self.bar.update(min(self.candidates.evaluations, self.bar.total) - self.bar.n)
             else:
                 self.bar.update(1)
-        LOG.info("generation %d: %s", self.rows[-1]["gen"], ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else
+        LOG.debug("generation %d: %s", self.rows[-1]["gen"], ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else
                                                                        f"{k}={v}" for k, v in self.rows[-1].items()))
 
     def checkpoint(self, state: SearchState, hof: Any, elapsed: float) -> dict[str, Any]:
