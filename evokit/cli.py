@@ -7,12 +7,9 @@ the traceback with ``-v``). Messages go through ``logging.getLogger("evokit")`` 
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import logging
 import math
-import pickle
-import shutil
 import sys
 import time
 import traceback
@@ -24,6 +21,8 @@ log = logging.getLogger("evokit.cli")
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 PRESETS = ("deepga", "neat", "pso", "gp")
 """Searches ``evokit compare`` knows by name: functions of ``evokit.presets``."""
+DATASETS = ("digits", "breast_cancer", "wine", "iris", "mnist1d")
+"""Embedded datasets ``--dataset`` / ``--data`` accept."""
 
 CODES = """exit codes: 0 finished, 1 the run failed or was interrupted, 2 bad input (the message names it).
 -q: no progress bar, warnings only; -v: debug messages and tracebacks."""
@@ -117,7 +116,7 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--evaluations", type=int, default=None, help="stop after this many networks trained")
     run.add_argument("--seconds", type=float, default=None, help="stop after this much wall-clock time")
     run.add_argument("--workers", type=int, default=None, help="worker processes (default: 1, train in-process)")
-    run.add_argument("--dataset", default=None, choices=("digits", "breast_cancer", "wine", "iris", "mnist1d"),
+    run.add_argument("--dataset", default=None, choices=DATASETS,
                      help="embedded dataset (default: digits)")
     run.add_argument("--population", type=int, default=None, help="population size (default: 12)")
     run.add_argument("--final-epochs", type=int, default=None,
@@ -152,7 +151,7 @@ def _parser() -> argparse.ArgumentParser:
     compare.add_argument("--evaluations", type=int, default=None, help="networks trained per run")
     compare.add_argument("--generations", type=int, default=None, help="generations per run")
     compare.add_argument("--seconds", type=float, default=None, help="wall-clock time per run")
-    compare.add_argument("--data", default=None, choices=("digits", "breast_cancer", "wine", "iris", "mnist1d"),
+    compare.add_argument("--data", default=None, choices=DATASETS,
                          help="embedded dataset for every search (default: each search's own)")
     compare.add_argument("--workers", type=int, default=None, help="worker processes for every run")
     compare.add_argument("--out", default=None, help="directory for the comparison's files and runs")
@@ -169,9 +168,21 @@ def _parser() -> argparse.ArgumentParser:
 
 # --- run and resume -------------------------------------------------------------------------
 
+BUDGET_OPTIONS = ("generations", "evaluations", "seconds")
+"""The command-line options that set a Budget."""
+
+
 def _budget_changes(args: argparse.Namespace) -> dict[str, Any]:
-    return {f"budget.{k}": getattr(args, k) for k in ("generations", "evaluations", "seconds")
-            if getattr(args, k) is not None}
+    return {f"budget.{k}": getattr(args, k) for k in BUDGET_OPTIONS if getattr(args, k) is not None}
+
+
+def _budget(args: argparse.Namespace) -> Any:
+    """The Budget the command line gives (None: none of --generations, --evaluations, --seconds)."""
+    import evokit as ek
+
+    if all(getattr(args, k) is None for k in BUDGET_OPTIONS):
+        return None
+    return ek.Budget(generations=args.generations, evaluations=args.evaluations, seconds=args.seconds)
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -180,7 +191,7 @@ def _run(args: argparse.Namespace) -> int:
     log.info("run: %s; run directory %s", _describe(search, name), search.run_dir)
     log.debug("configuration: %s", json.dumps(search.config(), default=str))
     final = search.final_training.epochs if search.final_training is not None else None
-    return _report(search.run(), Path(search.run_dir), final)
+    return _print_result(search.run(), Path(search.run_dir), final)
 
 
 def _default_search(args: argparse.Namespace) -> tuple[Any, str]:
@@ -244,15 +255,13 @@ def _describe(search: Any, name: str) -> str:
 def _resume(args: argparse.Namespace) -> int:
     import evokit as ek
 
-    budget = None
-    if any(getattr(args, k) is not None for k in ("generations", "evaluations", "seconds")):
-        budget = ek.Budget(generations=args.generations, evaluations=args.evaluations, seconds=args.seconds)
+    budget = _budget(args)
     log.info("resume: %s", args.run_dir)
     result = ek.resume(args.run_dir, budget=budget, workers=args.workers, progress=not args.quiet)
-    return _report(result, Path(args.run_dir), None)
+    return _print_result(result, Path(args.run_dir), None)
 
 
-def _report(result: Any, run_dir: Path, final_epochs: int | None) -> int:
+def _print_result(result: Any, run_dir: Path, final_epochs: int | None) -> int:
     names = result.objective_names
     if len(names) == 1:
         print("\nbest candidates (validation accuracy after the search's short training):")
@@ -286,38 +295,12 @@ def _report(result: Any, run_dir: Path, final_epochs: int | None) -> int:
 
 # --- report ---------------------------------------------------------------------------------
 
-def read_history(run_dir: str | Path) -> tuple[list[dict[str, Any]], list[str]]:
-    """The per-generation rows of a run (``generations.csv``, numbers parsed) and its objective
-    names (the columns ``<name>_max``, ``<name>_avg`` and ``<name>_min``)."""
-    from evokit.errors import ConfigError
-
-    path = Path(run_dir) / "generations.csv"
-    if not path.is_file():
-        raise ConfigError(f"run_dir={str(run_dir)!r} is invalid: it holds no run (no generations.csv)")
-    with path.open(newline="") as f:
-        reader = csv.DictReader(f)
-        columns = list(reader.fieldnames or [])
-        rows = [{k: _number(v) for k, v in row.items()} for row in reader]
-    names = [c[:-4] for c in columns if c.endswith("_max") and f"{c[:-4]}_avg" in columns
-             and f"{c[:-4]}_min" in columns]
-    return rows, names
-
-
-def _number(text: str | None) -> Any:
-    if text is None or text == "":
-        return math.nan
-    try:
-        value = float(text)
-    except ValueError:
-        return text
-    return int(value) if value.is_integer() and "." not in text and "e" not in text.lower() else value
-
-
 def _report_command(args: argparse.Namespace) -> int:
     from evokit.report.plots import plot_history
+    from evokit.runtime.rundir import read_generations
 
     run_dir = Path(args.run_dir)
-    rows, names = read_history(run_dir)
+    rows, names = read_generations(run_dir)
     plot_history(rows, names, run_dir / "fitness.png")
     print(f"plot: {run_dir / 'fitness.png'}")
     from evokit.report.html import write_report  # imported here: the HTML report pulls in more than the plots
@@ -355,12 +338,8 @@ def searches_from_names(items: Sequence[str]) -> dict[str, Any]:
 
 
 def _compare(args: argparse.Namespace) -> int:
-    import evokit as ek
-
     searches = searches_from_names(args.searches)
-    budget = None
-    if any(getattr(args, k) is not None for k in ("generations", "evaluations", "seconds")):
-        budget = ek.Budget(generations=args.generations, evaluations=args.evaluations, seconds=args.seconds)
+    budget = _budget(args)
     log.info("compare: %s, seeds %s, %s", ", ".join(searches), " ".join(map(str, args.seeds)),
              budget or "each search's own budget")
     from evokit.compare import compare
@@ -378,113 +357,9 @@ def _compare(args: argparse.Namespace) -> int:
 
 # --- export ---------------------------------------------------------------------------------
 
-class RunModels:
-    """Rebuilds the networks of a finished run directory as trained Keras models.
-
-    A candidate's genotype (from ``candidates.jsonl``) is decoded by the run's own encoding (from
-    ``search.pkl``) and trained as the search trained it: the same data, training settings and
-    seed (derived from the run seed and the network), with the weights a genotype carries.
-    ``search.pkl`` is a pickle: rebuild only your own runs.
-    """
-
-    def __init__(self, run_dir: str | Path):
-        from evokit.errors import ConfigError
-        from evokit.runtime.checkpoint import SEARCH
-        from evokit.runtime.rundir import read_candidates
-
-        self.run_dir = Path(run_dir)
-        summary = self.run_dir / "summary.json"
-        if not summary.is_file():
-            raise ConfigError(f"run_dir={str(run_dir)!r} is invalid: it holds no finished run (no summary.json); "
-                              "finish it first: evokit resume RUN_DIR")
-        self.summary = json.loads(summary.read_text())
-        self.records = read_candidates(self.run_dir)
-        self._search_path = self.run_dir / SEARCH
-        self._state: tuple[Any, Any, Any] | None = None
-
-    def _setup(self) -> tuple[Any, Any, Any]:
-        from evokit.errors import ConfigError
-        from evokit.runtime.candidates import CandidateEvaluator
-        from evokit.toolbox import resolve_data
-
-        if self._state is None:
-            if not self._search_path.is_file():
-                raise ConfigError(f"run_dir={str(self.run_dir)!r} is invalid: it has no saved search "
-                                  f"({self._search_path.name}) to rebuild networks with")
-            search = pickle.loads(self._search_path.read_bytes())
-            data = resolve_data(search.data, search.seed)
-            candidates = CandidateEvaluator(search.encoding, search.objectives, data, seed=search.seed,
-                                            constraints=search.constraints)
-            self._state = (search, data, candidates)
-        return self._state
-
-    def find(self, member: dict[str, Any]) -> dict[str, Any]:
-        """The first successful record of the candidate a summary entry describes."""
-        from evokit.errors import ConfigError
-
-        for record in self.records:
-            if (record.get("status") == "ok" and record.get("fitness") == member["values"]
-                    and record.get("description") == member["description"] and record.get("genotype") is not None):
-                return record
-        raise ConfigError(f"run_dir={str(self.run_dir)!r} is invalid: candidates.jsonl has no record of "
-                          f"{member['description']!r} with values {member['values']}")
-
-    def evaluation(self, record: dict[str, Any], final: bool = False) -> Any:
-        """The Evaluation (trained weights, validation metrics) of a record's network trained
-        again (with ``final_training`` if ``final`` and the search had one, as the search did for
-        its best network); ``.model()`` is the Keras model."""
-        from evokit.evaluation import TrainingConfig
-        from evokit.runtime.trainer import candidate_seed, train
-
-        search, data, candidates = self._setup()
-        genotype = search.encoding.from_json(record["genotype"])
-        spec, weights, _ = candidates.prepare(genotype)
-        seed = candidate_seed(search.seed, spec.hash)
-        if final and search.final_training is not None:
-            evaluation = train(spec, data, search.final_training, seed=seed)
-        else:
-            evaluation = train(spec, data, candidates.training or TrainingConfig(), seed=seed, weights=weights,
-                               fit=search.encoding.trains)
-        if evaluation.failed:
-            raise RuntimeError(f"rebuilding {record['description']!r} failed: {evaluation.message}")
-        return evaluation
-
-
-def export_models(run_dir: str | Path, out: str | Path | None = None, pareto: bool = False) -> list[Path]:
-    """Write the best model (``best.keras``) or every Pareto-front / hall-of-fame member
-    (``pareto-NN.keras`` and ``pareto.json``, their values) of a finished run into ``out``
-    (default ``RUN_DIR/export``); return the paths of the models."""
-    from evokit.runtime.rundir import to_jsonable
-
-    models = RunModels(run_dir)
-    out = Path(out) if out is not None else Path(run_dir) / "export"
-    out.mkdir(parents=True, exist_ok=True)
-    if not pareto:
-        target = out / "best.keras"
-        saved = Path(run_dir) / "best.keras"
-        if saved.is_file():
-            if saved.resolve() != target.resolve():
-                shutil.copyfile(saved, target)
-        else:
-            best = models.summary["best"]
-            log.info("best.keras is missing: rebuilding %s", best["description"])
-            models.evaluation(models.find(best), final=True).model().save(target)
-        return [target]
-    paths, manifest = [], []
-    for i, member in enumerate(models.summary["hall_of_fame"]):
-        log.info("rebuilding %d/%d: %s", i + 1, len(models.summary["hall_of_fame"]), member["description"])
-        target = out / f"pareto-{i:02d}.keras"
-        evaluation = models.evaluation(models.find(member))
-        model = evaluation.model()
-        model.save(target)
-        paths.append(target)
-        manifest.append({"file": target.name, "values": member["values"], "params": model.count_params(),
-                         "description": member["description"], "rebuilt_metrics": evaluation.metrics})
-    (out / "pareto.json").write_text(json.dumps(to_jsonable(manifest), indent=2))
-    return paths
-
-
 def _export(args: argparse.Namespace) -> int:
+    from evokit.export import export_models
+
     paths = export_models(args.run_dir, args.out, args.pareto)
     for path in paths:
         print(f"model: {path}")

@@ -13,11 +13,12 @@ accuracy-vs-parameters Pareto fronts of all searches in one figure::
 
 With ``run_dir`` the comparison writes ``comparison.csv``, ``comparison.md``, ``convergence.png``
 and ``fronts.png`` there, and each run's own files under ``<run_dir>/<search>/seed<k>/``.
+This module runs the searches and aggregates their numbers; ``evokit.report.compare`` draws and
+writes them up.
 """
 from __future__ import annotations
 
 import copy
-import csv
 import math
 import os
 import re
@@ -31,7 +32,8 @@ from typing import Any, Iterable, Mapping, Sequence
 
 from evokit.errors import ConfigError
 from evokit.runtime.evaluators import Evaluator, make_evaluator
-from evokit.runtime.rundir import read_candidates
+from evokit.runtime.pareto import nondominated
+from evokit.runtime.rundir import read_candidates, write_csv
 from evokit.search import Budget, Result, Search
 from evokit.toolbox import check_data
 
@@ -125,50 +127,20 @@ class Comparison:
 
     def table(self) -> str:
         """The aggregated rows as a Markdown table (mean ± sd over seeds)."""
-        header = ["search", "runs", "best val acc", "test acc", "params (best)", "CO2 (g)", "evaluations",
-                  "wall time (s)", "status"]
-        lines = ["| " + " | ".join(header) + " |",
-                 "|" + "|".join(["---"] + ["---:"] * 7 + ["---"]) + "|"]
-        for row in self.rows():
-            total = row["runs"] + row["failed"]
-            co2 = _pm(row, "co2_g", "{:.3g}")
-            if co2 != "—" and row["co2_source"]:
-                co2 += " (meas.)" if row["co2_source"] == "measured" else " (est.)"
-            status = "ok" if not row["failed"] else (f"{row['failed']} failed: " if row["runs"] else "failed: ")
-            if row["failed"]:
-                status += _short(row["error"])
-            cells = [_cell(row["search"]), f"{row['runs']}/{total}", _pm(row, "val_accuracy", "{:.3f}"),
-                     _pm(row, "test_accuracy", "{:.3f}"), _pm(row, "params", "{:,.0f}"), co2,
-                     _pm(row, "evaluations", "{:.1f}"), _pm(row, "wall_time_s", "{:.1f}"), status]
-            lines.append("| " + " | ".join(cells) + " |")
-        return "\n".join(lines)
+        from evokit.report.compare import table
+
+        return table(self)
 
     def to_csv(self, path: str | Path) -> Path:
         """Write the aggregated rows (one per search, full precision, full error messages) as CSV."""
-        path = Path(path)
-        rows = self.rows()
-        with path.open("w", newline="") as f:
-            writer = csv.DictWriter(f, fieldnames=list(rows[0]))
-            writer.writeheader()
-            writer.writerows({k: "" if v is None else v for k, v in row.items()} for row in rows)
-        return path
+        return write_csv(path, [{k: "" if v is None else v for k, v in row.items()} for row in self.rows()])
 
     def to_markdown(self, path: str | Path) -> Path:
         """Write the table, with what the runs shared (seeds, budget, data), as a Markdown file."""
+        from evokit.report.compare import markdown
+
         path = Path(path)
-        budget = "each search's own" if self.budget is None else ", ".join(
-            f"{k}={v}" for k, v in vars(self.budget).items() if v is not None)
-        data = "each search's own" if self.data is None else getattr(self.data, "name", self.data)
-        text = [f"# Comparison of {', '.join(self.names)}", "",
-                f"seeds {', '.join(map(str, self.seeds))}; budget: {budget}; data: {data}. "
-                "Values are mean ± sd over the seeds that completed. Best val acc and params belong to each "
-                "run's best candidate (its validation accuracy after the search's training); test acc is "
-                "that network's accuracy on the test split; CO2 is the whole search's (measured by CodeCarbon "
-                "when the search measured it, else estimated with Green Algorithms from training time); "
-                "evaluations are networks trained.", "", self.table(), ""]
-        if self.interrupted:
-            text += ["Interrupted: not every run was made.", ""]
-        path.write_text("\n".join(text))
+        path.write_text(markdown(self))
         return path
 
     def curves(self) -> dict[str, list[list[float]]]:
@@ -184,41 +156,16 @@ class Comparison:
     def plot_convergence(self, path: str | Path | None = None) -> Any:
         """Best validation accuracy so far vs networks trained: one line per search, the mean over
         seeds with a ± sd band, up to the length of its shortest run. Returns the figure."""
-        plt = _pyplot(path)
-        from matplotlib.ticker import MaxNLocator
+        from evokit.report.compare import plot_convergence
 
-        fig, ax = plt.subplots(figsize=(6.4, 4.2))
-        for name, curves in self.curves().items():
-            if not curves:
-                ax.plot([], [], label=f"{name} (no validation accuracy)")
-                continue
-            n = min(len(c) for c in curves)
-            xs = list(range(1, n + 1))
-            stats = [mean_sd(c[i] for c in curves) for i in range(n)]
-            means = [math.nan if m is None else m for m, _ in stats]
-            sds = [0.0 if s is None else s for _, s in stats]
-            (line,) = ax.plot(xs, means, drawstyle="steps-post", marker="o", markersize=3,
-                              label=f"{name} ({len(curves)} run{'s' * (len(curves) > 1)})")
-            if len(curves) > 1:
-                ax.fill_between(xs, [m - s for m, s in zip(means, sds)], [m + s for m, s in zip(means, sds)],
-                                step="post", color=line.get_color(), alpha=0.2, linewidth=0)
-        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-        ax.set_xlabel("networks trained")
-        ax.set_ylabel("best validation accuracy so far")
-        ax.set_title("Convergence (mean ± sd over seeds)")
-        ax.grid(alpha=0.3)
-        ax.legend(fontsize=8)
-        return _finish(plt, fig, path)
+        return plot_convergence(self, path)
 
     def plot_fronts(self, path: str | Path | None = None) -> Any:
         """The accuracy-vs-parameters Pareto front of every search (all seeds pooled), overlaid in
         one plot (``evokit.report.front.plot_fronts``). Returns the figure."""
-        from evokit.report.front import plot_fronts
+        from evokit.report.compare import plot_fronts
 
-        fronts = {name: [{"val_accuracy": acc, "params": params} for acc, params in front]
-                  for name, front in self.fronts().items()}
-        return plot_fronts(fronts, "val_accuracy", "params", path=path,
-                           title="Pareto fronts: accuracy vs parameters (all seeds)")
+        return plot_fronts(self, path)
 
     def write(self, run_dir: str | Path) -> dict[str, Path]:
         """Write ``comparison.csv``, ``comparison.md``, ``convergence.png`` and ``fronts.png``."""
@@ -362,13 +309,11 @@ def _summary(name: str, seed: int, result: Result, seconds: float, run_dir: Path
 
 
 def pareto_front(points: Iterable[tuple[float, int]]) -> list[tuple[float, int]]:
-    """The non-dominated ``(accuracy, params)`` points (accuracy maximised, parameters minimised),
-    sorted by parameters (and so by accuracy); duplicates are kept once."""
-    front: list[tuple[float, int]] = []
-    for acc, params in sorted(set(points), key=lambda p: (p[1], -p[0])):
-        if not front or acc > front[-1][0]:
-            front.append((acc, params))
-    return front
+    """The non-dominated ``(accuracy, params)`` points (accuracy maximised, parameters minimised;
+    ``evokit.runtime.pareto.nondominated``), sorted by parameters (and so by accuracy); duplicates
+    are kept once."""
+    unique = sorted(set(points), key=lambda p: (p[1], -p[0]))
+    return [unique[i] for i in nondominated(unique, (1.0, -1.0))]
 
 
 def _check(searches: Any, data: Any, budget: Any, seeds: Any, run_dir: Any, progress: Any,
@@ -415,7 +360,9 @@ def _dir_names(names: Sequence[str]) -> list[str]:
 def _line(run: RunSummary) -> str:
     """The progress line of a finished run."""
     if not run.ok:
-        return f"{run.name} seed {run.seed}: FAILED ({_short(run.error)})"
+        from evokit.report.compare import shorten
+
+        return f"{run.name} seed {run.seed}: FAILED ({shorten(run.error)})"
     scores = [f"{label} {v:.3f}" for label, v in (("val acc", run.val_accuracy), ("test acc", run.test_accuracy))
               if v is not None]
     return (f"{run.name} seed {run.seed}: {', '.join(scores + [f'{run.params or 0:,} params'])}, "
@@ -428,40 +375,6 @@ def _errors(failed: Sequence[RunSummary]) -> str:
     for run in failed:
         seeds.setdefault(run.error, []).append(str(run.seed))
     return "; ".join(f"seed{'s' * (len(s) > 1)} {', '.join(s)}: {error}" for error, s in seeds.items())
-
-
-def _pm(row: dict[str, Any], metric: str, fmt: str) -> str:
-    mean, sd = row[f"{metric}_mean"], row[f"{metric}_sd"]
-    if mean is None:
-        return "—"
-    return fmt.format(mean) + ("" if sd is None else " ± " + fmt.format(sd))
-
-
-def _cell(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
-
-
-def _short(text: str, limit: int = 120) -> str:
-    text = _cell(text)
-    return text if len(text) <= limit else text[:limit - 1] + "…"
-
-
-def _pyplot(path: Any) -> Any:
-    import matplotlib
-
-    if path is not None:
-        matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
-
-    return plt
-
-
-def _finish(plt: Any, fig: Any, path: str | Path | None) -> Any:
-    fig.tight_layout()
-    if path is not None:
-        fig.savefig(path, dpi=110)
-        plt.close(fig)
-    return fig
 
 
 __all__ = ["compare", "Comparison", "RunSummary", "pareto_front", "mean_sd"]

@@ -30,7 +30,6 @@ user's own. Bad input raises :class:`evokit.errors.ConfigError` naming the key p
 from __future__ import annotations
 
 import copy
-import csv
 import importlib
 import inspect
 import math
@@ -38,6 +37,7 @@ import re
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
+from evokit.datafiles import FILE_ONLY_KEYS, read_data_file
 from evokit.errors import ConfigError, DataError, EvokitError
 
 try:
@@ -109,10 +109,8 @@ TOP_LEVEL = ("description", "seed", "run_dir", "final_training", "hall_of_fame",
              "objectives", "constraints", "algorithm", "budget", "evaluator")
 DATA_KEYS = ("name", "path", "target", "header", "delimiter", "task", "seed", "val_size", "test_size", "scale",
              "n_train", "n_val")
-_FILE_ONLY = ("target", "header", "delimiter", "task")
 BUDGET_KEYS = ("generations", "evaluations", "seconds", "target")
 TRAINING_KEYS = ("epochs", "batch_size", "optimizer", "learning_rate", "early_stopping")
-_DATA_SUFFIXES = (".csv", ".npz")
 
 
 def load(path: str | Path) -> Any:
@@ -279,7 +277,7 @@ def build_data(section: Any, seed: Any = 0, base_dir: str | Path | None = None, 
     if "name" in section and "path" in section:
         raise ConfigError(f"{path}: give either name (an embedded dataset) or path (a CSV or NPZ file), not both")
     if "path" not in section:
-        for key in _FILE_ONLY:
+        for key in FILE_ONLY_KEYS:
             if key in section:
                 raise ConfigError(f"{path}.{key}: applies to a data file (data.path) only")
     name = section.get("name", "digits")
@@ -293,7 +291,7 @@ def build_data(section: Any, seed: Any = 0, base_dir: str | Path | None = None, 
         return name
     try:
         if "path" in section:
-            data = _read_file(path, section, base_dir, options)
+            data = read_data_file(path, section, base_dir, options)
         else:
             data = datasets.load(name, **options)
         if subset:
@@ -458,86 +456,6 @@ def _weighted_sum(path: str, table: dict[str, Any]) -> Any:
     if "name" in table:
         kwargs["name"] = table["name"]
     return _call(path, WeightedSum, kwargs)
-
-
-def _read_file(path: str, section: Mapping[str, Any], base_dir: str | Path | None, options: dict[str, Any]) -> Any:
-    """A Dataset from a CSV (one sample per row, the target in column ``target``) or an NPZ file
-    (arrays ``X`` and ``y``, and optionally ``X_test`` and ``y_test``)."""
-    import numpy as np
-
-    from evokit import datasets
-
-    file = section["path"]
-    if not isinstance(file, str) or not file:
-        raise ConfigError(f"{path}.path={file!r} is invalid: expected the path of a CSV or NPZ file")
-    full = Path(file) if base_dir is None or Path(file).is_absolute() else Path(base_dir) / file
-    if full.suffix.lower() not in _DATA_SUFFIXES:
-        raise ConfigError(f"{path}.path={file!r} is invalid: expected a file ending in .csv or .npz")
-    if not full.is_file():
-        raise ConfigError(f"{path}.path={file!r} is invalid: no such file ({full})")
-    kwargs = dict(options, name=full.stem)
-    if "task" in section:
-        kwargs["task"] = section["task"]
-    if full.suffix.lower() == ".npz":
-        for key in ("target", "header", "delimiter"):
-            if key in section:
-                raise ConfigError(f"{path}.{key}: applies to a CSV file only")
-        with np.load(full, allow_pickle=False) as arrays:
-            found = {k: arrays[k] for k in arrays.files}
-        if "X" not in found or "y" not in found:
-            raise DataError(f"{path}.path={file!r} is invalid: expected arrays named X and y (and optionally X_test, "
-                            f"y_test); found {', '.join(sorted(found)) or 'none'}")
-        return datasets.from_arrays(found["X"], found["y"], X_test=found.get("X_test"), y_test=found.get("y_test"),
-                                    **kwargs)
-    x, y = _read_csv(path, full, section)
-    return datasets.from_arrays(x, y, **kwargs)
-
-
-def _read_csv(path: str, file: Path, section: Mapping[str, Any]) -> tuple[Any, Any]:
-    import numpy as np
-
-    header = section.get("header", True)
-    delimiter = section.get("delimiter", ",")
-    if not isinstance(header, bool):
-        raise ConfigError(f"{path}.header={header!r} is invalid: expected true or false")
-    if not isinstance(delimiter, str) or len(delimiter) != 1:
-        raise ConfigError(f"{path}.delimiter={delimiter!r} is invalid: expected one character")
-    with file.open(newline="") as f:
-        rows = [row for row in csv.reader(f, delimiter=delimiter) if row]
-    columns = rows.pop(0) if header and rows else []
-    if not rows:
-        raise DataError(f"{path}.path={str(section['path'])!r} is invalid: the file has no data rows")
-    width = len(rows[0])
-    target = section.get("target", width - 1)
-    if isinstance(target, str):
-        if target not in columns:
-            raise ConfigError(f"{path}.target={target!r} is invalid: expected one of the columns "
-                              f"{', '.join(map(repr, columns)) or '(the file has no header)'}")
-        target = columns.index(target)
-    elif isinstance(target, bool) or not isinstance(target, int) or not -width <= target < width:
-        raise ConfigError(f"{path}.target={target!r} is invalid: expected a column name or an index in "
-                          f"[{-width}, {width - 1}]")
-    target %= width
-    for i, row in enumerate(rows):
-        if len(row) != width:
-            raise DataError(f"{path}.path={str(section['path'])!r} is invalid: row {i + 1 + header} has {len(row)} "
-                            f"fields, expected {width}")
-    try:
-        x = np.array([[float(v) for j, v in enumerate(row) if j != target] for row in rows], dtype=np.float32)
-    except ValueError as exc:
-        raise DataError(f"{path}.path={str(section['path'])!r} is invalid: a feature is not a number ({exc})") from exc
-    labels = [row[target].strip() for row in rows]
-    return x, np.array(_parse_labels(labels))
-
-
-def _parse_labels(labels: list[str]) -> list[Any]:
-    """Integers if every label is one, else floats if every label is a number, else the strings."""
-    for kind in (int, float):
-        try:
-            return [kind(v) for v in labels]
-        except ValueError:
-            continue
-    return labels
 
 
 def merged(config: Mapping[str, Any], **changes: Any) -> dict[str, Any]:

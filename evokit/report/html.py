@@ -2,7 +2,8 @@
 offline or mail to a colleague.
 
 It reads only the plain files a search leaves behind (``config.json``, ``generations.csv``,
-``candidates.jsonl``, ``summary.json``), so it works for finished runs, runs with failed
+``candidates.jsonl``, ``summary.json``; read by ``evokit.runtime.rundir.read_run``, what to show
+chosen by ``evokit.report.rundata``), so it works for finished runs, runs with failed
 candidates, and runs that were killed before they finished (no ``summary.json``: the page shows
 what exists and says the run is unfinished). Images are PNG/SVG data URIs, the CSS is inline,
 there is no script and no external font; everything taken from the run is HTML-escaped.
@@ -10,257 +11,61 @@ there is no script and no external font; everything taken from the run is HTML-e
 from __future__ import annotations
 
 import base64
-import csv
 import io
 import json
 import math
 import re
-from collections import Counter
-from dataclasses import dataclass, field
 from datetime import datetime
 from html import escape
 from pathlib import Path
 from typing import Any
 
-from evokit.errors import ConfigError
 from evokit.report.diagram import layer_rows, netspec_svg
+from evokit.report.rundata import accuracy_front, accuracy_key, best_records, co2, cost, is_finite, metric
+from evokit.runtime.rundir import RunData, read_run
 
 __all__ = ["write_report"]
-
-TOP = 3
-"""How many of the best architectures the page draws."""
-
-
-@dataclass
-class Run:
-    """What a run directory holds, read leniently (missing or partial files are allowed)."""
-
-    path: Path
-    config: dict[str, Any] = field(default_factory=dict)
-    summary: dict[str, Any] | None = None
-    rows: list[dict[str, Any]] = field(default_factory=list)
-    records: list[dict[str, Any]] = field(default_factory=list)
-    names: list[str] = field(default_factory=list)
-    weights: list[float] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
-
-    @property
-    def finished(self) -> bool:
-        return self.summary is not None
-
-    @property
-    def stats(self) -> dict[str, Any]:
-        return (self.summary or {}).get("stats") or {}
-
-
-# -- reading --------------------------------------------------------------------------------------
-
-
-def _number(text: str) -> Any:
-    try:
-        value = float(text)
-    except (TypeError, ValueError):
-        return text
-    return int(value) if value.is_integer() and "." not in text and "e" not in text.lower() else value
-
-
-def _finite(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
-
-
-def read_run(run_dir: str | Path) -> Run:
-    """Read a run directory; raises ConfigError if it is not one."""
-    path = Path(run_dir)
-    if not path.is_dir():
-        raise ConfigError(f"run_dir={str(run_dir)!r} is invalid: expected an existing run directory")
-    if not any((path / name).exists() for name in ("config.json", "candidates.jsonl", "summary.json")):
-        raise ConfigError(f"run_dir={str(run_dir)!r} is invalid: it holds no run (no config.json, candidates.jsonl "
-                          "or summary.json)")
-    run = Run(path)
-    for name in ("config.json", "summary.json"):
-        file = path / name
-        if file.exists():
-            try:
-                data = json.loads(file.read_text())
-            except (OSError, ValueError) as exc:
-                run.notes.append(f"{name} could not be read ({exc}).")
-                continue
-            if name == "config.json":
-                run.config = data if isinstance(data, dict) else {}
-            else:
-                run.summary = data if isinstance(data, dict) else None
-    if (path / "generations.csv").exists():
-        with (path / "generations.csv").open(newline="") as f:
-            run.rows = [{k: _number(v) for k, v in row.items() if k} for row in csv.DictReader(f)]
-    if (path / "candidates.jsonl").exists():
-        bad = 0
-        with (path / "candidates.jsonl").open() as f:
-            for line in f:
-                if line.strip():
-                    try:
-                        run.records.append(json.loads(line))
-                    except ValueError:
-                        bad += 1  # a line cut short when the run was killed
-        if bad:
-            run.notes.append(f"{bad} line(s) of candidates.jsonl could not be read (cut short?) and were skipped.")
-    run.names, run.weights = _objectives(run)
-    return run
-
-
-def _objectives(run: Run) -> tuple[list[str], list[float]]:
-    """Objective names and DEAP weights, from config.json's reprs (``Name(name='x', weight=1.0)``),
-    else from the columns of generations.csv or the first record's fitness."""
-    names, weights = [], []
-    for text in run.config.get("objectives") or []:
-        found = re.search(r"name='([^']*)'.*?weight=([-+0-9.eE]+)", str(text))
-        if found:
-            names.append(found.group(1))
-            weights.append(float(found.group(2)))
-    if names:
-        return names, weights
-    if run.rows:
-        names = [k[:-4] for k in run.rows[0] if k.endswith("_max")]
-    elif run.records:
-        names = list(run.records[0].get("fitness") or {})
-    return names, [1.0 if ("accuracy" in n or "score" in n) else -1.0 for n in names]
-
-
-# -- choosing what to show ------------------------------------------------------------------------
-
-
-def _ok(record: dict[str, Any]) -> bool:
-    return record.get("status") == "ok" and isinstance(record.get("netspec"), dict)
-
-
-def _unique(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    seen, out = set(), []
-    for r in records:
-        key = r.get("hash") or r.get("network")
-        if key not in seen:
-            seen.add(key)
-            out.append(r)
-    return out
-
-
-def _values(run: Run, record: dict[str, Any]) -> list[float] | None:
-    fitness = record.get("fitness") or {}
-    values = [fitness.get(n) for n in run.names]
-    return [float(v) for v in values] if values and all(_finite(v) for v in values) else None
-
-
-def _dominates(a: list[float], b: list[float], weights: list[float]) -> bool:
-    return all(w * x >= w * y for x, y, w in zip(a, b, weights)) and a != b
-
-
-def best_records(run: Run, n: int = TOP) -> list[dict[str, Any]]:
-    """The run's best candidates, best first: the summary's hall of fame (or Pareto front) when the
-    run finished, else ranked from the records (best first objective; non-dominated first when
-    there are several objectives)."""
-    scored = [(r, v) for r in _unique([r for r in run.records if _ok(r)]) if (v := _values(run, r)) is not None]
-    ranked: list[dict[str, Any]] = []
-    for entry in (run.summary or {}).get("hall_of_fame") or []:
-        for r, values in scored:
-            if r.get("description") == entry.get("description") and r not in ranked and all(
-                    math.isclose(x, float(entry.get("values", {}).get(k, math.nan)), rel_tol=1e-9)
-                    for k, x in zip(run.names, values)):
-                ranked.append(r)
-                break
-    if not ranked and scored:
-        w0 = run.weights[0] if run.weights else 1.0
-        front = [(r, v) for r, v in scored if not any(_dominates(u, v, run.weights) for _, u in scored)]
-        rest = [(r, v) for r, v in scored if all(r is not f for f, _ in front)]
-        for group in (front, rest) if len(run.names) > 1 else (scored,):
-            ranked += [r for r, v in sorted(group, key=lambda rv: -w0 * rv[1][0])]
-    return ranked[:n]
-
-
-def _accuracy_key(run: Run) -> tuple[str, float]:
-    """What the front plots on its y axis: validation accuracy, else the first objective."""
-    if any(_finite(r.get("val_accuracy")) for r in run.records):
-        return "val_accuracy", 1.0
-    return (run.names[0], run.weights[0]) if run.names else ("val_accuracy", 1.0)
-
-
-def _metric(record: dict[str, Any], key: str) -> Any:
-    value = record.get(key)
-    return value if _finite(value) else (record.get("fitness") or {}).get(key)
-
-
-def _co2(record: dict[str, Any]) -> float | None:
-    for value in ((record.get("fitness") or {}).get("co2_kg"), record.get("co2_kg_measured"),
-                  record.get("co2_kg_estimated")):
-        if _finite(value):
-            return float(value)
-    return None
-
-
-def cost(run: Run) -> dict[str, Any]:
-    """The search cost: from summary.json when the run finished, else added up from the files."""
-    stats = run.stats
-    if stats:
-        out = {k: stats.get(k) for k in ("wall_time_s", "evaluated", "trained", "cache_hits", "generations")}
-        out["failures"] = stats.get("failures") or {}
-        out.update(stats.get("search_cost") or {})
-        return out
-    from evokit.fitness.carbon import GreenAlgorithms
-
-    trained = [r for r in run.records if not r.get("cached") and r.get("status") != "untrained"
-               and _finite(r.get("wall_time")) and r["wall_time"] > 0]
-    estimator = GreenAlgorithms()
-    energy = sum(estimator.energy_kwh(r["wall_time"], r.get("cores"), r.get("memory_gb")) for r in trained)
-    out = {"wall_time_s": run.rows[-1].get("elapsed_s") if run.rows else None, "evaluated": len(run.records),
-           "trained": sum(1 for r in run.records if not r.get("cached") and r.get("status") != "untrained"),
-           "cache_hits": sum(1 for r in run.records if r.get("cached")),
-           "generations": run.rows[-1].get("gen") if run.rows else None,
-           "failures": dict(Counter(r.get("reason") or "unknown" for r in run.records
-                                    if r.get("status") == "failed" and not r.get("cached"))),
-           "energy_kwh_estimated": energy, "co2_kg_estimated": estimator.co2_kg(energy),
-           "train_seconds": sum(r["wall_time"] for r in trained)}
-    if trained and all(_finite(r.get("energy_kwh_measured")) for r in trained):
-        out["energy_kwh_measured"] = sum(r["energy_kwh_measured"] for r in trained)
-        out["co2_kg_measured"] = sum(r.get("co2_kg_measured") or 0.0 for r in trained)
-    return out
 
 
 # -- figures --------------------------------------------------------------------------------------
 
 
+def _data_uri(mime: str, data: bytes) -> str:
+    """``data`` inlined as a ``data:`` URI, so the page needs no other file."""
+    return f"data:{mime};base64," + base64.b64encode(data).decode("ascii")
+
+
 def _png(fig: Any) -> str:
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=100)
-    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+    return _data_uri("image/png", buffer.getvalue())
 
 
 def _svg(text: str) -> str:
-    return "data:image/svg+xml;base64," + base64.b64encode(text.encode("utf-8")).decode("ascii")
+    return _data_uri("image/svg+xml", text.encode("utf-8"))
 
 
-def convergence_png(run: Run) -> str:
+def convergence_png(run: RunData) -> str:
     """Best / mean / worst of each objective per generation (``evokit.report.plots.plot_history``),
     as a PNG data URI."""
     from evokit.report.plots import plot_history
 
-    rows = [{k: (v if _finite(v) else math.nan) if k != "gen" else v for k, v in row.items()} for row in run.rows]
+    rows = [{k: (v if is_finite(v) else math.nan) if k != "gen" else v for k, v in row.items()} for row in run.rows]
     buffer = io.BytesIO()  # a path-like target makes plot_history draw off-screen and close its figure
     plot_history(rows, run.names, buffer, title="Objectives over generations")
-    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+    return _data_uri("image/png", buffer.getvalue())
 
 
-def front_figure(run: Run) -> tuple[Any, list[dict[str, Any]], str]:
+def front_figure(run: RunData) -> tuple[Any, list[dict[str, Any]], str]:
     """Accuracy against parameters of every trained candidate, coloured by CO2 (else generation),
     with the non-dominated ones (most accurate for their size) joined by a step line. Returns the
     figure, the front's records and what the colour shows."""
     from matplotlib.figure import Figure
 
-    key, weight = _accuracy_key(run)
-    points = [(r, float(_metric(r, key)), float(r["params"])) for r in _unique([r for r in run.records if _ok(r)])
-              if _finite(_metric(r, key)) and _finite(r.get("params"))]
-    co2 = [_co2(r) for r, _, _ in points]
-    by_co2 = bool(points) and all(c is not None for c in co2)
-    colour = co2 if by_co2 else [float(r.get("generation") or 0) for r, _, _ in points]
-    front = [(r, a, p) for r, a, p in points
-             if not any(weight * b >= weight * a and q <= p and (b, q) != (a, p) for _, b, q in points)]
-    front.sort(key=lambda t: t[2])
+    key, points, front = accuracy_front(run)
+    co2s = [co2(r) for r, _, _ in points]
+    by_co2 = bool(points) and all(c is not None for c in co2s)
+    colour = co2s if by_co2 else [float(r.get("generation") or 0) for r, _, _ in points]
     fig = Figure(figsize=(7.6, 4.2))
     ax = fig.add_subplot()
     if points:
@@ -333,7 +138,7 @@ def _fmt(value: Any, digits: int = 4) -> str:
 
 
 def _seconds(value: Any) -> str:
-    if not _finite(value):
+    if not is_finite(value):
         return "–"
     minutes, seconds = divmod(float(value), 60)
     hours, minutes = divmod(int(minutes), 60)
@@ -342,19 +147,19 @@ def _seconds(value: Any) -> str:
 
 
 def _energy(kwh: Any) -> str:
-    if not _finite(kwh):
+    if not is_finite(kwh):
         return "–"
     return f"{kwh:.3g} kWh" if kwh >= 1 else f"{kwh * 1000:.3g} Wh"
 
 
 def _mass(kg: Any) -> str:
-    if not _finite(kg):
+    if not is_finite(kg):
         return "–"
     return f"{kg:.3g} kg CO2-eq" if kg >= 1 else f"{kg * 1000:.3g} g CO2-eq"
 
 
 def _pct(value: Any) -> str:
-    return f"{100 * value:.1f}%" if _finite(value) else "–"
+    return f"{100 * value:.1f}%" if is_finite(value) else "–"
 
 
 def _short(text: Any) -> str:
@@ -371,7 +176,7 @@ def _table(header: list[str], rows: list[list[Any]], numeric: set[int] = frozens
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
-def _header(run: Run) -> str:
+def _header(run: RunData) -> str:
     config, stats = run.config, run.stats
     status = ('<span class="badge finished">finished</span>' if run.finished
               else '<span class="badge unfinished">unfinished</span>')
@@ -389,10 +194,10 @@ def _header(run: Run) -> str:
             f'<div class="facts">{spans}</div></div></header>')
 
 
-def _headline(run: Run, best: dict[str, Any] | None) -> str:
+def _headline(run: RunData, best: dict[str, Any] | None) -> str:
     summary_best = (run.summary or {}).get("best") or {}
     tests = (run.summary or {}).get("test_scores") or {}
-    val = _metric(best, "val_accuracy") if best else None
+    val = metric(best, "val_accuracy") if best else None
     tiles = [("validation accuracy (best network)", _pct(val)), ("test accuracy (best model)", _pct(tests.get("test_accuracy"))),
              ("parameters", _fmt(summary_best.get("params", best.get("params") if best else None))),
              ("FLOPs per sample", _fmt(summary_best.get("flops", best.get("flops") if best else None)))]
@@ -400,7 +205,7 @@ def _headline(run: Run, best: dict[str, Any] | None) -> str:
     return f'<section class="tiles" style="background:none;box-shadow:none;padding:0">{html}</section>'
 
 
-def _architecture(run: Run, rank: int, record: dict[str, Any]) -> str:
+def _architecture(run: RunData, rank: int, record: dict[str, Any]) -> str:
     from evokit.netspec import NetSpec
 
     values = record.get("fitness") or {}
@@ -430,7 +235,7 @@ def _architecture(run: Run, rank: int, record: dict[str, Any]) -> str:
             f'<div class="detail">{head}{table}</div></div>')
 
 
-def _cost(run: Run) -> str:
+def _cost(run: RunData) -> str:
     c = cost(run)
     failures = c.get("failures") or {}
     rows = [("wall time", _seconds(c.get("wall_time_s"))), ("training time", _seconds(c.get("train_seconds"))),
@@ -449,17 +254,16 @@ def _cost(run: Run) -> str:
     return f"<section class=cost><h2>Search cost</h2>{source}{html}</section>"
 
 
-def _own_front(run: Run) -> str:
+def _own_front(run: RunData) -> str:
     """The search's own Pareto front in its objectives (the run's ``pareto.png``), when it has one."""
     file = run.path / "pareto.png"
     if len(run.names) < 2 or not file.is_file():
         return ""
-    data = base64.b64encode(file.read_bytes()).decode("ascii")
     return (f"<h3 style='margin-top:16px'>The search's own front: {escape(' vs '.join(run.names))}</h3>"
-            f'<img alt="the search\'s Pareto front" src="data:image/png;base64,{data}">')
+            f'<img alt="the search\'s Pareto front" src="{_data_uri("image/png", file.read_bytes())}">')
 
 
-def _failures(run: Run) -> str:
+def _failures(run: RunData) -> str:
     failed = [r for r in run.records if r.get("status") == "failed" and not r.get("cached")]
     if not failed:
         return ""
@@ -472,7 +276,7 @@ def _failures(run: Run) -> str:
             f"{_table(['reason', 'generation', 'network', 'message'], rows)}{more}</section>")
 
 
-def render(run: Run) -> str:
+def render(run: RunData) -> str:
     """The report page of ``run`` as HTML text."""
     best = best_records(run)
     parts = ["<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
@@ -496,9 +300,9 @@ def render(run: Run) -> str:
     side_by_side = len(run.names) <= 1  # one panel: the plot and the cost table share a row
     parts.append(f"<div class=row>{convergence}{_cost(run)}</div>" if side_by_side else convergence)
     fig, front, colour = front_figure(run)
-    key = _accuracy_key(run)[0]
+    key = accuracy_key(run)[0]
     members = _table(["params", escape(key.replace("_", " ")), "CO2 (kg)", "generation", "network"],
-                     [[_fmt(r.get("params")), _fmt(_metric(r, key)), _fmt(_co2(r)), _fmt(r.get("generation")),
+                     [[_fmt(r.get("params")), _fmt(metric(r, key)), _fmt(co2(r)), _fmt(r.get("generation")),
                        f"<code>{escape(str(r.get('network')))}</code>"] for r in front], numeric={0, 1, 2, 3})
     parts.append(f"<section><h2>Pareto front: accuracy vs parameters</h2><p class=muted>Every trained candidate, "
                  f"coloured by {colour}; circled: no other candidate is both as accurate and smaller.</p>"

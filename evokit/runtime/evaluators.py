@@ -14,12 +14,13 @@ import multiprocessing
 import os
 import queue as queue_module
 import signal
+import sys
 import time
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
-from evokit.errors import check_float, check_int
+from evokit.errors import ConfigError, check_float, check_int
 from evokit.evaluation import Evaluation, TrainingConfig, failure
 from evokit.fitness.probes import Probe
 from evokit.netspec import NetSpec
@@ -230,9 +231,39 @@ class ProcessEvaluator(Evaluator):
                 f"timeout={self.timeout})")
 
 
-def make_evaluator(workers: int | Evaluator | None) -> Evaluator:
-    """An evaluator from a ``workers`` argument: an Evaluator as is, 1 -> serial, N -> N processes."""
+def make_evaluator(workers: Any) -> Evaluator:
+    """An evaluator from a ``workers`` argument (``Search(workers=...)``, ``evokit.resume``):
+
+    * an Evaluator: used as is;
+    * None or 1: train in this process (SerialEvaluator); N >= 2: N worker processes
+      (ProcessEvaluator);
+    * ``"dask"``: a DaskEvaluator on a LocalCluster of its own (2 worker processes);
+    * a scheduler address such as ``"tcp://host:8786"``: a DaskEvaluator connected to it;
+    * a ``distributed.Client``: a DaskEvaluator using it (left open at the end);
+    * any other callable: a DEAP-style ``map`` (builtin ``map``, ``Pool.map``,
+      ``scoop.futures.map``, ...) run by a MapEvaluator.
+    """
     if isinstance(workers, Evaluator):
         return workers
-    workers = 1 if workers is None else check_int("workers", workers, minimum=1)
+    if workers is None:
+        return SerialEvaluator()
+    allowed = ("expected 1 (this process), N >= 2 (worker processes), an Evaluator, 'dask', a Dask scheduler "
+               "address ('tcp://host:8786'), a distributed.Client or a map function")
+    if isinstance(workers, str):
+        if workers != "dask" and "://" not in workers:
+            raise ConfigError(f"workers={workers!r} is invalid: {allowed}")
+        from evokit.runtime.dask import DaskEvaluator
+
+        return DaskEvaluator() if workers == "dask" else DaskEvaluator(address=workers)
+    distributed = sys.modules.get("distributed")  # a Client exists only if its module is imported
+    if distributed is not None and isinstance(workers, distributed.Client):
+        from evokit.runtime.dask import DaskEvaluator
+
+        return DaskEvaluator(client=workers)
+    if callable(workers) and not (isinstance(workers, type) and issubclass(workers, Evaluator)):
+        from evokit.runtime.map_evaluator import MapEvaluator
+
+        return MapEvaluator(workers)
+    if not isinstance(workers, int) or isinstance(workers, bool) or workers < 1:
+        raise ConfigError(f"workers={workers!r} is invalid: {allowed}")
     return SerialEvaluator() if workers == 1 else ProcessEvaluator(workers)

@@ -33,6 +33,7 @@ from typing import Any, Iterable, Sequence
 import numpy as np
 
 from evokit.errors import ConfigError
+from evokit.runtime.rundir import write_csv
 
 MARGIN = 0.1
 """Margin of the automatic reference point, as a fraction of the finite values' range."""
@@ -108,9 +109,17 @@ def hypervolume(values: Iterable[Sequence[float]], weights: Sequence[float], ref
 
 
 def nondominated(values: Sequence[Sequence[float]], weights: Sequence[float]) -> list[int]:
-    """Indices of the rows no other row dominates (finite rows only), in their original order."""
-    rows = [(i, p) for i, p in enumerate(minimisation(values, weights)) if np.all(np.isfinite(p))]
-    return [i for i, p in rows if not any(np.all(q <= p) and np.any(q < p) for _, q in rows)]
+    """Indices of the rows no other row dominates (finite rows only), in their original order.
+
+    A row dominates another when it is at least as good in every objective and better in one
+    (by the sign of each objective's weight); equal rows do not dominate each other, so both stay.
+    This is the one dominance test of evokit: run reports and comparisons use it too.
+    """
+    points = minimisation(values, weights)
+    keep = np.all(np.isfinite(points), axis=1)
+    index, points = np.flatnonzero(keep), points[keep]
+    return [int(i) for i, p in zip(index, points)
+            if not np.any(np.all(points <= p, axis=1) & np.any(points < p, axis=1))]
 
 
 def front_records(members: Iterable[Any], names: Sequence[str]) -> list[dict[str, Any]]:
@@ -125,15 +134,7 @@ def front_records(members: Iterable[Any], names: Sequence[str]) -> list[dict[str
 
 def write_front_csv(path: str | os.PathLike, records: Sequence[dict[str, Any]]) -> Path:
     """Write front records as CSV (one row per member; columns in the records' key order)."""
-    target = Path(path)
-    columns: list[str] = []
-    for record in records:
-        columns += [k for k in record if k not in columns]
-    with target.open("w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=columns)
-        writer.writeheader()
-        writer.writerows(records)
-    return target
+    return write_csv(path, records)
 
 
 def read_front_csv(path: str | os.PathLike) -> list[dict[str, Any]]:

@@ -8,6 +8,11 @@
 * ``summary.json``: the outcome (best candidates, test scores, search cost).
 * ``pareto.csv``, ``pareto.png``: the Pareto front of a multi-objective search.
 * ``report.html``: the self-contained report (``evokit report DIR``).
+
+:class:`RunDirectory` writes these files; :func:`read_run` reads them back (leniently, so that a
+run that was killed or is still running can be read too), and :func:`read_candidates` and
+:func:`read_generations` read one file each. ``pareto.csv`` is read by
+``evokit.runtime.pareto.read_front_csv``.
 """
 from __future__ import annotations
 
@@ -15,8 +20,10 @@ import csv
 import json
 import math
 import os
+import re
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Iterable, Sequence
 
 import numpy as np
 
@@ -81,18 +88,153 @@ class RunDirectory:
                 f.write(json.dumps(to_jsonable(record)) + "\n")
 
     def write_generations(self, rows: list[dict[str, Any]]) -> Path:
-        target = self.file("generations.csv")
-        columns: list[str] = []
-        for row in rows:
-            columns += [k for k in row if k not in columns]
-        with target.open("w", newline="") as f:
-            writer = csv.DictWriter(f, fieldnames=columns)
-            writer.writeheader()
-            writer.writerows({k: to_jsonable(v) for k, v in row.items()} for row in rows)
-        return target
+        return write_csv(self.file("generations.csv"), [{k: to_jsonable(v) for k, v in row.items()} for row in rows])
+
+
+def write_csv(path: str | os.PathLike, rows: Sequence[dict[str, Any]]) -> Path:
+    """Write dict rows as CSV: one column per key, in the order the keys first appear."""
+    target = Path(path)
+    columns: list[str] = []
+    for row in rows:
+        columns += [k for k in row if k not in columns]
+    with target.open("w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=columns)
+        writer.writeheader()
+        writer.writerows(rows)
+    return target
+
+
+# --- reading --------------------------------------------------------------------------------
+
+def parse_number(text: str | None) -> Any:
+    """A CSV cell as a number: an int if written as one, else a float; NaN for an empty cell;
+    text that is not a number stays text."""
+    if text is None or text == "":
+        return math.nan
+    try:
+        value = float(text)
+    except ValueError:
+        return text
+    return int(value) if value.is_integer() and "." not in text and "e" not in text.lower() else value
+
+
+def read_jsonl(file: str | os.PathLike, strict: bool = True) -> tuple[list[Any], int]:
+    """The JSON values of a file, one per non-blank line, and how many lines were skipped: with
+    ``strict=False`` a line that is not JSON (a record cut short when a run was killed) is
+    skipped instead of raising."""
+    values, skipped = [], 0
+    with Path(file).open() as f:
+        for line in f:
+            if not line.strip():
+                continue
+            try:
+                values.append(json.loads(line))
+            except ValueError:
+                if strict:
+                    raise
+                skipped += 1
+    return values, skipped
 
 
 def read_candidates(path: str | os.PathLike) -> list[dict[str, Any]]:
     """The candidate records of a run directory, in evaluation order."""
-    with (Path(path) / "candidates.jsonl").open() as f:
-        return [json.loads(line) for line in f if line.strip()]
+    return read_jsonl(Path(path) / "candidates.jsonl")[0]
+
+
+def objective_columns(columns: Iterable[str]) -> list[str]:
+    """The objective names of ``generations.csv`` columns: those with ``<name>_max``,
+    ``<name>_avg`` and ``<name>_min``."""
+    columns = list(columns)
+    return [c[:-4] for c in columns if c.endswith("_max") and f"{c[:-4]}_avg" in columns
+            and f"{c[:-4]}_min" in columns]
+
+
+def read_generations(run_dir: str | os.PathLike) -> tuple[list[dict[str, Any]], list[str]]:
+    """The per-generation rows of a run (``generations.csv``, numbers parsed with
+    :func:`parse_number`) and its objective names (:func:`objective_columns`); raises
+    ConfigError if the run has no ``generations.csv``."""
+    path = Path(run_dir) / "generations.csv"
+    if not path.is_file():
+        raise ConfigError(f"run_dir={str(run_dir)!r} is invalid: it holds no run (no generations.csv)")
+    with path.open(newline="") as f:
+        reader = csv.DictReader(f)
+        rows = [{k: parse_number(v) for k, v in row.items() if k} for row in reader]
+        columns = list(reader.fieldnames or [])
+    return rows, objective_columns(columns)
+
+
+@dataclass
+class RunData:
+    """What a run directory holds, read leniently (missing or partial files are allowed).
+
+    ``config`` and ``summary`` are ``config.json`` and ``summary.json`` (``summary`` is None
+    while the run is unfinished); ``rows`` the rows of ``generations.csv``; ``records`` those of
+    ``candidates.jsonl``; ``names`` and ``weights`` the objectives' names and DEAP weights;
+    ``notes`` what could not be read.
+    """
+
+    path: Path
+    config: dict[str, Any] = field(default_factory=dict)
+    summary: dict[str, Any] | None = None
+    rows: list[dict[str, Any]] = field(default_factory=list)
+    records: list[dict[str, Any]] = field(default_factory=list)
+    names: list[str] = field(default_factory=list)
+    weights: list[float] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def finished(self) -> bool:
+        return self.summary is not None
+
+    @property
+    def stats(self) -> dict[str, Any]:
+        return (self.summary or {}).get("stats") or {}
+
+
+def read_run(run_dir: str | os.PathLike) -> RunData:
+    """Read a run directory, finished or not; raises ConfigError if it is not one."""
+    path = Path(run_dir)
+    if not path.is_dir():
+        raise ConfigError(f"run_dir={str(run_dir)!r} is invalid: expected an existing run directory")
+    if not any((path / name).exists() for name in ("config.json", "candidates.jsonl", "summary.json")):
+        raise ConfigError(f"run_dir={str(run_dir)!r} is invalid: it holds no run (no config.json, candidates.jsonl "
+                          "or summary.json)")
+    run = RunData(path)
+    for name in ("config.json", "summary.json"):
+        file = path / name
+        if file.exists():
+            try:
+                data = json.loads(file.read_text())
+            except (OSError, ValueError) as exc:
+                run.notes.append(f"{name} could not be read ({exc}).")
+                continue
+            if name == "config.json":
+                run.config = data if isinstance(data, dict) else {}
+            else:
+                run.summary = data if isinstance(data, dict) else None
+    if (path / "generations.csv").exists():
+        run.rows = read_generations(path)[0]
+    if (path / "candidates.jsonl").exists():
+        run.records, skipped = read_jsonl(path / "candidates.jsonl", strict=False)
+        if skipped:
+            run.notes.append(f"{skipped} line(s) of candidates.jsonl could not be read (cut short?) and were skipped.")
+    run.names, run.weights = _objectives(run)
+    return run
+
+
+def _objectives(run: RunData) -> tuple[list[str], list[float]]:
+    """Objective names and DEAP weights, from config.json's reprs (``Name(name='x', weight=1.0)``),
+    else from the columns of generations.csv or the first record's fitness."""
+    names, weights = [], []
+    for text in run.config.get("objectives") or []:
+        found = re.search(r"name='([^']*)'.*?weight=([-+0-9.eE]+)", str(text))
+        if found:
+            names.append(found.group(1))
+            weights.append(float(found.group(2)))
+    if names:
+        return names, weights
+    if run.rows:
+        names = objective_columns(run.rows[0])
+    elif run.records:
+        names = list(run.records[0].get("fitness") or {})
+    return names, [1.0 if ("accuracy" in n or "score" in n) else -1.0 for n in names]

@@ -79,7 +79,14 @@ def _network(driver: Any, url: str) -> tuple[list[str], list[str]]:
     """(failed requests, requests to anything but file:// and data:) made by the page at ``url``,
     from the performance log (the browser's own background requests are not the page's)."""
     failed, external, mine = [], [], {}
-    for entry in driver.get_log("performance"):
+    entries: list[dict[str, Any]] = []
+    for _ in range(20):  # the log arrives in pieces: read until it stops growing
+        new = driver.get_log("performance")
+        if not new and entries:
+            break
+        entries += new
+        time.sleep(0.1)
+    for entry in entries:
         message = json.loads(entry["message"])["message"]
         params = message.get("params", {})
         if message["method"] == "Network.requestWillBeSent" and params.get("documentURL") == url:
@@ -88,7 +95,7 @@ def _network(driver: Any, url: str) -> tuple[list[str], list[str]]:
             if not request_url.startswith(("file:", "data:")):
                 external.append(request_url[:200])
         elif message["method"] == "Network.loadingFailed" and params.get("requestId") in mine:
-            failed.append(f"{mine[params['requestId']][:80]}: {params.get('errorText')}")
+            failed.append(f"{mine[params['requestId']][:300]}: {params.get('errorText')}")
     return failed, external
 
 

@@ -82,4 +82,4 @@ def test_the_checker_sees_broken_images_and_errors(tmp_path):
     assert not page.ok
     assert len(page.broken_images) == 2
     assert any("boom" in e for e in page.console_errors)
-    assert any("missing.png" in r for r in page.failed_requests)
+    assert any("missing.png" in r for r in page.failed_requests), (page.failed_requests, page.console_errors)

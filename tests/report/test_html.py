@@ -14,7 +14,9 @@ import pytest
 import evokit as ek
 from evokit.netspec import Add, Concat, Conv2D, Dense, Flatten, Graph
 from evokit.report.diagram import layer_rows, netspec_svg
-from evokit.report.html import best_records, read_run, write_report
+from evokit.report.html import write_report
+from evokit.report.rundata import best_records
+from evokit.runtime.rundir import read_run
 
 sys.path.insert(0, str(Path(__file__).parents[1]))
 from _faults import FaultEncoding  # noqa: E402

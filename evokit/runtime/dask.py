@@ -1,0 +1,397 @@
+"""DaskEvaluator: train candidates on a Dask cluster, on one machine or many.
+
+The path for searches that outgrow one machine: the same search runs on a ``LocalCluster``
+(the default), on a cluster whose scheduler address you give, or through a
+``distributed.Client`` you already have. Candidates go out as Dask tasks and their Evaluations
+come back as they complete; the failure rules are those of the process pool (one failed
+candidate never ends the run).
+
+Needs ``pip install 'evokit[dask]'``; scripts that start a LocalCluster need an
+``if __name__ == "__main__":`` guard (its workers are spawned processes).
+"""
+from __future__ import annotations
+
+import collections
+import functools
+import os
+import queue as queue_module
+import signal
+import threading
+import time
+import uuid
+import warnings
+from typing import Any, Sequence
+
+from evokit.errors import ConfigError, check_float, check_int
+from evokit.evaluation import Evaluation, TrainingConfig, failure
+from evokit.fitness.probes import Probe
+from evokit.runtime.evaluators import Evaluator, OnResult, Task
+from evokit.runtime.map_evaluator import _Job, configure_threads
+
+SETTLE_SECONDS = 0.3
+"""How long to gather the candidates lost with one worker before judging them (the scheduler
+reports them all at once; this only absorbs message delays)."""
+
+MAX_CANCELLATIONS = 3
+"""A candidate the cluster itself cancels (e.g. a restarted scheduler) is sent again this often."""
+
+_TRAIN_LOCK = threading.Lock()
+
+
+def _distributed() -> Any:
+    try:
+        import distributed
+    except ImportError as exc:  # pragma: no cover - depends on the installation
+        raise ImportError("DaskEvaluator needs dask.distributed: pip install 'evokit[dask]'") from exc
+    return distributed
+
+
+@functools.cache
+def _job_plugin_class() -> type:
+    """A WorkerPlugin holding one evaluator's job (made here so that evokit imports without Dask).
+
+    The scheduler keeps the plugin and installs it on every worker, including workers that
+    join later or restart after a crash: the data reach each worker once and are never lost
+    with a worker (data scattered with ``client.scatter`` live on one worker only and are gone
+    for good when it dies).
+    """
+    from distributed.diagnostics.plugin import WorkerPlugin
+
+    class EvokitJob(WorkerPlugin):
+        def __init__(self, job: _Job, ignore_interrupts: bool):
+            self.job = job
+            self.ignore_interrupts = ignore_interrupts
+
+        def setup(self, worker: Any) -> None:
+            # Ctrl-C in a terminal reaches the LocalCluster's worker processes too: the search
+            # decides what it means (finish the generation, checkpoint), the workers go on.
+            if self.ignore_interrupts and threading.current_thread() is threading.main_thread():
+                signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+    return EvokitJob
+
+
+def _train_on_worker(plugin: str, token: int, task: Task, topic: str) -> Evaluation:
+    """Train one task on a Dask worker with the job its evaluator installed there."""
+    from distributed import get_worker
+
+    from evokit.runtime.trainer import train
+
+    worker = get_worker()
+    job = worker.plugins[plugin].job
+    with _TRAIN_LOCK:  # Keras's seed and session are per process: one candidate at a time
+        configure_threads(job.threads)
+        worker.log_event(topic, {"token": token, "worker": worker.address, "pid": os.getpid()})
+        return train(task.spec, job.data, job.config, task.seed, job.keep_weights, job.probes,
+                     weights=task.weights, fit=task.fit)
+
+
+async def _exit_process() -> None:
+    """Run on a worker whose candidate timed out: its thread cannot be stopped, so the process
+    ends (its nanny starts a fresh one)."""
+    os._exit(70)
+
+
+class DaskEvaluator(Evaluator):
+    """Trains candidates as tasks on a Dask cluster.
+
+    Args:
+        client: a ``distributed.Client`` to use; it is left open by ``close``.
+        address: a scheduler address (``"tcp://host:8786"``) to connect to; the client made for
+            it is closed by ``close``, the cluster is left running.
+        n_workers: with neither client nor address, the worker processes of the
+            ``LocalCluster(processes=True)`` this evaluator starts (and closes in ``close``).
+        threads_per_worker: TensorFlow threads per worker process, set once per process before
+            its first candidate. A worker trains one candidate at a time (Keras's seed and
+            session belong to the process), so a started LocalCluster has one Dask thread per
+            worker; on a cluster of your own, run one worker process per ``threads_per_worker``
+            cores for full use.
+        timeout: seconds a candidate may train (counted from when its worker starts it);
+            after that it fails with reason ``"timeout"`` and its worker process is ended (a
+            running thread cannot be stopped), which needs workers run by a nanny (the default
+            for ``dask worker`` and LocalCluster) to be replaced.
+        max_tasks_per_worker: a worker process is restarted (by its nanny) after training this
+            many candidates, because a process that builds Keras models grows by several MB per
+            model for good; None never restarts workers. Applies to a cluster of your own too.
+        cluster_kwargs: more keyword arguments for the ``LocalCluster`` (e.g. ``memory_limit``).
+
+    The job every candidate shares (data, training settings, probes) reaches each worker once,
+    as a worker plugin. A candidate whose worker dies fails with reason ``"worker_died"``: a
+    LocalCluster started here fails it at the first death (Dask's ``allowed-failures`` set to
+    0); a cluster of your own retries it on other workers first, as its ``allowed-failures``
+    setting says (default 3). When several candidates were lost with one worker, each is run
+    again alone, so that only the one that kills its worker fails (as in ProcessEvaluator).
+    Exceptions and NaN losses fail their candidate alone; the run goes on in every case. The
+    workers of a LocalCluster started here ignore Ctrl-C (the search decides what it means).
+    Without ``max_tasks_per_worker`` a growing worker would reach Dask's memory limits, where
+    it pauses (80%) or is killed (95%).
+
+    The trained networks are identical to the serial evaluator's for the same seed: each
+    candidate is built and trained under its own seed, with seeded initializers.
+    """
+
+    def __init__(self, client: Any = None, address: str | None = None, n_workers: int = 2,
+                 threads_per_worker: int = 1, timeout: float | None = None,
+                 max_tasks_per_worker: int | None = 100, cluster_kwargs: dict[str, Any] | None = None):
+        distributed = _distributed()
+        if client is not None and not isinstance(client, distributed.Client):
+            raise ConfigError(f"client={client!r} is invalid: expected a distributed.Client or None")
+        if address is not None and (not isinstance(address, str) or "://" not in address):
+            raise ConfigError(f"address={address!r} is invalid: expected a scheduler address such as "
+                              "'tcp://host:8786', or None")
+        if client is not None and address is not None:
+            raise ConfigError(f"address={address!r} is invalid together with a client: give one of them")
+        if cluster_kwargs is not None and not isinstance(cluster_kwargs, dict):
+            raise ConfigError(f"cluster_kwargs={cluster_kwargs!r} is invalid: expected a dict of LocalCluster "
+                              "keyword arguments, or None")
+        self.client = client
+        self.address = address
+        self.n_workers = check_int("n_workers", n_workers, minimum=1)
+        self.threads_per_worker = check_int("threads_per_worker", threads_per_worker, minimum=1)
+        self.timeout = None if timeout is None else check_float("timeout", timeout, minimum=0.0,
+                                                                  exclusive_minimum=True)
+        self.max_tasks_per_worker = (None if max_tasks_per_worker is None
+                                     else check_int("max_tasks_per_worker", max_tasks_per_worker, minimum=1))
+        self.cluster_kwargs = cluster_kwargs
+        self._reset()
+
+    def _reset(self) -> None:
+        self._client: Any = None
+        self._cluster: Any = None
+        self._plugin: str | None = None
+        self._topic: str | None = None
+        self._started: dict[int, tuple[float, str, int]] = {}  # token -> (when, worker address, pid)
+        self._killed: set[str] = set()  # workers ended on purpose: candidates lost with them are innocent
+        self._trained_on: collections.Counter = collections.Counter()  # worker address -> candidates started
+        self._next_token = 0
+
+    def connect(self) -> Any:
+        """The ``distributed.Client`` candidates go through, connecting or starting the cluster
+        on first use (``connect().dashboard_link`` is the cluster's dashboard)."""
+        if self._client is not None:
+            return self._client
+        distributed = _distributed()
+        if self.client is not None:
+            client = self.client
+        elif self.address is not None:
+            client = distributed.Client(self.address, set_as_default=False)
+        else:
+            import dask
+
+            with dask.config.set({"distributed.scheduler.allowed-failures": 0}):
+                self._cluster = distributed.LocalCluster(n_workers=self.n_workers, threads_per_worker=1,
+                                                         processes=True, dashboard_address=":0",
+                                                         **(self.cluster_kwargs or {}))
+            client = distributed.Client(self._cluster, set_as_default=False)
+        self._client = client
+        self._topic = f"evokit-started-{uuid.uuid4().hex[:12]}"
+        client.subscribe_topic(self._topic, self._on_started)
+        return client
+
+    def _on_started(self, event: tuple[float, dict[str, Any]]) -> None:
+        """A worker began a candidate (called in the client's event-loop thread)."""
+        msg = event[1]
+        self._started[msg["token"]] = (time.monotonic(), msg["worker"], msg["pid"])
+
+    def start(self, data: Any, config: TrainingConfig, keep_weights: bool = True,
+              probes: Sequence[Probe] = ()) -> "DaskEvaluator":
+        self._drop_job()
+        return super().start(data, config, keep_weights, probes)  # type: ignore[return-value]
+
+    def _drop_job(self) -> None:
+        if self._plugin is not None and self._client is not None:
+            try:
+                self._client.unregister_worker_plugin(self._plugin)
+            except Exception:  # noqa: BLE001 - a gone cluster has nothing left to free
+                pass
+        self._plugin = None
+
+    def train(self, tasks: Sequence[Task], on_result: OnResult | None = None) -> list[Evaluation]:
+        from distributed.scheduler import KilledWorker
+
+        client = self.connect()
+        if self._plugin is None:
+            name = f"evokit-job-{uuid.uuid4().hex[:12]}"
+            job = _Job(self.data, self.config, self.keep_weights, self.probes, self.threads_per_worker)
+            client.register_plugin(_job_plugin_class()(job, self._cluster is not None), name=name)
+            self._plugin = name
+        results: list[Evaluation | None] = [None] * len(tasks)
+        queue = collections.deque(range(len(tasks)))
+        suspects: set[int] = set()
+        in_flight: dict[Any, tuple[int, int]] = {}  # future -> (task index, token)
+        done: queue_module.Queue = queue_module.Queue()
+        lost: dict[str, tuple[float, list[int]]] = {}  # dead worker -> (when we learnt it, its candidates)
+        cancellations: collections.Counter = collections.Counter()
+
+        def finish(i: int, evaluation: Evaluation) -> None:
+            results[i] = evaluation
+            if on_result is not None:
+                on_result(i, evaluation)
+
+        try:
+            while queue or in_flight or lost:
+                if queue:
+                    self._submit(client, tasks, queue, suspects, in_flight, done)
+                try:
+                    finished = [done.get(timeout=self._wait_time(in_flight, lost))]
+                except queue_module.Empty:
+                    finished = []
+                while True:
+                    try:
+                        finished.append(done.get_nowait())
+                    except queue_module.Empty:
+                        break
+                for future in finished:
+                    if future not in in_flight:
+                        continue  # cancelled here after its timeout
+                    i, token = in_flight.pop(future)
+                    start = self._started.pop(token, None)
+                    if start is not None:
+                        self._trained_on[start[1]] += 1
+                    if future.status == "finished":
+                        try:
+                            finish(i, future.result())
+                        except Exception as exc:  # noqa: BLE001 - e.g. a result that cannot be unpickled here
+                            finish(i, failure(tasks[i].spec, "exception", f"{type(exc).__name__}: {exc}"))
+                    elif future.status == "error":
+                        exc = future.exception()
+                        if isinstance(exc, KilledWorker):
+                            address = getattr(exc.last_worker, "address", str(exc.last_worker))
+                            lost.setdefault(address, (time.monotonic(), []))[1].append(i)
+                        else:
+                            finish(i, failure(tasks[i].spec, "exception", f"{type(exc).__name__}: {exc}"))
+                    else:  # cancelled by the cluster (e.g. its scheduler restarted): send it again
+                        cancellations[i] += 1
+                        if cancellations[i] > MAX_CANCELLATIONS:
+                            finish(i, failure(tasks[i].spec, "worker_died", f"the cluster cancelled this "
+                                                                           f"candidate {cancellations[i]} times"))
+                        else:
+                            queue.appendleft(i)
+                self._judge_losses(tasks, lost, queue, suspects, finish)
+                self._stop_overdue(client, tasks, in_flight, finish)
+                self._recycle(client, in_flight)
+        except BaseException:
+            if in_flight:
+                client.cancel(list(in_flight))  # interrupted: leave nothing running for this batch
+            raise
+        return results  # type: ignore[return-value]
+
+    def _submit(self, client: Any, tasks: Sequence[Task], queue: collections.deque, suspects: set[int],
+                in_flight: dict[Any, tuple[int, int]], done: queue_module.Queue) -> None:
+        """Send candidates while a worker is free: one in flight per worker, so that a worker's
+        death names its candidate and a timeout counts training time only."""
+        slots = max(1, len(client.nthreads()))
+        while queue and len(in_flight) < slots:
+            alone = queue[0] in suspects or any(j in suspects for j, _ in in_flight.values())
+            if alone and in_flight:
+                return  # a suspect runs alone, so that a crash names it
+            i = queue.popleft()
+            token = self._next_token
+            self._next_token += 1
+            future = client.submit(_train_on_worker, self._plugin, token, tasks[i], self._topic,
+                                   key=f"evokit-train-{self._topic[-12:]}-{token}")
+            in_flight[future] = (i, token)
+            future.add_done_callback(done.put)
+
+    def _wait_time(self, in_flight: dict[Any, tuple[int, int]],
+                   lost: dict[str, tuple[float, list[int]]]) -> float | None:
+        now = time.monotonic()
+        times = [max(0.0, seen + SETTLE_SECONDS - now) for seen, _ in lost.values()]
+        if self.timeout is not None and in_flight:
+            starts = [self._started.get(token) for _, token in in_flight.values()]
+            if any(start is None for start in starts):
+                times.append(0.25)  # a candidate has not started yet: look again soon
+            times += [max(0.05, start[0] + self.timeout - now) for start in starts if start is not None]
+        return min(times) if times else None
+
+    def _judge_losses(self, tasks: Sequence[Task], lost: dict[str, tuple[float, list[int]]],
+                      queue: collections.deque, suspects: set[int], finish: Any) -> None:
+        """Candidates lost with a worker: the one that was alone on it killed it and fails;
+        several together are run again one at a time; those on a worker ended here are innocent."""
+        now = time.monotonic()
+        for address, (seen, indices) in list(lost.items()):
+            if now - seen < SETTLE_SECONDS:
+                continue
+            del lost[address]
+            if address in self._killed:
+                queue.extendleft(reversed(indices))
+            elif len(indices) > 1:
+                suspects.update(indices)
+                queue.extendleft(reversed(indices))
+            else:
+                finish(indices[0], failure(tasks[indices[0]].spec, "worker_died",
+                                           f"the Dask worker {address} died while training this candidate"))
+
+    def _stop_overdue(self, client: Any, tasks: Sequence[Task], in_flight: dict[Any, tuple[int, int]],
+                      finish: Any) -> None:
+        if self.timeout is None:
+            return
+        now = time.monotonic()
+        for future, (i, token) in list(in_flight.items()):
+            start = self._started.get(token)
+            if start is None or now - start[0] <= self.timeout:
+                continue
+            del in_flight[future]
+            self._started.pop(token, None)
+            client.cancel([future])  # before the worker goes, so that the scheduler does not run it again
+            self._end_worker(client, start[1], start[2])
+            finish(i, failure(tasks[i].spec, "timeout", f"still running after {self.timeout:g} s", now - start[0]))
+
+    def _recycle(self, client: Any, in_flight: dict[Any, tuple[int, int]]) -> None:
+        """Restart the idle workers that trained ``max_tasks_per_worker`` candidates (memory)."""
+        if self.max_tasks_per_worker is None:
+            return
+        busy = {start[1] for _, token in in_flight.values() if (start := self._started.get(token)) is not None}
+        for address in [a for a, n in self._trained_on.items() if n >= self.max_tasks_per_worker and a not in busy]:
+            del self._trained_on[address]
+            self._killed.add(address)
+            try:
+                client.restart_workers([address], raise_for_error=False)
+            except Exception:  # noqa: BLE001 - e.g. a worker without a nanny: it keeps running
+                pass
+
+    def _end_worker(self, client: Any, address: str, pid: int) -> None:
+        if pid == os.getpid():
+            warnings.warn(f"a candidate timed out on a Dask worker thread inside this process ({address}); it "
+                          "keeps running there. Use worker processes (LocalCluster(processes=True)) for timeouts",
+                          RuntimeWarning, stacklevel=4)
+            return
+        self._killed.add(address)
+        try:
+            client.run(_exit_process, workers=[address], wait=False)
+        except Exception:  # noqa: BLE001 - already gone
+            pass
+
+    def close(self) -> None:
+        """Release this evaluator's job on the workers; close the client and the LocalCluster it
+        started (a client you gave stays open)."""
+        client = self._client
+        if client is not None:
+            try:
+                client.unsubscribe_topic(self._topic)
+            except Exception:  # noqa: BLE001 - a closed client has no subscriptions left
+                pass
+            if self._cluster is None:
+                self._drop_job()
+            if client is not self.client:
+                client.close()
+            if self._cluster is not None:
+                self._cluster.close()
+        self._reset()
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Configuration only: a live client or cluster does not pickle (a search saved for resume
+        comes back with a cluster of its own, or connects to ``address`` again)."""
+        state = {k: v for k, v in self.__dict__.items() if not k.startswith("_")}
+        state["client"] = None
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._reset()
+
+    def __repr__(self) -> str:
+        where = (f"client={self.client!r}" if self.client is not None else f"address={self.address!r}"
+                 if self.address is not None else f"n_workers={self.n_workers}")
+        return (f"DaskEvaluator({where}, threads_per_worker={self.threads_per_worker}, timeout={self.timeout}, "
+                f"max_tasks_per_worker={self.max_tasks_per_worker})")
