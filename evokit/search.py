@@ -33,7 +33,8 @@ from evokit.netspec import NetSpec
 from evokit.runtime.cache import FitnessCache
 from evokit.runtime.candidates import CandidateEvaluator
 from evokit.runtime.checkpoint import SEARCH, Interrupts, load_checkpoint, write_atomically
-from evokit.runtime.evaluators import Evaluator, make_evaluator
+from evokit.runtime.evaluators import make_evaluator
+from evokit.runtime.fidelity import SuccessiveHalving
 from evokit.runtime.rundir import RunDirectory
 from evokit.runtime.runlog import RunLog
 from evokit.toolbox import check_data, genotype_toolbox, resolve_data
@@ -145,7 +146,9 @@ class Search:
         algorithm: the search strategy (default GA for one objective, NSGA2 for several).
         budget: when to stop (default: the algorithm's ``generations``).
         seed: fixes Python's, NumPy's, DEAP's and every candidate's Keras randomness.
-        workers: 1 (train in this process), N (N worker processes) or an Evaluator.
+        workers: 1 (train in this process), N (N worker processes), ``"dask"`` (a local Dask
+            cluster), a Dask scheduler address (``"tcp://host:8786"``) or ``distributed.Client``,
+            any DEAP-style ``map`` function, or an Evaluator (see ``evokit.runtime.make_evaluator``).
         run_dir: where to write the run's files (None: write nothing).
         final_training: retrain the best network with these settings (or this many epochs, with
             early stopping) before testing it; None keeps the model as trained during the search.
@@ -154,13 +157,18 @@ class Search:
             violating candidate is scored infeasible without being trained.
         progress: show a progress bar.
         overwrite: allow ``run_dir`` to hold an earlier run, which is replaced.
+        fidelity: opt-in multi-fidelity training, e.g. ``SuccessiveHalving(min_epochs=1, eta=3)``
+            (:mod:`evokit.runtime.fidelity`): each generation's new networks train a few epochs
+            and only the best fraction train to the full epochs; None trains every one fully.
+        inherit_weights: start each new network from the trained weights of an evaluated
+            network for the layers it kept unchanged (:mod:`evokit.runtime.inheritance`).
     """
 
     def __init__(self, encoding: Encoding, objectives: Any, data: Any = "digits", algorithm: Algorithm | None = None,
-                 budget: Budget | None = None, seed: int = 0, workers: int | Evaluator = 1,
+                 budget: Budget | None = None, seed: int = 0, workers: Any = 1,
                  run_dir: str | Path | None = None, final_training: TrainingConfig | int | None = None,
                  hall_of_fame: int = 5, constraints: Sequence[Constraint] = (), progress: bool = True,
-                 overwrite: bool = False):
+                 overwrite: bool = False, fidelity: SuccessiveHalving | None = None, inherit_weights: bool = False):
         if not isinstance(encoding, Encoding):
             raise ConfigError(f"encoding={encoding!r} is invalid: expected an evokit Encoding")
         self.encoding = encoding
@@ -197,6 +205,13 @@ class Search:
         self.constraints = list(constraints)
         self.progress = progress
         self.overwrite = overwrite
+        if fidelity is not None and not isinstance(fidelity, SuccessiveHalving):
+            raise ConfigError(f"fidelity={fidelity!r} is invalid: expected None or an "
+                              "evokit.runtime.fidelity.SuccessiveHalving")
+        self.fidelity = fidelity
+        if not isinstance(inherit_weights, bool):
+            raise ConfigError(f"inherit_weights={inherit_weights!r} is invalid: expected True or False")
+        self.inherit_weights = inherit_weights
 
     def config(self) -> dict[str, Any]:
         """The search's configuration, as written to ``config.json``."""
@@ -205,7 +220,9 @@ class Search:
                 "seed": self.seed, "evaluator": repr(self.evaluator),
                 "data": self.data if isinstance(self.data, str) else repr(self.data),
                 "final_training": None if self.final_training is None else self.final_training.key(),
-                "constraints": [repr(c) for c in self.constraints]}
+                "constraints": [repr(c) for c in self.constraints],
+                "fidelity": None if self.fidelity is None else repr(self.fidelity),
+                "inherit_weights": self.inherit_weights}
 
     def run(self, resume: bool = False) -> Result:
         """Run the search to the end of its budget and return the Result.
@@ -224,7 +241,9 @@ class Search:
             run_dir.start(keep_cache=resume)  # a run killed before its first checkpoint keeps its cache
         cache = FitnessCache(run_dir.file("cache.sqlite") if run_dir is not None else None)
         candidates = CandidateEvaluator(self.encoding, self.objectives, data, seed=self.seed, evaluator=self.evaluator,
-                                        constraints=self.constraints, cache=cache)
+                                        constraints=self.constraints, cache=cache,
+                                        fidelity=getattr(self, "fidelity", None),  # None in searches saved before
+                                        inherit_weights=getattr(self, "inherit_weights", False))
         names = [o.name for o in self.objectives]
         tb = genotype_toolbox(self.encoding, candidates.weights)
         self.algorithm.configure(tb, len(self.objectives))
@@ -271,7 +290,7 @@ class Search:
                           "build the same Search and call search.run(resume=True)", stacklevel=3)
 
 
-def resume(run_dir: str | Path, budget: Budget | None = None, workers: int | Evaluator | None = None,
+def resume(run_dir: str | Path, budget: Budget | None = None, workers: Any = None,
            progress: bool | None = None) -> Result:
     """Continue the search saved in ``run_dir`` from its last checkpoint (after a crash, a kill or
     Ctrl-C), optionally with a new budget (e.g. more generations), evaluator or progress setting.
@@ -336,7 +355,8 @@ def _result(search: Search, log: RunLog, hof: Any, data: Any, reason: str | None
     stats = {"generations": log.rows[-1]["gen"] if log.rows else 0, "evaluated": log.evaluated,
              "trained": log.candidates.evaluations, "cache_hits": log.candidates.cache.hits,
              "failures": dict(log.failures), "wall_time_s": round(elapsed, 2), "stopped_by": reason,
-             "search_cost": search_cost(log.trained, _estimator(search))}
+             "search_cost": search_cost(log.trained, _estimator(search)),
+             "training": log.candidates.training_stats()}
     front: list[Candidate] = []
     if len(names) > 1:  # failed candidates (+-inf values) are not reported as Pareto-optimal
         from evokit.runtime.pareto import finite

@@ -4,10 +4,25 @@
 It is picklable, so DEAP users may also hand it to a process pool's ``map``; a search instead
 calls ``evaluate_all`` with a whole generation, which trains each distinct network once through
 the configured Evaluator (serial, process pool, ...).
+
+Two opt-in ways to spend less training on a batch (both off by default, and then nothing here
+changes):
+
+* ``fidelity=SuccessiveHalving(...)`` (:mod:`evokit.runtime.fidelity`): all new networks of a
+  batch train a few epochs, the best fraction train on.
+* ``inherit_weights=True`` (:mod:`evokit.runtime.inheritance`): a new network starts from the
+  trained weights of the evaluated network it shares the most unchanged layers with.
+
+Either changes what a network's training produces, so it is part of the cache key: halving adds
+the rung (``+sh<min>x<eta>@<epochs>``), inheritance the digest of the starting weights
+(``+i<digest>``). The key a network was evaluated under in this search is then not computable
+from its genotype alone; ``evaluation_key`` looks it up.
 """
 from __future__ import annotations
 
+import dataclasses
 import hashlib
+import math
 import time
 from dataclasses import dataclass
 from typing import Any, Sequence
@@ -15,14 +30,16 @@ from typing import Any, Sequence
 import numpy as np
 
 from evokit.encodings.base import Encoding
-from evokit.errors import ConfigError, EvokitError
-from evokit.evaluation import Evaluation, failure
+from evokit.errors import ConfigError, EvokitError, check_int
+from evokit.evaluation import Evaluation, TrainingConfig, failure
 from evokit.fitness.base import Objective
 from evokit.fitness.combine import as_objectives, probes, training_config, walk, weights
 from evokit.fitness.constraints import Constraint
 from evokit.netspec import NetSpec
 from evokit.runtime.cache import FitnessCache
 from evokit.runtime.evaluators import Evaluator, SerialEvaluator, Task
+from evokit.runtime.fidelity import SuccessiveHalving, best
+from evokit.runtime.inheritance import WeightPool, inherit
 from evokit.runtime.trainer import candidate_seed
 
 TRANSIENT = ("timeout", "worker_died")
@@ -40,14 +57,30 @@ class Outcome:
     cached: bool
 
 
-def _digest(weights: list[Any] | None) -> str:
+@dataclass
+class _Job:
+    """One distinct network to train in a batch: the key stem (``name``) its results are cached
+    under, its seed and starting weights (carried or inherited; None: seeded initial)."""
+
+    spec: NetSpec
+    name: str
+    seed: int
+    start: list[Any] | None
+    fit: bool
+    base: str
+    carried: bool
+    order: int = 0
+    inherited: int = 0
+
+
+def _digest(weights: list[Any] | None, prefix: str = "+w") -> str:
     """A short digest of carried weights ("" for none): part of the cache key."""
     if weights is None:
         return ""
     h = hashlib.sha256()
     for w in weights:
         h.update(np.ascontiguousarray(w).tobytes())
-    return "+w" + h.hexdigest()[:16]
+    return prefix + h.hexdigest()[:16]
 
 
 class CandidateEvaluator:
@@ -63,14 +96,24 @@ class CandidateEvaluator:
         constraints: limits checked on the NetSpec before training; a violating candidate is a
             failure with reason ``"infeasible"`` and is never trained.
         cache: the fitness cache (default: a new in-memory one; a search passes a persistent one).
+        fidelity: a :class:`~evokit.runtime.fidelity.SuccessiveHalving` schedule applied to each
+            batch's new networks; None trains every network fully.
+        inherit_weights: start each new network from the trained weights of the kept network
+            (one of the last ``donors`` evaluated) that shares the most unchanged layers with
+            it. Networks whose genotype carries its own weights are not affected. With a
+            persistent cache the donors are also kept in ``<cache>.donors.sqlite`` beside it, so
+            that a resumed run inherits exactly as an uninterrupted one.
+        donors: how many evaluated networks' weights are kept to inherit from.
 
     ``seen`` holds the cache keys of every network this search has evaluated; ``evaluations``
-    counts them (what budgets count), ``trainings`` counts the trainings run by this object.
+    counts them (what budgets count), ``trainings`` counts the trainings run by this object
+    (with halving, one per rung a network trains); ``training_stats()`` adds the epochs spent.
     """
 
     def __init__(self, encoding: Encoding, objectives: Any, data: Any, seed: int = 0,
                  evaluator: Evaluator | None = None, keep_weights: bool = True,
-                 constraints: Sequence[Constraint] = (), cache: FitnessCache | None = None):
+                 constraints: Sequence[Constraint] = (), cache: FitnessCache | None = None,
+                 fidelity: SuccessiveHalving | None = None, inherit_weights: bool = False, donors: int = 16):
         self.encoding = encoding
         self.objectives: list[Objective] = as_objectives(objectives)
         self.weights = weights(self.objectives)
@@ -81,6 +124,11 @@ class CandidateEvaluator:
             if not isinstance(constraint, Constraint):
                 raise ConfigError(f"constraints[{i}]={constraint!r} is invalid: expected an evokit Constraint "
                                   "(MaxParams, MaxFLOPs, MaxPredictedCO2, ...)")
+        if fidelity is not None and not isinstance(fidelity, SuccessiveHalving):
+            raise ConfigError(f"fidelity={fidelity!r} is invalid: expected None or an "
+                              "evokit.runtime.fidelity.SuccessiveHalving")
+        if not isinstance(inherit_weights, bool):
+            raise ConfigError(f"inherit_weights={inherit_weights!r} is invalid: expected True or False")
         for item in [*walk(self.objectives), *self.constraints]:
             item.setup(data, self.training)
         self.data = data
@@ -88,15 +136,42 @@ class CandidateEvaluator:
         self.evaluator = evaluator if evaluator is not None else SerialEvaluator()
         self.keep_weights = keep_weights
         self.cache = cache if cache is not None else FitnessCache()
+        self.fidelity = fidelity
+        self.inherit_weights = inherit_weights
+        self._rank_by = fidelity.ranking_objective(self.objectives) if fidelity is not None else 0
+        self.donors: WeightPool | None = None
+        if inherit_weights:
+            path = self.cache.path
+            path = None if path is None else path.with_name(path.stem + ".donors.sqlite")
+            self.donors = WeightPool(check_int("donors", donors, minimum=1), path)
+            if path is not None and len(self.cache) == 0:
+                self.donors.clear_file()  # a run starting afresh: nothing it holds belongs to this run
+        self.resolved: dict[str, str] = {}  # plain key -> the key its evaluation got (inheritance)
         self.seen: set[str] = set()
         self.inherited: dict[str, str] = {}  # key after a Lamarckian write-back -> the evaluation's key
         self.trainings = 0
+        self.epochs_trained = 0
+        self.epochs_full = 0
+        self.stopped_early = 0
+        self.inherited_starts = 0
         self._started = False
+        self._config: TrainingConfig | None = None
         self._context = "|".join([self.training.key() if self.training else "untrained", data.fingerprint, str(seed),
                                   *(p.key for p in self.probes)])
 
+    @property
+    def seen(self) -> set[str]:
+        return self._seen
+
+    @seen.setter
+    def seen(self, keys: set[str]) -> None:
+        # a search restoring a checkpoint sets this: the kept donors are brought back to match it
+        self._seen = keys
+        self._stale = True
+
     def prepare(self, genotype: Any) -> tuple[NetSpec, list[Any] | None, str]:
-        """The network to build for ``genotype``, the weights it carries (or None) and its cache key.
+        """The network to build for ``genotype``, the weights it carries (or None) and its plain
+        cache key (the key of a full training from its seeded or carried weights).
 
         Without carried weights the network is the canonical form; carried weights follow the
         decoded node order, so that network is built as decoded. Raises on a broken genotype.
@@ -111,9 +186,11 @@ class CandidateEvaluator:
         return self.prepare(genotype)[0]
 
     def evaluation_key(self, genotype: Any) -> str:
-        """The cache key of ``genotype``'s evaluation (its key before a Lamarckian write-back)."""
-        key = self.prepare(genotype)[2]
-        return self.inherited.get(key, key)
+        """The cache key of ``genotype``'s evaluation (its key before a Lamarckian write-back;
+        with halving or inheritance, the key it was evaluated under in this search)."""
+        spec, weights, key = self.prepare(genotype)
+        key = self.inherited.get(key, key)
+        return self._earlier(key, spec.hash + _digest(weights)) or key
 
     def cached(self, genotype: Any) -> Evaluation | None:
         """The cached evaluation of ``genotype``'s network (and carried weights), if any."""
@@ -122,8 +199,55 @@ class CandidateEvaluator:
     def scores(self, evaluation: Evaluation) -> tuple[float, ...]:
         return tuple(o(evaluation) for o in self.objectives)
 
+    def _key(self, name: str, epochs: int | None = None) -> str:
+        """The cache key of network ``name`` (spec hash and start digests), at rung ``epochs``."""
+        suffix = "" if self.fidelity is None or epochs is None else self.fidelity.tag(epochs)
+        return self.cache.key(name + suffix, self._context)
+
+    def _top(self) -> int:
+        assert self.fidelity is not None and self.training is not None
+        return self.fidelity.rungs(self.training.epochs)[-1]
+
+    def _earlier(self, base: str, name: str) -> str | None:
+        """The key this search evaluated the network with plain key ``base`` under, if it did and
+        that key differs from ``base`` (halving or inheritance)."""
+        if base in self.resolved and self.resolved[base] in self.seen:
+            return self.resolved[base]
+        if self.fidelity is not None and self.training is not None and not self.inherit_weights:
+            for epochs in reversed(self.fidelity.rungs(self.training.epochs)):
+                if (key := self._key(name, epochs)) in self.seen:
+                    return key
+        return None
+
+    def _sync(self) -> None:
+        """After ``seen`` was replaced (a restored checkpoint), bring the donors back to match."""
+        if not self._stale:
+            return
+        self._stale = False
+        if self.donors is None:
+            return
+        if self.donors.path is not None:
+            self.resolved = self.donors.reload(self.seen)
+        else:
+            for key in [k for k in self.donors.entries if k not in self.seen]:
+                del self.donors.entries[key]
+            self.resolved = {b: k for b, k in self.resolved.items() if k in self.seen}
+
+    def _job(self, spec: NetSpec, carried: list[Any] | None, base: str) -> _Job:
+        """The training job of a new network: with inheritance, its start from the best donor."""
+        seed = candidate_seed(self.seed, spec.hash)
+        name, start, count = spec.hash + _digest(carried), carried, 0
+        if self.donors is not None and carried is None and self.encoding.trains:
+            found = self.donors.donor(spec)
+            if found is not None:
+                start, count = inherit(spec, seed, found[0].spec, found[0].weights, found[1])
+                name += _digest(start, "+i")
+        return _Job(spec, name, seed, start, self.encoding.trains, base, carried is not None, inherited=count)
+
     def evaluate_all(self, genotypes: Sequence[Any]) -> list[Outcome]:
         """Evaluate genotypes, training each distinct uncached network once, in one batch."""
+        self._sync()
+        self._batch_start = len(self.seen)
         specs: list[NetSpec | None] = []
         carried: list[list[Any] | None] = []
         keys: list[str] = []
@@ -139,8 +263,10 @@ class CandidateEvaluator:
             carried.append(weights)
             keys.append(key)
         todo: dict[str, int] = {}
+        jobs: dict[str, _Job] = {}
         waiting: dict[str, list[int]] = {}
         cached: set[int] = set()
+        restored: list[tuple[int, str, str, NetSpec, bool]] = []  # new to this search, found in a persistent cache
         for i, spec in enumerate(specs):
             if spec is None:
                 continue
@@ -148,44 +274,211 @@ class CandidateEvaluator:
             violations = [v for c in self.constraints if (v := c.violation(spec)) is not None]
             if violations:
                 early[i] = failure(spec, "infeasible", "; ".join(violations))
-            elif key in todo:
+                continue
+            if self.training is None:
+                early[i] = Evaluation(spec=spec, status="untrained")
+                self.seen.add(key)
+                continue
+            job = None
+            earlier = self._earlier(key, spec.hash + _digest(carried[i]))
+            if earlier is not None and earlier in self.cache:
+                key = earlier  # evaluated before in this search: its evaluation, whatever its start or fidelity
+            elif self.fidelity is not None or self.donors is not None:
+                job = self._job(spec, carried[i], key)
+                key = self._key(job.name, self._top() if self.fidelity is not None and job.fit else None)
+            if key in todo:
                 waiting[key].append(i)
                 cached.add(i)
                 self.cache.hits += 1
-            elif self.training is None:
-                early[i] = Evaluation(spec=spec, status="untrained")
-                self.seen.add(key)
+            elif job is not None and job.fit and self.fidelity is not None:
+                # new to this search: ranked with the batch's other new networks even if a killed run
+                # cached its results (the rungs then come from the cache), so the batch halves as before
+                todo[key] = i
+                waiting[key] = [i]
+                jobs[key] = job
             elif (hit := self.cache.get(key)) is not None:
                 early[i] = hit
                 if key in self.seen:  # else restored from a persistent cache: new to this search
                     cached.add(i)
+                elif job is not None:
+                    restored.append((i, keys[i], key, spec, job.carried))
                 self.seen.add(key)
             else:
                 todo[key] = i
                 waiting[key] = [i]
+                jobs[key] = job or _Job(spec, spec.hash + _digest(carried[i]), candidate_seed(self.seed, spec.hash),
+                                        carried[i], self.encoding.trains, keys[i], carried[i] is not None)
+        adds: list[tuple[int, str, str, NetSpec, list[Any] | None, bool]] = []
+        for i, base, key, spec, has_carried in restored:
+            stored = self.donors.stored(key) if self.donors is not None else None
+            adds.append((self._order(i), base, key, spec, None if stored is None else stored[1], has_carried))
         if todo:
-            if not self._started:
-                self.evaluator.start(self.data, self.training, self.keep_weights, self.probes)
-                self._started = True
             batch = list(todo)
-
-            def save(j: int, evaluation: Evaluation) -> None:
-                if evaluation.reason not in TRANSIENT:
-                    self.cache.put(batch[j], evaluation)
-
-            tasks = [Task(specs[i], candidate_seed(self.seed, specs[i].hash), carried[i], self.encoding.trains)
-                     for i in todo.values()]
-            trained = self.evaluator.train(tasks, on_result=save)
-            for key, evaluation in zip(batch, trained):
+            for key in batch:
+                jobs[key].order = self._order(todo[key])
+            finals = self._train([jobs[key] for key in batch])
+            for key, (final_key, evaluation) in zip(batch, finals):
+                job = jobs[key]
+                adds.append((job.order, job.base, final_key, job.spec, evaluation.weights, job.carried))
+                if not self.keep_weights and evaluation.weights is not None:
+                    evaluation = evaluation.without_weights()
+                    if final_key in self.cache:
+                        self.cache.put(final_key, evaluation)
                 early.update((i, evaluation) for i in waiting[key])
                 if evaluation.weights is not None:
                     for i in waiting[key]:
                         self.encoding.inherit(genotypes[i], evaluation)
-                        if (written := self.prepare(genotypes[i])[2]) != key:
-                            self.inherited[written] = key
-            self.seen.update(batch)
-            self.trainings += len(trained)
+                        if (written := self.prepare(genotypes[i])[2]) != job.base:
+                            self.inherited[written] = job.base
+                self.seen.add(final_key)
+        for order, base, key, spec, trained, has_carried in sorted(adds, key=lambda a: a[0]):
+            self._remember(base, key, spec, trained, has_carried, order)
+        if self.donors is not None and adds:
+            self.donors.prune()
         return [Outcome(genotype, early[i], self.scores(early[i]), i in cached) for i, genotype in enumerate(genotypes)]
+
+    def _order(self, i: int) -> int:
+        """The position in the run of the network first seen at index ``i`` of this batch: the same
+        in a resumed run as in an uninterrupted one (the batch starts with the same ``seen``)."""
+        return self._batch_start * 1_000_000 + i
+
+    def _remember(self, base: str, key: str, spec: NetSpec, trained: list[Any] | None, has_carried: bool,
+                  order: int) -> None:
+        """Note the key network ``base`` was evaluated under, and keep its weights to inherit from."""
+        if key != base:
+            self.resolved[base] = key
+            if self.donors is not None:
+                self.donors.remember(base, key)
+        if self.donors is not None and trained is not None and not has_carried and self.encoding.trains:
+            self.donors.add(key, spec, trained, order)
+
+    # -- training ---------------------------------------------------------------------------------
+
+    def _start_evaluator(self, epochs: int | None = None) -> None:
+        """Start the evaluator with the training settings (``epochs`` of them, for a rung)."""
+        assert self.training is not None
+        config = self.training if epochs in (None, self.training.epochs) else \
+            dataclasses.replace(self.training, epochs=epochs)
+        if self._started and self._config == config:
+            return
+        if self._started:
+            self.evaluator.close()  # its workers were given the previous settings
+        keep = self.keep_weights or self.fidelity is not None or self.donors is not None
+        self.evaluator.start(self.data, config, keep, self.probes)
+        self._started, self._config = True, config
+
+    def _train(self, jobs: list[_Job]) -> list[tuple[str, Evaluation]]:
+        """Train new networks; returns each one's final cache key and evaluation."""
+        self.inherited_starts += sum(job.start is not None and not job.carried for job in jobs)
+        halving = [j for j, job in enumerate(jobs) if self.fidelity is not None and job.fit]
+        plain = [j for j, job in enumerate(jobs) if not (self.fidelity is not None and job.fit)]
+        results: dict[int, tuple[str, Evaluation]] = {}
+        if plain:
+            trained = self._rung(jobs, plain, 0, None, {})
+            results.update((j, (self._key(jobs[j].name), trained[j])) for j in plain)
+        if halving:
+            results.update(self._halving(jobs, halving))
+        return [results[j] for j in range(len(jobs))]
+
+    def _rung(self, jobs: list[_Job], which: list[int], done: int, epochs: int | None,
+              previous: dict[int, Evaluation], again: bool = False) -> dict[int, Evaluation]:
+        """Train jobs ``which`` from epoch ``done`` (from their ``previous`` weights; at 0 from
+        their start) to ``epochs`` in all (None: one plain full training). Each result is cached
+        as it arrives, its weights first written for inheritance (so a killed run finds both).
+        ``again``: these results were cached without weights and are trained again for them."""
+        assert self.training is not None
+        self._start_evaluator(None if epochs is None else epochs - done)
+        tasks = []
+        for j in which:
+            job = jobs[j]
+            if done == 0:
+                tasks.append(Task(job.spec, job.seed, job.start, job.fit))
+            else:  # go on from the weights reached, with fresh shuffles for the new epochs
+                tasks.append(Task(job.spec, candidate_seed(self.seed, f"{job.spec.hash}@{done}"), previous[j].weights))
+
+        def merged(t: int, evaluation: Evaluation) -> Evaluation:
+            job = jobs[which[t]]
+            if epochs is not None:
+                evaluation = self._merge(previous.get(which[t]), evaluation, epochs)
+            if job.inherited:  # how many weight arrays it started from inherited (in the candidate records)
+                evaluation = dataclasses.replace(evaluation, extra={**evaluation.extra, "inherited": job.inherited})
+            return evaluation
+
+        def save(t: int, evaluation: Evaluation) -> None:
+            if evaluation.reason in TRANSIENT:
+                return
+            job, key = jobs[which[t]], self._key(jobs[which[t]].name, epochs)
+            if self.donors is not None and evaluation.weights is not None and not job.carried and job.fit:
+                self.donors.store(key, job.spec, evaluation.weights, job.order)
+            self.cache.put(key, merged(t, evaluation))
+
+        trained = self.evaluator.train(tasks, on_result=save)
+        self.trainings += len(trained)
+        self.epochs_trained += sum(len(e.history.get("loss", ())) for e in trained)
+        if done == 0 and not again:
+            full = self.training.epochs if epochs is None else self._top()
+            self.epochs_full += full * sum(jobs[j].fit for j in which)
+        return {j: merged(t, evaluation) for t, (j, evaluation) in enumerate(zip(which, trained))}
+
+    def _merge(self, previous: Evaluation | None, evaluation: Evaluation, epochs: int) -> Evaluation:
+        """A rung's evaluation: the history and times of the earlier rungs, then this rung's, and
+        the epochs reached (``extra["epochs"]``, ``extra["fidelity"]``). Probe metrics are this
+        rung's own."""
+        extra = {**evaluation.extra, "epochs": epochs, "fidelity": round(epochs / self._top(), 4)}
+        if previous is None or evaluation.failed:
+            return dataclasses.replace(evaluation, extra=extra)
+        names = [*previous.history, *(k for k in evaluation.history if k not in previous.history)]
+        history = {k: [*previous.history.get(k, []), *evaluation.history.get(k, [])] for k in names}
+        return dataclasses.replace(evaluation, history=history, extra=extra, seed=previous.seed,
+                                   wall_time=previous.wall_time + evaluation.wall_time,
+                                   train_time=previous.train_time + evaluation.train_time)
+
+    def _rank_score(self, evaluation: Evaluation) -> float:
+        """Higher is better; failures and non-finite values rank last."""
+        k = self._rank_by
+        if evaluation.failed:
+            return -math.inf
+        value = self.objectives[k](evaluation) * self.weights[k]
+        return value if math.isfinite(value) else -math.inf
+
+    def _halving(self, jobs: list[_Job], which: list[int]) -> dict[int, tuple[str, Evaluation]]:
+        """Successive halving of new networks ``which``: see :mod:`evokit.runtime.fidelity`."""
+        assert self.fidelity is not None and self.training is not None
+        rungs = self.fidelity.rungs(self.training.epochs)
+        final: dict[int, tuple[str, Evaluation]] = {}
+        alive: list[int] = list(which)
+        previous: dict[int, Evaluation] = {}
+        done = 0
+        for r, epochs in enumerate(rungs):
+            results: dict[int, Evaluation] = {}
+            for j in alive:  # this rung already cached: a batch that a killed run got through
+                key = self._key(jobs[j].name, epochs)
+                if (hit := self.cache.peek(key)) is not None:
+                    stored = self.donors.stored(key) if self.donors is not None and hit.weights is None else None
+                    results[j] = hit if stored is None else dataclasses.replace(hit, weights=stored[1])
+            results.update(self._rung(jobs, [j for j in alive if j not in results], done, epochs, previous))
+            last = r == len(rungs) - 1
+            scores = [self._rank_score(results[j]) for j in alive]
+            chosen = [] if last else [alive[t] for t in best(scores, self.fidelity.promoted(len(alive)))]
+            for j in alive:
+                if j not in chosen:
+                    final[j] = (self._key(jobs[j].name, epochs), results[j])
+                    self.stopped_early += not last
+            missing = [j for j in chosen if results[j].weights is None]  # cached without weights
+            if missing:  # trained again for them (training is deterministic: the same result)
+                results.update(self._rung(jobs, missing, done, epochs, previous, again=True))
+            alive, previous, done = chosen, {j: results[j] for j in chosen}, epochs
+            if not alive:
+                break
+        return final
+
+    def training_stats(self) -> dict[str, Any]:
+        """What training cost: trainings run, epochs trained, the epochs training every trained
+        network fully would have taken, the fraction saved, networks stopped early by successive
+        halving and networks started from inherited weights."""
+        return {"trainings": self.trainings, "epochs_trained": self.epochs_trained, "epochs_full": self.epochs_full,
+                "epochs_saved": round(1 - self.epochs_trained / self.epochs_full, 4) if self.epochs_full else 0.0,
+                "stopped_early": self.stopped_early, "inherited_starts": self.inherited_starts}
 
     def __call__(self, genotype: Any) -> tuple[float, ...]:
         """DEAP's ``toolbox.evaluate``: the fitness values of one genotype."""
@@ -200,6 +493,8 @@ class CandidateEvaluator:
     def close(self) -> None:
         self.evaluator.close()
         self._started = False
+        if self.donors is not None:
+            self.donors.close()
 
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()

@@ -56,7 +56,7 @@ class RunDirectory:
         """Begin a run here from scratch: earlier results and checkpoint (and cache) are removed."""
         names = ["candidates.jsonl", "generations.csv", "summary.json", "checkpoint.pkl", "pareto.csv", "pareto.png",
                  "report.html", "best.keras", "best.txt", "fitness.png"]
-        for name in names + ([] if keep_cache else ["cache.sqlite"]):
+        for name in names + ([] if keep_cache else ["cache.sqlite", "cache.donors.sqlite"]):
             (self.path / name).unlink(missing_ok=True)
         self.file("candidates.jsonl").touch()
 
