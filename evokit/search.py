@@ -341,10 +341,13 @@ def _result(search: Search, log: RunLog, hof: Any, data: Any, reason: str | None
     test_scores: dict[str, float] = {}
     if best.spec is not None and best.evaluation.status == "ok":
         final = best.evaluation
-        if search.final_training is not None:
-            final = train(best.spec, data, search.final_training, seed=candidate_seed(search.seed, best.spec.hash))
+        # genotypes that carry weights (NEAT, Lamarckian fine-tuning) are retrained from them, never from scratch;
+        # those scored with their weights as they are (trains=False) are not retrained at all
+        carried = log.candidates.prepare(best.genotype)[1]
+        if search.final_training is not None and (search.encoding.trains or carried is None):
+            final = train(best.spec, data, search.final_training, seed=candidate_seed(search.seed, best.spec.hash),
+                          weights=carried)
         elif final.weights is None:  # its weights were not kept (e.g. it came from a resumed run's cache)
-            carried = log.candidates.prepare(best.genotype)[1]
             final = train(best.spec, data, log.candidates.training, seed=final.seed, weights=carried,
                           fit=search.encoding.trains)
         if not final.failed:

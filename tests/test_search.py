@@ -93,3 +93,17 @@ def test_algorithm_arguments_are_checked():
         ek.algorithms.GA(population=1)
     with pytest.raises(ek.errors.ConfigError, match="cxpb"):
         ek.algorithms.NSGA2(cxpb=2)
+
+
+def test_final_training_starts_from_the_weights_a_genotype_carries(small_digits):
+    """A Lamarckian NEAT genome is retrained from its evolved weights, not from scratch; a genome
+    scored with its weights as they are (NEAT without fine-tuning) is not retrained at all."""
+    tuned = ek.Search(ek.encodings.NEAT(finetune=True, weight_init_std=0.1), ek.fitness.ValidationAccuracy(
+        epochs=3, learning_rate=0.01), data=small_digits, algorithm=ek.algorithms.GA(population=3, generations=0),
+        final_training=ek.TrainingConfig(epochs=1, learning_rate=1e-4), progress=False).run()
+    # one epoch at a tiny learning rate barely moves the weights: from the carried ones it stays as good
+    assert tuned.test_scores["final_val_accuracy"] == pytest.approx(tuned.best.values["val_accuracy"], abs=0.05)
+    assert tuned.best.values["val_accuracy"] > 0.5
+    plain = ek.Search(ek.encodings.NEAT(), ek.fitness.ValidationAccuracy(), data=small_digits,
+                      algorithm=ek.algorithms.GA(population=3, generations=0), final_training=5, progress=False).run()
+    assert "final_val_accuracy" not in plain.test_scores and "test_accuracy" in plain.test_scores
