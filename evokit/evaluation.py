@@ -10,7 +10,7 @@ import math
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from evokit.errors import check_choice, check_float, check_int
+from evokit.errors import ConfigError, check_choice, check_float, check_int
 from evokit.netspec import NetSpec
 
 FAILURE_REASONS = ("decode_error", "build_error", "nan_loss", "exception", "timeout", "worker_died",
@@ -30,6 +30,12 @@ class TrainingConfig:
         optimizer: one of ``OPTIMIZERS``.
         learning_rate: the optimizer's learning rate.
         early_stopping: patience in epochs on the validation loss, or None to train all epochs.
+        trace_once: train maskable networks (a chain of conv/pool/dense layers, no merges) in a
+            graph traced once per structural signature and reused for every candidate of that
+            signature through width/kernel masks (see :mod:`evokit.runtime.traced`); other
+            networks are trained one model each as usual. Part of the cache key when on: the
+            results equal standalone training only up to float reduction order (and dropout
+            draws differ), so they are not interchangeable with standalone results.
     """
 
     epochs: int = 3
@@ -37,6 +43,7 @@ class TrainingConfig:
     optimizer: str = "adam"
     learning_rate: float = 1e-3
     early_stopping: int | None = None
+    trace_once: bool = False
 
     def __post_init__(self) -> None:
         check_int("epochs", self.epochs, minimum=1)
@@ -45,10 +52,13 @@ class TrainingConfig:
         check_float("learning_rate", self.learning_rate, minimum=0.0, exclusive_minimum=True)
         if self.early_stopping is not None:
             check_int("early_stopping", self.early_stopping, minimum=1)
+        if not isinstance(self.trace_once, bool):
+            raise ConfigError(f"trace_once={self.trace_once!r} is invalid: expected True or False")
 
     def key(self) -> str:
-        """A stable string naming these settings, for cache keys."""
-        return ",".join(f"{k}={v}" for k, v in asdict(self).items())
+        """A stable string naming these settings, for cache keys (``trace_once`` only when on, so
+        that caches written before the option existed stay valid)."""
+        return ",".join(f"{k}={v}" for k, v in asdict(self).items() if not (k == "trace_once" and not v))
 
 
 @dataclass

@@ -1,4 +1,6 @@
-"""Train one NetSpec on a dataset and return its Evaluation (one model per candidate).
+"""Train one NetSpec on a dataset and return its Evaluation (one model per candidate, or, with
+``TrainingConfig(trace_once=True)`` and a maskable network, a graph shared by every candidate of
+its structural signature: see :mod:`evokit.runtime.traced`).
 
 Each candidate is built and trained under a seed of its own, derived from the run seed and the
 network's canonical hash: the same network trains to the same weights whatever genotype produced
@@ -73,14 +75,26 @@ def _train(spec: NetSpec, data: Any, config: TrainingConfig, seed: int, keep_wei
     import keras
 
     begun: list[Probe] = []
-    model = None
+    model = graph = traced_plan = None
+    if config.trace_once:
+        from evokit.runtime import traced
+
+        try:
+            traced_plan = traced.plan(spec)
+        except Exception:  # noqa: BLE001 - an invalid spec fails in the standalone path, with its reason
+            traced_plan = None
     start = time.perf_counter()
     try:
         for probe in probes:
             probe.begin()
             begun.append(probe)
         start = time.perf_counter()  # the candidate's time excludes the probes' own start-up
-        evaluation, model = _build_and_fit(keras, spec, data, config, seed, start, weights, fit)
+        if traced_plan is not None:
+            from evokit.runtime import traced
+
+            evaluation, graph = traced.fit(traced_plan, data, config, seed, start, weights, fit)
+        else:
+            evaluation, model = _build_and_fit(keras, spec, data, config, seed, start, weights, fit)
     except Exception as exc:  # noqa: BLE001 - one candidate's crash never ends the run
         evaluation = failure(spec, "exception", f"{type(exc).__name__}: {exc}", time.perf_counter() - start)
     finally:
@@ -90,14 +104,24 @@ def _train(spec: NetSpec, data: Any, config: TrainingConfig, seed: int, keep_wei
     evaluation.metrics.update(ended)
     if not evaluation.failed:
         try:
+            if graph is not None:  # trained in a shared padded graph: hand back the true-shape network
+                true_weights = graph.true_weights(traced_plan)
+                if probes:
+                    from evokit.builder import build
+
+                    model = build(spec, seed=seed)
+                    model.set_weights(true_weights)
+                evaluation.weights = true_weights if keep_weights else None
+            else:
+                evaluation.weights = model.get_weights() if keep_weights else None
             for probe in probes:
                 evaluation.metrics.update(probe.measure(model, data))
-            evaluation.weights = model.get_weights() if keep_weights else None
         except Exception as exc:  # noqa: BLE001 - a failing probe fails this candidate only
             evaluation = failure(spec, "exception", f"probe failed: {type(exc).__name__}: {exc}",
                                  evaluation.wall_time)
     evaluation.extra.update(cores=cores_in_use(keras), memory_gb=peak_memory_gb())
-    keras.backend.clear_session(free_memory=False)
+    if traced_plan is None:  # a traced graph stays cached for the next candidate of its signature
+        keras.backend.clear_session(free_memory=False)
     return evaluation
 
 
@@ -120,11 +144,15 @@ def _build_and_fit(keras: Any, spec: NetSpec, data: Any, config: TrainingConfig,
         return Evaluation(spec=spec, metrics=metrics, wall_time=time.perf_counter() - start, seed=seed), model
     model.compile(optimizer=_optimizer(keras, config),
                   loss="sparse_categorical_crossentropy" if data.task == "classification" else "mse")
+    from evokit.runtime.traced import StepTimer
+
     callbacks: list[Any] = [keras.callbacks.TerminateOnNaN()]
     fit_kwargs: dict[str, Any] = {}
     if config.early_stopping is not None:
         callbacks.append(keras.callbacks.EarlyStopping(patience=config.early_stopping, restore_best_weights=True))
         fit_kwargs["validation_data"] = (data.x_val, data.y_val)
+    timer = StepTimer()
+    callbacks.append(timer)  # last: after TerminateOnNaN has read the step's loss
     fit_start = time.perf_counter()
     history = model.fit(data.x_train, data.y_train, epochs=config.epochs, batch_size=config.batch_size,
                         shuffle=True, verbose=0, callbacks=callbacks, **fit_kwargs).history
@@ -137,8 +165,10 @@ def _build_and_fit(keras: Any, spec: NetSpec, data: Any, config: TrainingConfig,
     if not all(math.isfinite(v) for v in metrics.values()):
         return failure(spec, "nan_loss", f"validation metrics not finite: {metrics}", time.perf_counter() - start), None
     metrics["loss"] = float(losses[-1])
-    return Evaluation(spec=spec, metrics=metrics, history={k: [float(v) for v in vs] for k, vs in history.items()},
-                      wall_time=time.perf_counter() - start, train_time=train_time, seed=seed), model
+    evaluation = Evaluation(spec=spec, metrics=metrics, history={k: [float(v) for v in vs] for k, vs in history.items()},
+                            wall_time=time.perf_counter() - start, train_time=train_time, seed=seed)
+    evaluation.extra["step_time"] = timer.seconds
+    return evaluation, model
 
 
 def cores_in_use(keras: Any) -> int:

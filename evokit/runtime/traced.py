@@ -1,0 +1,543 @@
+"""Trace once, train many: one Keras graph per structural signature, reused across candidates.
+
+A new small model pays ~0.5 s of graph tracing on its first ``fit`` and ~0.1 s more for its
+first evaluation (ENVIRONMENT.md, "Where the time goes"): more than its training steps. Here a
+candidate whose NetSpec is *maskable* is trained in a padded graph instead:
+
+* **maskable** = a chain (no merges, no skip connections) of Conv1D/Conv2D, Pool, Activation,
+  Dropout, Flatten/GlobalPool and Dense layers, ending in a Dense head. BatchNorm, merges
+  (Add/Concat), NEAT neuron graphs and GP DAGs fall back to one model per candidate
+  (:func:`evokit.runtime.trainer.train` does that by itself).
+* **signature** = the input shape and, per layer, its kind, its pooling/stride/padding, its
+  width bucket (next power of two >= the width, at least ``MIN_WIDTH``: compute stays <= 2x per
+  axis and few graphs exist per structure), its kernel bucket (the next odd size for stride-1
+  'same' convolutions, whose smaller kernels sit centred inside the bucket; exact otherwise),
+  its dropout rate and its activation ("gated" for ``GATED_ACTIVATIONS``, which a one-hot gate
+  variable picks, so relu/elu/tanh candidates share a graph). The head keeps its exact width.
+* Each graph is built, compiled and traced once per process, kept in a bounded LRU cache, and
+  reused by assigning the candidate's initial weights, masks, gates, dropout rates and seeds and
+  resetting the optimizer's slots and ``iterations`` (not its learning rate). Training is one
+  ``train_on_batch`` per step over batches from a NumPy generator seeded with the candidate's
+  seed (``fit`` would rebuild a ``tf.data`` pipeline, ~0.1-0.2 s, per candidate); validation is
+  ``predict_on_batch`` (one traced forward function, not ``model.evaluate``).
+
+Candidates are exactly the networks their NetSpec describes: effective kernels and biases are
+``variable * mask`` with non-trainable 0/1 masks, so masked entries get exactly zero gradient
+and, starting at zero with zeroed optimizer slots, stay zero (Adam, RMSprop, SGD, AdamW's decay
+of a zero); initial weights are drawn at the candidate's *true* shapes by the same seeded
+initializers as :func:`evokit.builder.build` and embedded, so they are identical; returned
+weights are sliced back to the true shapes (``build(spec).get_weights()`` order), and
+parameter counts come from the NetSpec. Trained by :func:`train_batches`, a standalone
+``build(spec, seed)`` model and its masked twin end with the same weights up to float reduction
+order (zero-padded sums); dropout draws over the padded shape, so networks with dropout agree in
+distribution only. The standalone path (``model.fit``) shuffles with TensorFlow's own generator:
+the same seed gives another batch order there, hence other (equally good) trained weights.
+"""
+from __future__ import annotations
+
+import collections
+import dataclasses
+import json
+import math
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import keras
+import numpy as np
+
+from evokit.evaluation import Evaluation, TrainingConfig, failure
+from evokit.netspec import INPUT, Activation, Conv1D, Conv2D, Dense, Dropout, Flatten, GlobalPool, NetSpec, Pool
+
+MIN_WIDTH = 8
+"""Smallest width bucket: widths 1..8 share one graph."""
+GATED_ACTIVATIONS = ("relu", "elu", "tanh")
+"""Activations chosen by a gate variable rather than by the signature (DeepGA's defaults)."""
+MAX_GRAPHS = 16
+"""Traced graphs kept per process (least recently used dropped first)."""
+
+
+def width_bucket(width: int) -> int:
+    """The padded width a layer of ``width`` channels/units is trained with."""
+    return max(MIN_WIDTH, 1 << (width - 1).bit_length())
+
+
+def kernel_bucket(size: int) -> int:
+    """The padded kernel size (per axis) of a stride-1 'same' convolution: the next odd size."""
+    return size if size % 2 else size + 1
+
+
+@dataclass
+class _Step:
+    """One layer of a maskable network: what it is for this candidate, and in the padded graph."""
+
+    index: int
+    layer: Any
+    key: list[Any]
+    in_true: tuple[int, ...] = ()  # a weighted layer's input shape (dense: the shape it flattens)
+    in_pad: tuple[int, ...] = ()
+    out_true: int = 0  # output channels/units
+    out_pad: int = 0
+    kernel: tuple[int, ...] = ()  # conv: true and padded kernel, offset of the true taps
+    kernel_pad: tuple[int, ...] = ()
+    offset: tuple[int, ...] = ()
+    activation: str = "linear"
+
+
+@dataclass
+class Plan:
+    """How one maskable NetSpec maps onto its padded graph; ``signature`` names the graph."""
+
+    spec: NetSpec
+    steps: list[_Step]
+    signature: str
+
+
+def plan(spec: NetSpec) -> Plan | None:
+    """The padded-graph plan of ``spec``, or None when it is not maskable (then it is trained
+    as one model of its own)."""
+    spec = spec.validate()
+    layers = (Conv1D, Conv2D, Pool, GlobalPool, Flatten, Dense, Dropout, Activation)
+    if not isinstance(spec.nodes[-1].layer, Dense):
+        return None
+    steps: list[_Step] = []
+    true_shape, pad_shape = spec.input_shape, spec.input_shape
+    flat_from: tuple[tuple[int, ...], tuple[int, ...]] | None = None  # (true, padded) shape a Flatten read
+    last = len(spec.nodes) - 1
+    for i, node in enumerate(spec.nodes):
+        layer = node.layer
+        if type(layer) not in layers or node.inputs != ((INPUT,) if i == 0 else (i - 1,)):
+            return None
+        if getattr(layer, "activation", None) == "softmax" and i != last:
+            return None  # softmax mixes channels: padded ones would change the true ones' values
+        out = spec.shapes[i]
+        step = _Step(i, layer, [layer.kind])
+        if isinstance(layer, (Conv1D, Conv2D)):
+            bucketed = layer.padding == "same" and set(layer.stride) == {1}
+            step.kernel = layer.kernel
+            step.kernel_pad = tuple(kernel_bucket(k) for k in layer.kernel) if bucketed else layer.kernel
+            step.offset = tuple((kp - 1) // 2 - (k - 1) // 2 for k, kp in zip(step.kernel, step.kernel_pad))
+            step.in_true, step.in_pad = true_shape, pad_shape
+            step.out_true = layer.filters
+            step.out_pad = layer.filters if i == last else width_bucket(layer.filters)
+            step.activation = layer.activation
+            step.key += [step.kernel_pad, layer.stride, layer.padding, layer.use_bias, step.out_pad]
+            true_shape, pad_shape = out, (*out[:-1], step.out_pad)
+        elif isinstance(layer, Dense):
+            source = flat_from if flat_from is not None else (true_shape, pad_shape)
+            step.in_true, step.in_pad = source
+            step.out_true = layer.units
+            step.out_pad = layer.units if i == last else width_bucket(layer.units)
+            step.activation = layer.activation
+            step.key += [layer.use_bias, step.out_pad]
+            true_shape, pad_shape, flat_from = out, (step.out_pad,), None
+        elif isinstance(layer, Flatten):
+            flat_from = flat_from or (true_shape, pad_shape)  # the layout the next dense layer reads
+            true_shape, pad_shape = out, (math.prod(pad_shape),)
+        elif isinstance(layer, (Pool, GlobalPool)):
+            step.key.append({k: v for k, v in layer.key_config().items() if k != "pool"} if isinstance(layer, Pool)
+                            else {})  # max or average: picked by a gate
+            pad_shape = (*out[:-1], pad_shape[-1])
+            true_shape = out
+        elif isinstance(layer, Activation):
+            step.activation = layer.activation
+        # a Dropout's rate is a variable: only its position is structural
+        if isinstance(layer, (Conv1D, Conv2D, Dense, Activation)):
+            step.key.append("gated" if step.activation in GATED_ACTIVATIONS else step.activation)
+        if isinstance(layer, Dropout) and steps and steps[-1].key[0] == "dropout" and steps[-1].index < 0:
+            steps[-1] = step  # this dropout fills the slot its dense layer left
+            continue
+        steps.append(step)
+        if isinstance(layer, Dense) and i != last:
+            steps.append(_Step(-1, Dropout(0.0), ["dropout"]))  # a slot: hidden dense layers may have one
+    signature = json.dumps([list(spec.input_shape), [s.key for s in steps]], default=list)
+    return Plan(spec, steps, signature)
+
+
+def maskable(spec: NetSpec) -> bool:
+    """Whether ``spec`` can be trained in a shared padded graph (see the module docstring)."""
+    return plan(spec) is not None
+
+
+# -- the padded graph ---------------------------------------------------------------------------
+
+
+def _activate(x: Any, activation: str, gates: Any) -> Any:
+    if activation != "gated":
+        return keras.activations.get(activation)(x)
+    out = gates[0] * keras.activations.get(GATED_ACTIVATIONS[0])(x)
+    for k, name in enumerate(GATED_ACTIVATIONS[1:], start=1):
+        out = out + gates[k] * keras.activations.get(name)(x)
+    return out
+
+
+class _Masked(keras.layers.Layer):
+    """A convolution or dense layer whose effective kernel and bias are ``variable * mask``."""
+
+    def __init__(self, kernel_shape: tuple[int, ...], use_bias: bool, activation: str, strides: Any = 1,
+                 padding: str = "valid", conv: bool = False, **kwargs: Any):
+        super().__init__(**kwargs)
+        self.kernel_shape, self.use_bias, self.activation = tuple(kernel_shape), use_bias, activation
+        self.strides, self.padding, self.conv = strides, padding, conv
+
+    def build(self, input_shape: Any) -> None:
+        zeros = keras.initializers.Zeros()
+        self.kernel = self.add_weight(shape=self.kernel_shape, initializer=zeros, name="kernel")
+        self.kernel_mask = self.add_weight(shape=self.kernel_shape, initializer=zeros, name="kernel_mask",
+                                           trainable=False)
+        if self.use_bias:
+            self.bias = self.add_weight(shape=self.kernel_shape[-1:], initializer=zeros, name="bias")
+            self.bias_mask = self.add_weight(shape=self.kernel_shape[-1:], initializer=zeros, name="bias_mask",
+                                             trainable=False)
+        if self.activation == "gated":
+            self.gates = self.add_weight(shape=(len(GATED_ACTIVATIONS),), initializer=zeros, name="gates",
+                                         trainable=False)
+
+    def call(self, x: Any) -> Any:
+        kernel = self.kernel * self.kernel_mask
+        if self.conv:
+            y = keras.ops.conv(x, kernel, strides=self.strides, padding=self.padding)
+        else:
+            y = keras.ops.matmul(x, kernel)
+        if self.use_bias:
+            y = y + self.bias * self.bias_mask
+        return _activate(y, self.activation, getattr(self, "gates", None))
+
+
+class _Gate(keras.layers.Layer):
+    """A stand-alone activation layer chosen by a gate variable."""
+
+    def build(self, input_shape: Any) -> None:
+        self.gates = self.add_weight(shape=(len(GATED_ACTIVATIONS),), initializer="zeros", name="gates",
+                                     trainable=False)
+
+    def call(self, x: Any) -> Any:
+        return _activate(x, "gated", self.gates)
+
+
+class _GatedPool(keras.layers.Layer):
+    """Max or average pooling (same window), chosen by a gate variable (1: max, 0: average)."""
+
+    def __init__(self, pools: tuple[Any, Any], **kwargs: Any):
+        super().__init__(**kwargs)
+        self.pools = pools
+
+    def build(self, input_shape: Any) -> None:
+        self.gate = self.add_weight(shape=(), initializer="ones", name="gate", trainable=False)
+
+    def call(self, x: Any) -> Any:
+        return self.gate * self.pools[0](x) + (1.0 - self.gate) * self.pools[1](x)
+
+
+class _Dropout(keras.layers.Layer):
+    """Dropout whose rate is a variable (0: the identity, exactly), with a seeded generator."""
+
+    def build(self, input_shape: Any) -> None:
+        self.rate = self.add_weight(shape=(), initializer="zeros", name="rate", trainable=False)
+        self.seed_generator = keras.random.SeedGenerator(0)
+
+    def call(self, x: Any, training: bool = False) -> Any:
+        if not training:
+            return x
+        keep = keras.random.uniform(keras.ops.shape(x), seed=self.seed_generator) >= self.rate
+        return keras.ops.where(keep, x / (1.0 - self.rate), keras.ops.zeros_like(x))
+
+
+class _Net(keras.Model):
+    """The padded graph: layers applied in a chain. ``traces`` counts traced training steps
+    (Python runs ``call(training=True)`` only while a train function is being traced)."""
+
+    def __init__(self, steps: list[Any], **kwargs: Any):
+        super().__init__(**kwargs)
+        self.chain = steps
+        self.traces = 0
+
+    def call(self, x: Any, training: bool = False) -> Any:
+        if training:
+            self.traces += 1
+        for layer in self.chain:
+            x = layer(x, training=training) if isinstance(layer, _Dropout) else layer(x)
+        return x
+
+
+def _optimizer(config: TrainingConfig) -> Any:
+    from evokit.runtime.trainer import _optimizer as make
+
+    return make(keras, config)
+
+
+class TracedGraph:
+    """One compiled padded graph and how to load a candidate into it and read it back."""
+
+    def __init__(self, first: Plan, config: TrainingConfig, task: str):
+        from evokit.builder import _layer
+
+        self.layers: list[Any] = []
+        for step in first.steps:
+            layer, gated = step.layer, step.key[-1] == "gated"
+            name = f"n{step.index}_{layer.kind}"
+            if isinstance(layer, (Conv1D, Conv2D)):
+                shape = (*step.kernel_pad, step.in_pad[-1], step.out_pad)
+                made = _Masked(shape, layer.use_bias, "gated" if gated else layer.activation, layer.stride,
+                               layer.padding, conv=True, name=name)
+            elif isinstance(layer, Dense):
+                made = _Masked((math.prod(step.in_pad), step.out_pad), layer.use_bias,
+                               "gated" if gated else layer.activation, name=name)
+            elif isinstance(layer, Activation) and gated:
+                made = _Gate(name=name)
+            elif isinstance(layer, (Pool, GlobalPool)):
+                rank = len(first.spec.input_shapes(step.index)[0])
+                made = _GatedPool(tuple(_layer(keras, dataclasses.replace(layer, pool=kind), rank, 0, f"{name}_{kind}")
+                                        for kind in ("max", "avg")), name=name)
+            elif isinstance(layer, Dropout):
+                made = _Dropout(name=f"n{step.index}_dropout" if step.index >= 0 else f"slot{len(self.layers)}_dropout")
+            else:
+                made = _layer(keras, layer, len(first.spec.input_shapes(step.index)[0]), 0, name)
+            self.layers.append(made)
+        self.model = _Net(self.layers, name="evokit_traced")
+        self.model(np.zeros((1, *first.spec.input_shape), "float32"))  # creates every layer's variables
+        self.model.compile(optimizer=_optimizer(config),
+                           loss="sparse_categorical_crossentropy" if task == "classification" else "mse")
+        self.model.optimizer.build(self.model.trainable_variables)
+        self.candidates = 0  # candidates trained in this graph
+
+    @property
+    def traces(self) -> int:
+        """How many times this graph's train step has been traced."""
+        return self.model.traces
+
+    def load(self, p: Plan, seed: int, weights: list[Any] | None = None) -> None:
+        """Make the graph compute ``p.spec``: its weights (seeded initial ones like ``build(spec,
+        seed)``, or ``weights`` in ``build(spec).get_weights()`` order), masks, gates, dropout
+        seeds; and reset the optimizer."""
+        given = iter(weights) if weights is not None else None
+        for step, layer in zip(p.steps, self.layers):
+            node_seed = (seed * 1009 + step.index) % 2**31
+            if isinstance(layer, _Masked):
+                true_shape = self._true_kernel_shape(step)
+                if given is not None:
+                    kernel = np.asarray(next(given)).reshape(true_shape)
+                else:
+                    kernel = np.asarray(keras.initializers.GlorotUniform(seed=node_seed)(true_shape))
+                padded, mask = self._embed(step, layer, kernel)
+                layer.kernel.assign(padded)
+                layer.kernel_mask.assign(mask)
+                if layer.use_bias:
+                    bias = np.zeros(step.out_pad, "float32")
+                    bias_mask = np.zeros(step.out_pad, "float32")
+                    bias[:step.out_true] = np.asarray(next(given)) if given is not None else 0.0
+                    bias_mask[:step.out_true] = 1.0
+                    layer.bias.assign(bias)
+                    layer.bias_mask.assign(bias_mask)
+            if hasattr(layer, "gates"):
+                layer.gates.assign(np.array([a == step.activation for a in GATED_ACTIVATIONS], "float32"))
+            if isinstance(layer, _GatedPool):
+                layer.gate.assign(1.0 if step.layer.pool == "max" else 0.0)
+            if isinstance(layer, _Dropout):
+                layer.rate.assign(step.layer.rate)
+                layer.seed_generator.state.assign(np.array([node_seed, 0], layer.seed_generator.state.dtype))
+        for variable in self.model.optimizer.variables:
+            if "learning_rate" not in variable.path:  # zeroing the learning rate would stop training
+                variable.assign(np.zeros(variable.shape, variable.dtype))
+
+    @staticmethod
+    def _true_kernel_shape(step: _Step) -> tuple[int, ...]:
+        if isinstance(step.layer, Dense):
+            return (math.prod(step.in_true), step.out_true)
+        return (*step.kernel, step.in_true[-1], step.out_true)
+
+    def _where(self, step: _Step) -> tuple[tuple[int, ...], tuple[slice, ...]]:
+        """The padded kernel viewed so that the true kernel is one rectangular slice of it."""
+        if isinstance(step.layer, Dense):
+            view = (*step.in_pad, step.out_pad)
+            where = tuple(slice(0, n) for n in step.in_true) + (slice(0, step.out_true),)
+        else:
+            view = (*step.kernel_pad, step.in_pad[-1], step.out_pad)
+            where = tuple(slice(o, o + k) for o, k in zip(step.offset, step.kernel))
+            where += (slice(0, step.in_true[-1]), slice(0, step.out_true))
+        return view, where
+
+    def _embed(self, step: _Step, layer: Any, kernel: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        view, where = self._where(step)
+        padded = np.zeros(view, "float32")
+        mask = np.zeros(view, "float32")
+        true_view = tuple(s.stop - s.start for s in where)
+        padded[where] = kernel.reshape(true_view)
+        mask[where] = 1.0
+        return padded.reshape(layer.kernel_shape), mask.reshape(layer.kernel_shape)
+
+    def true_weights(self, p: Plan) -> list[np.ndarray]:
+        """The candidate's trained weights at its true shapes, in ``build(spec).get_weights()`` order."""
+        out: list[np.ndarray] = []
+        for step, layer in zip(p.steps, self.layers):
+            if isinstance(layer, _Masked):
+                view, where = self._where(step)
+                out.append(np.array(np.asarray(layer.kernel).reshape(view)[where]).reshape(
+                    self._true_kernel_shape(step)))
+                if layer.use_bias:
+                    out.append(np.array(np.asarray(layer.bias)[:step.out_true]))
+        return out
+
+    def predict(self, x: np.ndarray) -> np.ndarray:
+        """Inference-mode forward pass through the graph's one traced predict function."""
+        return predict_batches(self.model, x)
+
+
+def predict_batches(model: Any, x: np.ndarray, batch_size: int = 1024) -> np.ndarray:
+    """Inference-mode forward pass with the model's traced predict function (``predict_on_batch``)."""
+    return np.concatenate([np.asarray(model.predict_on_batch(x[i:i + batch_size]))
+                           for i in range(0, len(x), batch_size)], axis=0)
+
+
+_GRAPHS: "collections.OrderedDict[str, TracedGraph]" = collections.OrderedDict()
+
+
+def graph_for(p: Plan, config: TrainingConfig, task: str) -> TracedGraph:
+    """The cached graph of ``p``'s signature for these settings (built, compiled on a miss)."""
+    key = "|".join([keras.config.backend(), p.signature, config.optimizer, repr(config.learning_rate), task])
+    graph = _GRAPHS.pop(key, None)
+    if graph is None:
+        graph = TracedGraph(p, config, task)
+    _GRAPHS[key] = graph
+    while len(_GRAPHS) > MAX_GRAPHS:
+        _GRAPHS.popitem(last=False)
+    return graph
+
+
+def cached_graphs() -> int:
+    """How many traced graphs this process holds."""
+    return len(_GRAPHS)
+
+
+def clear_graphs() -> None:
+    """Drop every cached graph (the next candidates trace again)."""
+    _GRAPHS.clear()
+
+
+class StepTimer(keras.callbacks.Callback):
+    """Times the training steps themselves. Put it after callbacks that read the batch's loss, so
+    that an asynchronous backend has finished the step when it stops the clock.
+
+    ``seconds`` counts the first step of each epoch, and any step over ``TRACE_FACTOR`` times the
+    median, at the median: a train function is traced inside its first call (and, on a
+    ``train_on_batch`` loop, once more for a smaller last batch), and tracing is overhead, not
+    training.
+    """
+
+    TRACE_FACTOR = 20.0
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.fits: list[list[float]] = []
+        self._begun = 0.0
+
+    def on_train_begin(self, logs: Any = None) -> None:
+        self.fits.append([])
+
+    def on_train_batch_begin(self, batch: int, logs: Any = None) -> None:
+        self._begun = time.perf_counter()
+
+    def on_train_batch_end(self, batch: int, logs: Any = None) -> None:
+        self.fits[-1].append(time.perf_counter() - self._begun)
+
+    @property
+    def seconds(self) -> float:
+        total = 0.0
+        for steps in self.fits:
+            if len(steps) < 2:
+                total += sum(steps)
+                continue
+            median = float(np.median(steps[1:]))
+            total += median + sum(min(t, median) if t > self.TRACE_FACTOR * median else t for t in steps[1:])
+        return total
+
+
+def train_batches(model: Any, data: Any, config: TrainingConfig, seed: int, timer: StepTimer | None = None
+                  ) -> dict[str, list[float]]:
+    """Train a compiled model with one ``train_on_batch`` call per step, batches drawn from a
+    NumPy generator seeded with ``seed``: the model's traced train function is reused and no
+    ``tf.data`` pipeline is rebuilt per candidate (``fit`` rebuilds one, ~0.1-0.2 s). Returns the
+    history (``loss`` per epoch, the weighted mean over its batches like ``fit``; ``val_loss``
+    with early stopping). Stops at the first non-finite loss (its last ``loss`` is then NaN)."""
+    from evokit.runtime.trainer import score_predictions
+
+    rng = np.random.default_rng(seed)
+    n, size = len(data.x_train), config.batch_size
+    full = np.ones(size, "float32")
+    history: dict[str, list[float]] = {"loss": []}
+    best, best_weights, waited = math.inf, None, 0
+    for _ in range(config.epochs):
+        order = rng.permutation(n)
+        steps: list[float] = []
+        total = 0.0  # the epoch's summed per-sample loss (train_on_batch reports each batch's mean)
+        for i in range(0, n, size):
+            batch, weights = order[i:i + size], full
+            if len(batch) < size:
+                # The last, smaller batch is padded to full size with zero-weighted samples, the
+                # real ones weighted size/len so that the mean loss is theirs: every step has one
+                # shape, so the train function is traced once, not again for this batch.
+                weights = np.zeros(size, "float32")
+                weights[:len(batch)] = size / len(batch)
+                batch = np.concatenate([batch, order[:size - len(batch)]])
+            begun = time.perf_counter()
+            loss = float(model.train_on_batch(data.x_train[batch], data.y_train[batch], sample_weight=weights,
+                                              return_dict=True)["loss"])
+            steps.append(time.perf_counter() - begun)
+            total += loss * min(size, n - i)
+            if not math.isfinite(loss):
+                break
+        if timer is not None:
+            timer.fits.append(steps)
+        loss = total / n
+        history["loss"].append(loss)
+        if not math.isfinite(loss):
+            break
+        if config.early_stopping is not None:
+            val_loss = score_predictions(data.y_val, predict_batches(model, data.x_val), data.task, "val_")["val_loss"]
+            history.setdefault("val_loss", []).append(val_loss)
+            if val_loss < best:
+                best, best_weights, waited = val_loss, model.get_weights(), 0
+            else:
+                waited += 1
+                if waited >= config.early_stopping:
+                    break
+    if best_weights is not None:
+        model.set_weights(best_weights)
+    return history
+
+
+def fit(p: Plan, data: Any, config: TrainingConfig, seed: int, start: float, weights: list[Any] | None = None,
+        train: bool = True) -> tuple[Evaluation, TracedGraph | None]:
+    """Train (or, with ``train=False``, only score) the candidate ``p`` in its traced graph."""
+    from evokit.runtime.trainer import score_predictions
+
+    spec = p.spec
+    try:
+        graph = graph_for(p, config, data.task)
+        keras.utils.set_random_seed(seed)
+        graph.load(p, seed, weights)
+        graph.candidates += 1
+    except Exception as exc:  # noqa: BLE001 - a candidate that cannot be loaded fails alone
+        return failure(spec, "build_error", f"{type(exc).__name__}: {exc}", time.perf_counter() - start), None
+    history: dict[str, list[float]] = {}
+    train_time = 0.0
+    timer = StepTimer()
+    if train:
+        fit_start = time.perf_counter()
+        history = train_batches(graph.model, data, config, seed, timer)
+        train_time = time.perf_counter() - fit_start
+        losses = history["loss"]
+        if not losses or not all(math.isfinite(v) for v in losses):
+            return failure(spec, "nan_loss", f"training loss became {losses[-1] if losses else 'undefined'}",
+                           time.perf_counter() - start), None
+    metrics = score_predictions(data.y_val, graph.predict(data.x_val), data.task, "val_")
+    if not all(math.isfinite(v) for v in metrics.values()):
+        return failure(spec, "nan_loss", f"validation metrics not finite: {metrics}",
+                       time.perf_counter() - start), None
+    if train:
+        metrics["loss"] = float(history["loss"][-1])
+    evaluation = Evaluation(spec=spec, metrics=metrics, history=history, wall_time=time.perf_counter() - start,
+                            train_time=train_time, seed=seed)
+    evaluation.extra.update(trace_once=True, step_time=timer.seconds, traces=graph.traces,
+                            graph_reused=graph.candidates > 1)
+    return evaluation, graph
