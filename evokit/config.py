@@ -110,7 +110,7 @@ TOP_LEVEL = ("description", "seed", "run_dir", "final_training", "hall_of_fame",
 DATA_KEYS = ("name", "path", "target", "header", "delimiter", "task", "seed", "val_size", "test_size", "scale",
              "n_train", "n_val")
 BUDGET_KEYS = ("generations", "evaluations", "seconds", "target")
-TRAINING_KEYS = ("epochs", "batch_size", "optimizer", "learning_rate", "early_stopping")
+TRAINING_KEYS = ("epochs", "batch_size", "optimizer", "learning_rate", "early_stopping", "trace_once")
 
 
 def load(path: str | Path) -> Any:

@@ -11,7 +11,9 @@ class ValidationAccuracy(Objective):
     """Accuracy (fraction in [0, 1]) on the validation split after training; maximised.
 
     Its arguments say how every candidate of the search is trained (once, shared by all
-    objectives): see :class:`evokit.runtime.trainer.TrainingConfig`.
+    objectives): see :class:`evokit.evaluation.TrainingConfig` (``trace_once=True``: chains of
+    conv/pool/dense layers train in a graph traced once per structure and reused, see the runtime
+    guide).
     """
 
     name = "val_accuracy"
@@ -19,10 +21,11 @@ class ValidationAccuracy(Objective):
     needs_training = True
 
     def __init__(self, epochs: int = 3, batch_size: int = 32, optimizer: str = "adam",
-                 learning_rate: float = 1e-3, early_stopping: int | None = None):
+                 learning_rate: float = 1e-3, early_stopping: int | None = None, trace_once: bool = False):
         super().__init__(failure_value=0.0)
         self.training = TrainingConfig(epochs=epochs, batch_size=batch_size, optimizer=optimizer,
-                                       learning_rate=learning_rate, early_stopping=early_stopping)
+                                       learning_rate=learning_rate, early_stopping=early_stopping,
+                                       trace_once=trace_once)
 
     def compute(self, evaluation: Evaluation) -> float:
         if "val_accuracy" not in evaluation.metrics:
@@ -39,10 +42,11 @@ class ValidationLoss(Objective):
     needs_training = True
 
     def __init__(self, epochs: int = 3, batch_size: int = 32, optimizer: str = "adam",
-                 learning_rate: float = 1e-3, early_stopping: int | None = None):
+                 learning_rate: float = 1e-3, early_stopping: int | None = None, trace_once: bool = False):
         super().__init__()
         self.training = TrainingConfig(epochs=epochs, batch_size=batch_size, optimizer=optimizer,
-                                       learning_rate=learning_rate, early_stopping=early_stopping)
+                                       learning_rate=learning_rate, early_stopping=early_stopping,
+                                       trace_once=trace_once)
 
     def compute(self, evaluation: Evaluation) -> float:
         return evaluation.metrics["val_loss"]
