@@ -12,6 +12,11 @@ class CountingEvaluator(SerialEvaluator):
 
     def __init__(self):
         self.trained = []
+        self.starts = 0
+
+    def start(self, *args, **kwargs):
+        self.starts += 1
+        return super().start(*args, **kwargs)
 
     def train(self, tasks, on_result=None):
         self.trained += [task.spec for task in tasks]

@@ -31,7 +31,7 @@ import numpy as np
 
 from evokit.encodings.base import Encoding
 from evokit.errors import ConfigError, EvokitError, check_int
-from evokit.evaluation import Evaluation, TrainingConfig, failure
+from evokit.evaluation import Evaluation, failure
 from evokit.fitness.base import Objective
 from evokit.fitness.combine import as_objectives, probes, training_config, walk, weights
 from evokit.fitness.constraints import Constraint
@@ -155,7 +155,6 @@ class CandidateEvaluator:
         self.stopped_early = 0
         self.inherited_starts = 0
         self._started = False
-        self._config: TrainingConfig | None = None
         self._context = "|".join([self.training.key() if self.training else "untrained", data.fingerprint, str(seed),
                                   *(p.key for p in self.probes)])
 
@@ -354,18 +353,15 @@ class CandidateEvaluator:
 
     # -- training ---------------------------------------------------------------------------------
 
-    def _start_evaluator(self, epochs: int | None = None) -> None:
-        """Start the evaluator with the training settings (``epochs`` of them, for a rung)."""
+    def _start_evaluator(self) -> None:
+        """Start the evaluator once with the training settings (rungs of successive halving set
+        their epochs per task)."""
         assert self.training is not None
-        config = self.training if epochs in (None, self.training.epochs) else \
-            dataclasses.replace(self.training, epochs=epochs)
-        if self._started and self._config == config:
-            return
         if self._started:
-            self.evaluator.close()  # its workers were given the previous settings
+            return
         keep = self.keep_weights or self.fidelity is not None or self.donors is not None
-        self.evaluator.start(self.data, config, keep, self.probes)
-        self._started, self._config = True, config
+        self.evaluator.start(self.data, self.training, keep, self.probes)
+        self._started = True
 
     def _train(self, jobs: list[_Job]) -> list[tuple[str, Evaluation]]:
         """Train new networks; returns each one's final cache key and evaluation."""
@@ -387,14 +383,16 @@ class CandidateEvaluator:
         as it arrives, its weights first written for inheritance (so a killed run finds both).
         ``again``: these results were cached without weights and are trained again for them."""
         assert self.training is not None
-        self._start_evaluator(None if epochs is None else epochs - done)
+        self._start_evaluator()
+        rung = None if epochs is None else epochs - done
         tasks = []
         for j in which:
             job = jobs[j]
             if done == 0:
-                tasks.append(Task(job.spec, job.seed, job.start, job.fit))
+                tasks.append(Task(job.spec, job.seed, job.start, job.fit, epochs=rung))
             else:  # go on from the weights reached, with fresh shuffles for the new epochs
-                tasks.append(Task(job.spec, candidate_seed(self.seed, f"{job.spec.hash}@{done}"), previous[j].weights))
+                tasks.append(Task(job.spec, candidate_seed(self.seed, f"{job.spec.hash}@{done}"), previous[j].weights,
+                                  epochs=rung))
 
         def merged(t: int, evaluation: Evaluation) -> Evaluation:
             job = jobs[which[t]]

@@ -75,15 +75,12 @@ def _train_on_worker(plugin: str, token: int, task: Task, topic: str) -> Evaluat
     """Train one task on a Dask worker with the job its evaluator installed there."""
     from distributed import get_worker
 
-    from evokit.runtime.trainer import train
-
     worker = get_worker()
     job = worker.plugins[plugin].job
     with _TRAIN_LOCK:  # Keras's seed and session are per process: one candidate at a time
         configure_threads(job.threads)
         worker.log_event(topic, {"token": token, "worker": worker.address, "pid": os.getpid()})
-        return train(task.spec, job.data, job.config, task.seed, job.keep_weights, job.probes,
-                     weights=task.weights, fit=task.fit)
+        return task.run(job.data, job.config, job.keep_weights, job.probes)
 
 
 async def _exit_process() -> None:

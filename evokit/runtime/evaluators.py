@@ -7,6 +7,8 @@ including a worker process that dies, comes back as that candidate's failed Eval
 """
 from __future__ import annotations
 
+import dataclasses
+
 import collections
 import concurrent.futures as cf
 import itertools
@@ -28,12 +30,22 @@ from evokit.netspec import NetSpec
 @dataclass(frozen=True)
 class Task:
     """One candidate to train: its network, its seed, and optionally the weights it starts from
-    (``fit=False``: scored with those weights as they are, without training)."""
+    (``fit=False``: scored with those weights as they are, without training) and a number of
+    epochs other than the search's (a rung of successive halving: the workers keep their job)."""
 
     spec: NetSpec
     seed: int
     weights: list[Any] | None = None
     fit: bool = True
+    epochs: int | None = None
+
+    def run(self, data: Any, config: TrainingConfig, keep_weights: bool, probes: Sequence[Any]) -> Evaluation:
+        """Train this candidate under the job's settings, wherever the evaluator runs it."""
+        from evokit.runtime.trainer import train  # imports TensorFlow: only where training happens
+
+        if self.epochs is not None and self.epochs != config.epochs:
+            config = dataclasses.replace(config, epochs=self.epochs)
+        return train(self.spec, data, config, self.seed, keep_weights, probes, weights=self.weights, fit=self.fit)
 
 
 OnResult = Callable[[int, Evaluation], None]
@@ -67,12 +79,9 @@ class SerialEvaluator(Evaluator):
     """Trains candidates one after another in this process."""
 
     def train(self, tasks: Sequence[Task], on_result: OnResult | None = None) -> list[Evaluation]:
-        from evokit.runtime.trainer import train
-
         results = []
         for i, task in enumerate(tasks):
-            results.append(train(task.spec, self.data, self.config, task.seed, self.keep_weights, self.probes,
-                                 weights=task.weights, fit=task.fit))
+            results.append(task.run(self.data, self.config, self.keep_weights, self.probes))
             if on_result is not None:
                 on_result(i, results[-1])
         return results
@@ -98,13 +107,10 @@ def _init_worker(data: Any, config: TrainingConfig, keep_weights: bool, probes: 
 
 
 def _train_in_worker(token: int, task: Task) -> Evaluation:
-    from evokit.runtime.trainer import train
-
     job = _WORKER_JOB
     if job["started"] is not None:
         job["started"].put(token)  # the parent's timeout clock for this candidate starts now
-    return train(task.spec, job["data"], job["config"], task.seed, job["keep_weights"], job["probes"],
-                 weights=task.weights, fit=task.fit)
+    return task.run(job["data"], job["config"], job["keep_weights"], job["probes"])
 
 
 class ProcessEvaluator(Evaluator):

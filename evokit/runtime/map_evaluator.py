@@ -67,11 +67,8 @@ class _Job:
 
 def _train_mapped(job: _Job, task: Task) -> Evaluation:
     """Train one task where the map runs it (module level, so that it pickles by reference)."""
-    from evokit.runtime.trainer import train
-
     configure_threads(job.threads)
-    return train(task.spec, job.data, job.config, task.seed, job.keep_weights, job.probes,
-                 weights=task.weights, fit=task.fit)
+    return task.run(job.data, job.config, job.keep_weights, job.probes)
 
 
 class MapEvaluator(Evaluator):
