@@ -180,6 +180,7 @@ class Search:
         if not isinstance(algorithm, Algorithm):
             raise ConfigError(f"algorithm={algorithm!r} is invalid: expected an evokit Algorithm")
         algorithm.check_objectives(len(self.objectives))
+        algorithm.check_encoding(encoding)
         self.algorithm = algorithm
         if budget is not None and not isinstance(budget, Budget):
             raise ConfigError(f"budget={budget!r} is invalid: expected an evokit Budget")

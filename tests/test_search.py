@@ -107,3 +107,12 @@ def test_final_training_starts_from_the_weights_a_genotype_carries(small_digits)
     plain = ek.Search(ek.encodings.NEAT(), ek.fitness.ValidationAccuracy(), data=small_digits,
                       algorithm=ek.algorithms.GA(population=3, generations=0), final_training=5, progress=False).run()
     assert "final_val_accuracy" not in plain.test_scores and "test_accuracy" in plain.test_scores
+
+
+@pytest.mark.parametrize("encoding, algorithm, names", [
+    (lambda: ek.encodings.DeepGA(), lambda: ek.algorithms.GP(), "encoding="),
+    (lambda: ek.encodings.Tree(), lambda: ek.algorithms.PSO(), "algorithm=PSO"),
+    (lambda: ek.encodings.Binary(), lambda: ek.algorithms.PSO(), "algorithm=PSO")])
+def test_an_algorithm_that_cannot_search_the_encoding_fails_when_the_search_is_made(encoding, algorithm, names):
+    with pytest.raises(ek.errors.ConfigError, match=names):
+        ek.Search(encoding(), ek.fitness.ValidationAccuracy(), algorithm=algorithm())

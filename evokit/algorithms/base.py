@@ -40,6 +40,10 @@ class Algorithm(ABC):
     def check_objectives(self, n_objectives: int) -> None:
         """Raise ConfigError if this algorithm cannot use ``n_objectives`` objectives."""
 
+    def check_encoding(self, encoding: Any) -> None:
+        """Raise ConfigError if this algorithm cannot search ``encoding``'s genotypes (called when a
+        ``Search`` is made, so a mismatch fails at once rather than when it runs)."""
+
     def configure(self, toolbox: base.Toolbox, n_objectives: int) -> None:
         """Register selection operators; default: tournament of 3."""
         from deap import tools

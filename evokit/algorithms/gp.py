@@ -93,13 +93,16 @@ class GP(GA):
             raise invalid("fitness_first", fitness_first, "expected True or False")
         self.fitness_first = fitness_first
 
+    def check_encoding(self, encoding: Any) -> None:
+        if not isinstance(encoding, Tree):
+            raise ConfigError(f"encoding={encoding!r} is invalid: GP evolves GP trees, it needs "
+                              "evokit.encodings.Tree (for other encodings use GA)")
+
     def configure(self, toolbox: base.Toolbox, n_objectives: int) -> None:
         """Register ``select`` (tournament or double tournament) and ``survive``, and put the
         size limit around the toolbox's ``mate`` and ``mutate``."""
-        encoding = getattr(toolbox, "encoding", None)
-        if encoding is not None and not isinstance(encoding, Tree):
-            raise ConfigError(f"encoding={encoding!r} is invalid: GP evolves GP trees, it needs "
-                              "evokit.encodings.Tree (for other encodings use GA)")
+        if getattr(toolbox, "encoding", None) is not None:
+            self.check_encoding(toolbox.encoding)
         super().configure(toolbox, n_objectives)
         if self.parsimony is not None:
             toolbox.register("select", tools.selDoubleTournament, fitness_size=self.tournament_size,
