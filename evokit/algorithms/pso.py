@@ -89,13 +89,15 @@ class PSO(Algorithm):
     def configure(self, toolbox: base.Toolbox, n_objectives: int) -> None:
         """Check that the search has one objective and an encoding PSO can move."""
         self.check_objectives(n_objectives)
-        if getattr(toolbox, "encoding", None) is not None:
-            self.check_encoding(toolbox.encoding)
+        encoding = getattr(toolbox, "encoding", None)
+        if encoding is not None:
+            self._mode(toolbox, encoding.random(random.Random(0)))
 
     def check_encoding(self, encoding: Any) -> None:
-        toolbox = base.Toolbox()
-        toolbox.encoding = encoding
-        self._mode(toolbox, encoding.random(random.Random(0)))
+        if not isinstance(encoding, (Real, DeepGA)):
+            toolbox = base.Toolbox()
+            toolbox.encoding = encoding
+            self._mode(toolbox, None)  # raises, naming what PSO supports
 
     def _mode(self, toolbox: base.Toolbox, genotype: Any) -> str:
         """``"real"`` (continuous PSO) or ``"layers"`` (psoCNN), from a genotype; else ConfigError."""
