@@ -218,9 +218,8 @@ def test_several_objectives_on_a_plain_toolbox_are_rejected(sphere):
 
 
 def test_unsupported_encoding_is_rejected_naming_algorithm(small_digits):
-    search = _search(small_digits, ek.encodings.Binary(), PSO(population=2, generations=1))
-    with pytest.raises(ConfigError, match="algorithm=PSO.*Real.*DeepGA"):
-        search.run()
+    with pytest.raises(ConfigError, match="algorithm=PSO.*Real.*DeepGA"):  # when the search is made
+        _search(small_digits, ek.encodings.Binary(), PSO(population=2, generations=1))
 
 
 def test_plain_toolbox_needs_bounds_and_matching_length(sphere):
