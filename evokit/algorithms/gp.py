@@ -1,7 +1,7 @@
 """Genetic programming over GP trees of network builders (NASGP-Net / CGP-CNN style).
 
 ``GP`` is the generational loop of :class:`~evokit.algorithms.GA` (tournament selection, DEAP's
-``varAnd`` with the Tree encoding's ``gp.cxOnePoint`` and ``mutTree``; ``eaSimple`` or elitist
+``varAnd`` with the Tree encoding's ``cxOnePointTyped`` and ``mutTree``; ``eaSimple`` or elitist
 (mu + lambda) replacement) with GP's bloat control on top:
 
 * the encoding's height limit (``Tree(max_height=...)``, already around ``mate``/``mutate``);
@@ -42,7 +42,7 @@ class GP(GA):
     """Genetic programming on ``evokit.encodings.Tree`` genotypes, with bloat control.
 
     Each generation: ``offspring`` parents by tournament (or double tournament, with
-    ``parsimony``), varied by DEAP's ``varAnd`` (``gp.cxOnePoint`` with probability ``cxpb`` per
+    ``parsimony``), varied by DEAP's ``varAnd`` (``cxOnePointTyped`` with probability ``cxpb`` per
     pair, the encoding's ``mutTree`` with probability ``mutpb``), then survival by
     ``replacement``. Bloat is held by the encoding's ``max_height``, by ``max_size`` and,
     optionally, by parsimony pressure in selection.

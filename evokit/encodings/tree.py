@@ -229,6 +229,28 @@ def mutTree(individual: Any, expr: Callable[..., list[Any]], pset: gp.PrimitiveS
     return gp.mutUniform(individual, expr=expr, pset=pset)
 
 
+def cxOnePointTyped(ind1: Any, ind2: Any) -> tuple[Any, Any]:
+    """DEAP's ``gp.cxOnePoint`` for strongly typed trees, made reproducible: the subtree type to
+    exchange is drawn from the common types in a fixed (name) order. DEAP draws it from a ``set``
+    of classes, whose order follows their memory addresses, so the same seed gave different
+    children in different processes."""
+    if len(ind1) < 2 or len(ind2) < 2:
+        return ind1, ind2
+    types1: dict[Any, list[int]] = {}
+    types2: dict[Any, list[int]] = {}
+    for types, ind in ((types1, ind1), (types2, ind2)):
+        for idx, node in enumerate(ind[1:], 1):
+            types.setdefault(node.ret, []).append(idx)
+    common = sorted(set(types1) & set(types2), key=lambda t: (getattr(t, "__module__", ""), getattr(t, "__qualname__",
+                                                                                                      str(t))))
+    if common:
+        type_ = _random.choice(common)
+        index1, index2 = _random.choice(types1[type_]), _random.choice(types2[type_])
+        slice1, slice2 = ind1.searchSubtree(index1), ind2.searchSubtree(index2)
+        ind1[slice1], ind2[slice2] = ind2[slice2], ind1[slice1]
+    return ind1, ind2
+
+
 class HeightLimited:
     """A DEAP tree operator under ``gp.staticLimit(key=height, max_value=max_height)``: a child
     taller than the limit is replaced by a copy of a parent, drawn at random.
@@ -350,10 +372,10 @@ class Tree(Encoding):
         return add_head(g, fragment(g, g.input), n_outputs, task)
 
     def register(self, toolbox: base.Toolbox) -> None:
-        """``mate``: ``gp.cxOnePoint`` (swaps subtrees of the same type); ``mutate``: ``mutTree``
-        (``gp.mutNodeReplacement`` or ``gp.mutUniform`` with subtrees of height 0-2); both limited
-        to ``max_height`` by ``gp.staticLimit``."""
-        toolbox.register("mate", HeightLimited(gp.cxOnePoint, self.max_height))
+        """``mate``: ``cxOnePointTyped`` (DEAP's ``gp.cxOnePoint``, reproducible; swaps subtrees of
+        the same type); ``mutate``: ``mutTree`` (``gp.mutNodeReplacement`` or ``gp.mutUniform``
+        with subtrees of height 0-2); both limited to ``max_height`` by ``gp.staticLimit``."""
+        toolbox.register("mate", HeightLimited(cxOnePointTyped, self.max_height))
         toolbox.register("mutate", HeightLimited(mutTree, self.max_height),
                          expr=functools.partial(gen_full, min_=0, max_=2), pset=self.pset)
 

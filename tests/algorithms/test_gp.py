@@ -19,10 +19,9 @@ def small_tree(**kw):
 
 
 def test_gp_needs_a_tree_encoding(small_digits, tiny_encoding):
-    search = ek.Search(encoding=tiny_encoding, objectives=ek.fitness.ParameterCount(), data=small_digits,
-                       algorithm=GP(population=2), progress=False)
-    with pytest.raises(ek.errors.ConfigError, match=r"encoding=DeepGA.*needs evokit.encodings.Tree"):
-        search.run()
+    with pytest.raises(ek.errors.ConfigError, match=r"encoding=DeepGA.*needs evokit.encodings.Tree"):  # when made
+        ek.Search(encoding=tiny_encoding, objectives=ek.fitness.ParameterCount(), data=small_digits,
+                  algorithm=GP(population=2), progress=False)
 
 
 @pytest.mark.parametrize("kwargs, field", [

@@ -303,3 +303,38 @@ def test_describe_and_repr(enc):
     tree = enc.from_string("res(conv(inp, f8, k3), inp)")
     assert enc.describe(tree) == "res(conv(inp, f8, k3), inp)"
     assert repr(tree) == "TreeGenome('res(conv(inp, f8, k3), inp)')"
+
+
+_CROSSOVER_IN_A_FRESH_PROCESS = """
+import random, sys
+from evokit.encodings.tree import Tree, cxOnePointTyped
+enc = Tree()
+out = []
+for seed in range(20):
+    random.seed(seed)
+    a, b = enc.random(random.Random(2 * seed)), enc.random(random.Random(2 * seed + 1))
+    out.append(tuple(str(t) for t in cxOnePointTyped(a, b)))
+print(repr(out))
+"""
+
+
+def test_crossover_is_the_same_in_every_process():
+    """DEAP's cxOnePoint draws the subtree type from a set of classes (ordered by memory address),
+    so the same seed gave other children in another process; cxOnePointTyped does not."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    outputs = set()
+    for hash_seed in ("0", "1", None):
+        env = {k: v for k, v in os.environ.items() if k != "PYTHONHASHSEED"}
+        env["PYTHONPATH"] = str(Path(__file__).parents[2])
+        if hash_seed is not None:
+            env["PYTHONHASHSEED"] = hash_seed
+            env["EVOKIT_PADDING"] = "x" * 5000 * int(hash_seed)  # shifts the process's memory layout
+        proc = subprocess.run([sys.executable, "-c", _CROSSOVER_IN_A_FRESH_PROCESS], env=env, capture_output=True,
+                              text=True, timeout=120)
+        assert proc.returncode == 0, proc.stderr
+        outputs.add(proc.stdout)
+    assert len(outputs) == 1
