@@ -8,10 +8,12 @@ from evokit.runtime.evaluators import SerialEvaluator
 
 
 class CountingEvaluator(SerialEvaluator):
-    """A real serial evaluator that also records the networks it trains."""
+    """A real serial evaluator that also records the tasks it runs (``tasks``, their networks in
+    ``trained``) and how often it was started."""
 
     def __init__(self):
         self.trained = []
+        self.tasks = []
         self.starts = 0
 
     def start(self, *args, **kwargs):
@@ -20,6 +22,7 @@ class CountingEvaluator(SerialEvaluator):
 
     def train(self, tasks, on_result=None):
         self.trained += [task.spec for task in tasks]
+        self.tasks += list(tasks)
         return super().train(tasks, on_result)
 
 

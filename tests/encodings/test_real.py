@@ -18,7 +18,6 @@ from evokit.netspec import (Add, BatchNorm, Concat, Conv1D, Conv2D, Dense, Dropo
                             Pool, merge)
 from evokit.netspec.weights import keras_order, weight_arrays, weight_count, weight_shapes
 from evokit.runtime.candidates import CandidateEvaluator
-from evokit.runtime.evaluators import SerialEvaluator
 from evokit.runtime.trainer import train
 
 N = len(SLOT_GENES)
@@ -224,41 +223,31 @@ def test_random_weights_are_glorot_scaled_and_seeded():
     assert enc.weights(flat, spec)[k][0] == 2.0
 
 
-class RecordingEvaluator(SerialEvaluator):
-    """A real serial evaluator that records the tasks it runs."""
 
-    def __init__(self):
-        self.tasks = []
-
-    def train(self, tasks, on_result=None):
-        self.tasks += list(tasks)
-        return super().train(tasks, on_result)
-
-
-def test_carried_weights_score_as_the_trained_model_without_training(small_digits):
+def test_carried_weights_score_as_the_trained_model_without_training(small_digits, counting_evaluator):
     spec = branchy()
     trained = train(spec, small_digits, TrainingConfig(epochs=2, batch_size=32), seed=0)
     assert not trained.failed and trained.history
     enc = Real(mode="weights", network=spec)
     enc.check_input(small_digits.input_shape, small_digits.n_outputs, small_digits.task)
-    recorder = RecordingEvaluator()
-    candidates = CandidateEvaluator(enc, ek.fitness.ValidationAccuracy(epochs=2), small_digits, evaluator=recorder)
+    candidates = CandidateEvaluator(enc, ek.fitness.ValidationAccuracy(epochs=2), small_digits,
+                                    evaluator=counting_evaluator)
     good, bad = candidates.evaluate_all([enc.from_weights(trained.weights), enc.random(random.Random(0))])
-    assert [t.fit for t in recorder.tasks] == [False, False]
+    assert [t.fit for t in counting_evaluator.tasks] == [False, False]
     assert good.evaluation.history == {} and bad.evaluation.history == {}
     assert good.values[0] == trained.metrics["val_accuracy"] > bad.values[0]
     assert [w.shape for w in good.evaluation.weights] == [tuple(s) for s in weight_shapes(spec)]
 
 
-def test_a_weights_ga_scores_candidates_without_training():
+def test_a_weights_ga_scores_candidates_without_training(counting_evaluator):
     data = ek.datasets.load("breast_cancer", seed=0)
-    recorder = RecordingEvaluator()
     result = ek.Search(encoding=Real(mode="weights"), objectives=ek.fitness.ValidationAccuracy(epochs=1), data=data,
-                       algorithm=ek.algorithms.GA(population=6, generations=2), seed=0, workers=recorder,
+                       algorithm=ek.algorithms.GA(population=6, generations=2), seed=0, workers=counting_evaluator,
                        progress=False).run()
     assert result.stats["trained"] >= 6 and not result.stats["failures"]
-    assert len(recorder.tasks) == result.stats["trained"] and not any(t.fit for t in recorder.tasks)
-    assert all(t.weights is not None for t in recorder.tasks)
+    tasks = counting_evaluator.tasks
+    assert len(tasks) == result.stats["trained"] and not any(t.fit for t in tasks)
+    assert all(t.weights is not None for t in counting_evaluator.tasks)
     assert result.best.values["val_accuracy"] > 0.5
 
 

@@ -8,22 +8,11 @@ from evokit.builder import build
 from evokit.encodings.deepga import ConvBlock, DeepGAGenome, DenseBlock
 from evokit.runtime.candidates import CandidateEvaluator
 from evokit.runtime.checkpoint import load_checkpoint
-from evokit.runtime.evaluators import SerialEvaluator
 from evokit.runtime.fidelity import SuccessiveHalving
 from evokit.runtime.inheritance import WeightPool, kept_layers
 from evokit.runtime.rundir import read_candidates
 from evokit.netspec.weights import weight_arrays
 
-
-class RecordingEvaluator(SerialEvaluator):
-    """A real serial evaluator that also records the tasks it trains (their starting weights)."""
-
-    def __init__(self):
-        self.tasks = []
-
-    def train(self, tasks, on_result=None):
-        self.tasks += list(tasks)
-        return super().train(tasks, on_result)
 
 
 def _genome(second=8, units=8):
@@ -41,14 +30,14 @@ def test_kept_layers_are_the_unchanged_prefix(small_digits, tiny_encoding):
     assert kept_layers(parent, parent) == {i: i for i in range(len(parent.nodes))}
 
 
-def test_child_starts_from_the_parents_trained_first_conv_block(small_digits, tiny_encoding):
-    recorder = RecordingEvaluator()
-    ce = CandidateEvaluator(tiny_encoding, ek.fitness.ValidationAccuracy(epochs=1), small_digits, evaluator=recorder,
+def test_child_starts_from_the_parents_trained_first_conv_block(small_digits, tiny_encoding, counting_evaluator):
+    ce = CandidateEvaluator(tiny_encoding, ek.fitness.ValidationAccuracy(epochs=1), small_digits,
+                            evaluator=counting_evaluator,
                             inherit_weights=True)
     parent = ce.evaluate_all([_genome(8)])[0].evaluation
-    assert recorder.tasks[0].weights is None  # nothing to inherit from yet
+    assert counting_evaluator.tasks[0].weights is None  # nothing to inherit from yet
     child_outcome = ce.evaluate_all([_genome(4)])[0]
-    task = recorder.tasks[1]
+    task = counting_evaluator.tasks[1]
     child = task.spec
     start = task.weights
     fresh = build(child, seed=task.seed).get_weights()  # what it would start from without inheritance
@@ -72,7 +61,7 @@ def test_child_starts_from_the_parents_trained_first_conv_block(small_digits, ti
     assert not plain.evaluate_all([_genome(4)])[0].cached
     # the same network again in this search is a cache hit of its inherited evaluation
     again = ce.evaluate_all([_genome(4)])[0]
-    assert again.cached and again.values == child_outcome.values and len(recorder.tasks) == 2
+    assert again.cached and again.values == child_outcome.values and len(counting_evaluator.tasks) == 2
 
 
 def test_pool_keeps_the_most_recent_and_picks_the_most_shared(small_digits, tiny_encoding):
@@ -103,7 +92,7 @@ def _final(run_dir):
     return population, [(repr(ind), ind.fitness.values) for ind in payload["hof"]], rows
 
 
-def test_resume_is_exact_with_halving_and_inheritance(tmp_path):
+def test_resume_is_exact_with_halving_and_inheritance(tmp_path, counting_evaluator):
     _search(tmp_path / "whole", 2).run()
     _search(tmp_path / "parts", 1).run()
     search = _search(tmp_path / "parts", 1)
@@ -118,9 +107,8 @@ def test_resume_is_exact_with_halving_and_inheritance(tmp_path):
     _search(tmp_path / "killed", 1).run()
     for name in ("cache.sqlite", "cache.donors.sqlite"):
         shutil.copyfile(tmp_path / "whole" / name, tmp_path / "killed" / name)
-    counting = RecordingEvaluator()
-    search = _search(tmp_path / "killed", 1, workers=counting)
+    search = _search(tmp_path / "killed", 1, workers=counting_evaluator)
     search.budget = ek.Budget(generations=2)
     search.run(resume=True)
-    assert counting.tasks == []  # every network of the lost batch, and the donors, came from the files
+    assert counting_evaluator.tasks == []  # every network of the lost batch, and the donors, came from the files
     assert _final(tmp_path / "killed") == _final(tmp_path / "whole")
