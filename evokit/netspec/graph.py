@@ -108,6 +108,13 @@ class NetSpec:
 
     # -- identity -----------------------------------------------------------------------------
 
+    @property
+    def node_keys(self) -> tuple[str, ...]:
+        """A key per node naming its layer configuration and, recursively, its inputs back to the
+        network input (whose shape is part of the root): equal keys mean an unchanged layer that
+        reads unchanged inputs (the canonical hash and weight inheritance both rest on it)."""
+        return self._keys
+
     @functools.cached_property
     def _keys(self) -> tuple[str, ...]:
         """Merkle key of every node: its layer and (sorted, if commutative) input keys."""

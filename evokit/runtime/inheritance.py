@@ -2,9 +2,9 @@
 the layers it kept unchanged, and from its own seeded initial weights for the rest.
 
 A layer is *kept* when it has the same configuration and reads the same, kept, inputs as a layer
-of the donor, all the way back to the network input (the Merkle key of :func:`node_keys`): for a
-chain that is the longest identical prefix; for a graph, every node whose whole upstream subgraph
-is unchanged. A layer after a changed one is not kept even if its configuration is the same, as
+of the donor, all the way back to the network input (the Merkle key ``NetSpec.node_keys``): for
+a chain that is the longest identical prefix; for a graph, every node whose whole upstream
+subgraph is unchanged. A layer after a changed one is not kept even if its configuration is the same, as
 what it reads has changed (and its weight shapes often have too).
 
 :class:`WeightPool` keeps the trained weights of the last ``capacity`` networks a search
@@ -17,8 +17,6 @@ file holds pickles: open only your own runs.
 """
 from __future__ import annotations
 
-import hashlib
-import json
 import os
 import pickle
 import random
@@ -32,36 +30,20 @@ import numpy as np
 
 from evokit.errors import check_int
 from evokit.netspec import NetSpec
-from evokit.netspec.graph import INPUT
 from evokit.netspec.weights import weight_arrays
 
 KEEP_BATCHES = 8
 """Batches after which the file forgets networks dropped from the pool (see ``WeightPool.prune``)."""
 
 
-def node_keys(spec: NetSpec) -> list[str]:
-    """A key per node naming its layer configuration and, recursively, its inputs back to the
-    network input (whose shape is part of the root): equal keys mean an unchanged layer that
-    reads unchanged inputs, hence the same weight shapes."""
-    keys: list[str] = []
-    root = "input" + json.dumps(list(spec.input_shape))
-    for node in spec.nodes:
-        ins = [root if j == INPUT else keys[j] for j in node.inputs]
-        if node.layer.commutative:
-            ins.sort()
-        text = node.layer.kind + json.dumps(node.layer.key_config(), sort_keys=True) + "|".join(ins)
-        keys.append(hashlib.sha256(text.encode()).hexdigest())
-    return keys
-
-
 def kept_layers(child: NetSpec, donor: NetSpec) -> dict[int, int]:
     """Child node -> donor node for every layer the child kept from the donor (see the module
     docstring). Interchangeable donor nodes (equal keys) are paired in node order."""
     free: dict[str, list[int]] = {}
-    for j, key in enumerate(node_keys(donor)):
+    for j, key in enumerate(donor.node_keys):
         free.setdefault(key, []).append(j)
     mapping: dict[int, int] = {}
-    for i, key in enumerate(node_keys(child)):
+    for i, key in enumerate(child.node_keys):
         if free.get(key):
             mapping[i] = free[key].pop(0)
     return mapping
