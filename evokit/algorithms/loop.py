@@ -55,8 +55,7 @@ def evolve(algorithm: Algorithm, toolbox: base.Toolbox, evaluate: Callable[[Any]
     def evaluate_batch(individuals: list[Any]) -> None:
         nonlocal count, best, weights
         invalid = [ind for ind in individuals if not ind.fitness.valid]
-        for ind, values in zip(invalid, toolbox.map(evaluate, invalid) if hasattr(toolbox, "map")
-                               else map(evaluate, invalid)):
+        for ind, values in zip(invalid, toolbox.map(evaluate, invalid)):  # a DEAP Toolbox always has map
             ind.fitness.values = values
             weights = ind.fitness.weights
             if best is None or ind.fitness.values[0] * weights[0] > best.fitness.values[0] * weights[0]:
