@@ -95,9 +95,7 @@ class PSO(Algorithm):
 
     def check_encoding(self, encoding: Any) -> None:
         if not isinstance(encoding, (Real, DeepGA)):
-            toolbox = base.Toolbox()
-            toolbox.encoding = encoding
-            self._mode(toolbox, None)  # raises, naming what PSO supports
+            raise self._unsupported(f"encoding={encoding!r}")
 
     def _mode(self, toolbox: base.Toolbox, genotype: Any) -> str:
         """``"real"`` (continuous PSO) or ``"layers"`` (psoCNN), from a genotype; else ConfigError."""
@@ -106,10 +104,13 @@ class PSO(Algorithm):
             return "layers"
         if isinstance(genotype, RealGenome) or (encoding is None and _is_real_vector(genotype)):
             return "real"
-        what = f"encoding={encoding!r}" if encoding is not None else f"genotype {type(genotype).__name__}"
-        raise ConfigError(f"algorithm={self!r} is invalid for {what}: PSO supports real-valued vectors (evokit."
-                          f"encodings.{Real.__name__}, or a toolbox of float lists: continuous PSO) and layer lists "
-                          f"(evokit.encodings.{DeepGA.__name__}: psoCNN's discrete PSO); use GA for other encodings")
+        raise self._unsupported(f"encoding={encoding!r}" if encoding is not None
+                                else f"genotype {type(genotype).__name__}")
+
+    def _unsupported(self, what: str) -> ConfigError:
+        return ConfigError(f"algorithm={self!r} is invalid for {what}: PSO supports real-valued vectors (evokit."
+                           f"encodings.{Real.__name__}, or a toolbox of float lists: continuous PSO) and layer lists "
+                           f"(evokit.encodings.{DeepGA.__name__}: psoCNN's discrete PSO); use GA for other encodings")
 
     def _limits(self, toolbox: base.Toolbox, n: int) -> tuple[list[float], list[float], list[float]]:
         """Per-gene lower and upper bounds and largest speed, for ``n`` genes."""
