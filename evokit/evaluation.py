@@ -73,7 +73,7 @@ class Evaluation:
         metrics: validation and training metrics, e.g. ``val_accuracy``, ``val_loss``, ``loss``.
         history: per-epoch training history (Keras' ``History.history``).
         wall_time: seconds spent on this candidate (build, train, validate).
-        train_time: seconds inside ``fit``.
+        train_time: seconds spent in the training loop.
         weights: the trained weights (``model.get_weights()``), when kept.
         seed: the seed the candidate was built and trained with.
     """

@@ -16,9 +16,8 @@ candidate whose NetSpec is *maskable* is trained in a padded graph instead:
   variable picks, so relu/elu/tanh candidates share a graph). The head keeps its exact width.
 * Each graph is built, compiled and traced once per process, kept in a bounded LRU cache, and
   reused by assigning the candidate's initial weights, masks, gates, dropout rates and seeds and
-  resetting the optimizer's slots and ``iterations`` (not its learning rate). Training is one
-  ``train_on_batch`` per step over batches from a NumPy generator seeded with the candidate's
-  seed (``fit`` would rebuild a ``tf.data`` pipeline, ~0.1-0.2 s, per candidate); validation is
+  resetting the optimizer's slots and ``iterations`` (not its learning rate). Training is the
+  batch loop every candidate uses (:mod:`evokit.runtime.training_loop`); validation is
   ``predict_on_batch`` (one traced forward function, not ``model.evaluate``).
 
 Candidates are exactly the networks their NetSpec describes: effective kernels and biases are
@@ -27,11 +26,10 @@ and, starting at zero with zeroed optimizer slots, stay zero (Adam, RMSprop, SGD
 of a zero); initial weights are drawn at the candidate's *true* shapes by the same seeded
 initializers as :func:`evokit.builder.build` and embedded, so they are identical; returned
 weights are sliced back to the true shapes (``build(spec).get_weights()`` order), and
-parameter counts come from the NetSpec. Trained by :func:`train_batches`, a standalone
-``build(spec, seed)`` model and its masked twin end with the same weights up to float reduction
-order (zero-padded sums); dropout draws over the padded shape, so networks with dropout agree in
-distribution only. The standalone path (``model.fit``) shuffles with TensorFlow's own generator:
-the same seed gives another batch order there, hence other (equally good) trained weights.
+parameter counts come from the NetSpec. With the same seed, the standalone path (one
+``build(spec, seed)`` model, the same batch loop) and its masked twin end with the same weights
+up to float reduction order (zero-padded sums); dropout draws over the padded shape, so networks
+with dropout agree in distribution only.
 """
 from __future__ import annotations
 
@@ -48,6 +46,7 @@ import numpy as np
 
 from evokit.evaluation import Evaluation, TrainingConfig, failure
 from evokit.netspec import INPUT, Activation, Conv1D, Conv2D, Dense, Dropout, Flatten, GlobalPool, NetSpec, Pool
+from evokit.runtime.training_loop import StepTimer, predict_batches, train_batches
 
 MIN_WIDTH = 8
 """Smallest width bucket: widths 1..8 share one graph."""
@@ -86,21 +85,78 @@ class _Step:
 
 @dataclass
 class Plan:
-    """How one maskable NetSpec maps onto its padded graph; ``signature`` names the graph."""
+    """How one maskable NetSpec maps onto its padded graph; ``signature`` names the graph and
+    ``flops`` is the padded graph's forward cost per sample (NetSpec's count: 2 per multiply-add)."""
 
     spec: NetSpec
     steps: list[_Step]
     signature: str
+    flops: int = 0
 
 
-def plan(spec: NetSpec) -> Plan | None:
+WIDTH_CEILING = 128
+"""The widest a layer is padded to when it is cheap to (see :func:`plan`'s ``samples``)."""
+KERNEL_CEILING = 5
+"""The largest kernel a stride-1 'same' convolution is padded to when it is cheap to."""
+TRACE_COST_FLOPS = 4e9
+"""What padding may add to one candidate's training, in forward FLOPs summed over the samples it
+trains on, rather than trace a graph of its own. Measured on the development machine (2 cores,
+TensorFlow, digits): tracing a new graph costs ~0.25 s, and a training step ~1 ms per MFLOP of
+per-sample forward cost at batch 32, so 8e9 is the break-even; half of it is allowed."""
+
+
+def plan(spec: NetSpec, samples: int = 0) -> Plan | None:
     """The padded-graph plan of ``spec``, or None when it is not maskable (then it is trained
-    as one model of its own)."""
+    as one model of its own).
+
+    Each layer is padded to its own buckets. With ``samples`` (how many samples the candidate
+    trains on: training examples x epochs), layers where it is cheap are then padded further, to
+    ``WIDTH_CEILING`` channels/units and ``KERNEL_CEILING`` taps, while the extra forward FLOPs
+    over those samples stay within ``TRACE_COST_FLOPS``: the cheapest widening first, layer by
+    layer. Cheap layers (dense layers, convolutions after pooling) then share one padded size and
+    networks that differ only there share one graph, while expensive layers keep their buckets.
+    The result depends on ``spec`` and ``samples`` alone, so a network trains the same in any
+    process and any order.
+    """
+    own = _plan(spec, {})
+    if own is None or samples <= 0:
+        return own
+    pads: dict[int, tuple[tuple[int, ...], int]] = {s.index: (s.kernel_pad, s.out_pad) for s in own.steps
+                                                    if s.out_pad and s.index != len(spec.nodes) - 1}
+    best = own
+    while True:
+        options = []
+        for index, (kernel, width) in sorted(pads.items()):
+            step = next(s for s in best.steps if s.index == index)
+            widened = []
+            if width < WIDTH_CEILING:
+                widened.append((kernel, WIDTH_CEILING))
+            if isinstance(step.layer, (Conv1D, Conv2D)) and _bucketed(step.layer) and min(kernel) < KERNEL_CEILING:
+                widened.append((tuple(max(k, KERNEL_CEILING) for k in kernel), width))
+            for option in widened:
+                trial = _plan(spec, {**pads, index: option})
+                if trial is not None and (trial.flops - own.flops) * samples <= TRACE_COST_FLOPS:
+                    options.append((trial.flops, index, option, trial))
+        if not options:
+            return best
+        _, index, option, best = min(options, key=lambda o: o[:2])
+        pads[index] = option
+
+
+def _bucketed(layer: Any) -> bool:
+    """Whether a convolution's kernel can sit centred in a larger one (stride 1, 'same')."""
+    return layer.padding == "same" and set(layer.stride) == {1}
+
+
+def _plan(spec: NetSpec, pads: dict[int, tuple[tuple[int, ...], int]]) -> Plan | None:
+    """:func:`plan` with each weighted layer at its own buckets, or at ``pads[index]`` (kernel,
+    width) where given."""
     spec = spec.validate()
     layers = (Conv1D, Conv2D, Pool, GlobalPool, Flatten, Dense, Dropout, Activation)
     if not isinstance(spec.nodes[-1].layer, Dense):
         return None
     steps: list[_Step] = []
+    flops = 0
     true_shape, pad_shape = spec.input_shape, spec.input_shape
     flat_from: tuple[tuple[int, ...], tuple[int, ...]] | None = None  # (true, padded) shape a Flatten read
     last = len(spec.nodes) - 1
@@ -113,23 +169,25 @@ def plan(spec: NetSpec) -> Plan | None:
         out = spec.shapes[i]
         step = _Step(i, layer, [layer.kind])
         if isinstance(layer, (Conv1D, Conv2D)):
-            bucketed = layer.padding == "same" and set(layer.stride) == {1}
             step.kernel = layer.kernel
-            step.kernel_pad = tuple(kernel_bucket(k) for k in layer.kernel) if bucketed else layer.kernel
+            step.kernel_pad = tuple(kernel_bucket(k) for k in layer.kernel) if _bucketed(layer) else layer.kernel
+            step.out_pad = layer.filters if i == last else width_bucket(layer.filters)
+            step.kernel_pad, step.out_pad = pads.get(i, (step.kernel_pad, step.out_pad))
             step.offset = tuple((kp - 1) // 2 - (k - 1) // 2 for k, kp in zip(step.kernel, step.kernel_pad))
             step.in_true, step.in_pad = true_shape, pad_shape
             step.out_true = layer.filters
-            step.out_pad = layer.filters if i == last else width_bucket(layer.filters)
             step.activation = layer.activation
             step.key += [step.kernel_pad, layer.stride, layer.padding, layer.use_bias, step.out_pad]
+            flops += 2 * math.prod(out[:-1]) * math.prod(step.kernel_pad) * pad_shape[-1] * step.out_pad
             true_shape, pad_shape = out, (*out[:-1], step.out_pad)
         elif isinstance(layer, Dense):
             source = flat_from if flat_from is not None else (true_shape, pad_shape)
             step.in_true, step.in_pad = source
             step.out_true = layer.units
-            step.out_pad = layer.units if i == last else width_bucket(layer.units)
+            step.out_pad = layer.units if i == last else pads.get(i, ((), width_bucket(layer.units)))[1]
             step.activation = layer.activation
             step.key += [layer.use_bias, step.out_pad]
+            flops += 2 * math.prod(step.in_pad) * step.out_pad
             true_shape, pad_shape, flat_from = out, (step.out_pad,), None
         elif isinstance(layer, Flatten):
             flat_from = flat_from or (true_shape, pad_shape)  # the layout the next dense layer reads
@@ -151,7 +209,7 @@ def plan(spec: NetSpec) -> Plan | None:
         if isinstance(layer, Dense) and i != last:
             steps.append(_Step(-1, Dropout(0.0), ["dropout"]))  # a slot: hidden dense layers may have one
     signature = json.dumps([list(spec.input_shape), [s.key for s in steps]], default=list)
-    return Plan(spec, steps, signature)
+    return Plan(spec, steps, signature, flops)
 
 
 def maskable(spec: NetSpec) -> bool:
@@ -165,10 +223,9 @@ def maskable(spec: NetSpec) -> bool:
 def _activate(x: Any, activation: str, gates: Any) -> Any:
     if activation != "gated":
         return keras.activations.get(activation)(x)
-    out = gates[0] * keras.activations.get(GATED_ACTIVATIONS[0])(x)
-    for k, name in enumerate(GATED_ACTIVATIONS[1:], start=1):
-        out = out + gates[k] * keras.activations.get(name)(x)
-    return out
+    # one branch runs (a conditional in the graph), not all of them blended by the gates
+    branches = [keras.activations.get(name) for name in GATED_ACTIVATIONS]
+    return keras.ops.switch(keras.ops.cast(keras.ops.argmax(gates), "int32"), branches, x)
 
 
 class _Masked(keras.layers.Layer):
@@ -226,7 +283,7 @@ class _GatedPool(keras.layers.Layer):
         self.gate = self.add_weight(shape=(), initializer="ones", name="gate", trainable=False)
 
     def call(self, x: Any) -> Any:
-        return self.gate * self.pools[0](x) + (1.0 - self.gate) * self.pools[1](x)
+        return keras.ops.switch(keras.ops.cast(1.0 - self.gate, "int32"), list(self.pools), x)
 
 
 class _Dropout(keras.layers.Layer):
@@ -383,12 +440,6 @@ class TracedGraph:
         return predict_batches(self.model, x)
 
 
-def predict_batches(model: Any, x: np.ndarray, batch_size: int = 1024) -> np.ndarray:
-    """Inference-mode forward pass with the model's traced predict function (``predict_on_batch``)."""
-    return np.concatenate([np.asarray(model.predict_on_batch(x[i:i + batch_size]))
-                           for i in range(0, len(x), batch_size)], axis=0)
-
-
 _GRAPHS: "collections.OrderedDict[str, TracedGraph]" = collections.OrderedDict()
 
 
@@ -412,98 +463,6 @@ def cached_graphs() -> int:
 def clear_graphs() -> None:
     """Drop every cached graph (the next candidates trace again)."""
     _GRAPHS.clear()
-
-
-class StepTimer(keras.callbacks.Callback):
-    """Times the training steps themselves. Put it after callbacks that read the batch's loss, so
-    that an asynchronous backend has finished the step when it stops the clock.
-
-    ``seconds`` counts the first step of each epoch, and any step over ``TRACE_FACTOR`` times the
-    median, at the median: a train function is traced inside its first call (and, on a
-    ``train_on_batch`` loop, once more for a smaller last batch), and tracing is overhead, not
-    training.
-    """
-
-    TRACE_FACTOR = 20.0
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.fits: list[list[float]] = []
-        self._begun = 0.0
-
-    def on_train_begin(self, logs: Any = None) -> None:
-        self.fits.append([])
-
-    def on_train_batch_begin(self, batch: int, logs: Any = None) -> None:
-        self._begun = time.perf_counter()
-
-    def on_train_batch_end(self, batch: int, logs: Any = None) -> None:
-        self.fits[-1].append(time.perf_counter() - self._begun)
-
-    @property
-    def seconds(self) -> float:
-        total = 0.0
-        for steps in self.fits:
-            if len(steps) < 2:
-                total += sum(steps)
-                continue
-            median = float(np.median(steps[1:]))
-            total += median + sum(min(t, median) if t > self.TRACE_FACTOR * median else t for t in steps[1:])
-        return total
-
-
-def train_batches(model: Any, data: Any, config: TrainingConfig, seed: int, timer: StepTimer | None = None
-                  ) -> dict[str, list[float]]:
-    """Train a compiled model with one ``train_on_batch`` call per step, batches drawn from a
-    NumPy generator seeded with ``seed``: the model's traced train function is reused and no
-    ``tf.data`` pipeline is rebuilt per candidate (``fit`` rebuilds one, ~0.1-0.2 s). Returns the
-    history (``loss`` per epoch, the weighted mean over its batches like ``fit``; ``val_loss``
-    with early stopping). Stops at the first non-finite loss (its last ``loss`` is then NaN)."""
-    from evokit.runtime.trainer import score_predictions
-
-    rng = np.random.default_rng(seed)
-    n, size = len(data.x_train), config.batch_size
-    full = np.ones(size, "float32")
-    history: dict[str, list[float]] = {"loss": []}
-    best, best_weights, waited = math.inf, None, 0
-    for _ in range(config.epochs):
-        order = rng.permutation(n)
-        steps: list[float] = []
-        total = 0.0  # the epoch's summed per-sample loss (train_on_batch reports each batch's mean)
-        for i in range(0, n, size):
-            batch, weights = order[i:i + size], full
-            if len(batch) < size:
-                # The last, smaller batch is padded to full size with zero-weighted samples, the
-                # real ones weighted size/len so that the mean loss is theirs: every step has one
-                # shape, so the train function is traced once, not again for this batch.
-                weights = np.zeros(size, "float32")
-                weights[:len(batch)] = size / len(batch)
-                batch = np.concatenate([batch, order[:size - len(batch)]])
-            begun = time.perf_counter()
-            loss = float(model.train_on_batch(data.x_train[batch], data.y_train[batch], sample_weight=weights,
-                                              return_dict=True)["loss"])
-            steps.append(time.perf_counter() - begun)
-            total += loss * min(size, n - i)
-            if not math.isfinite(loss):
-                break
-        if timer is not None:
-            timer.fits.append(steps)
-        loss = total / n
-        history["loss"].append(loss)
-        if not math.isfinite(loss):
-            break
-        if config.early_stopping is not None:
-            val_loss = score_predictions(data.y_val, predict_batches(model, data.x_val), data.task, "val_")["val_loss"]
-            history.setdefault("val_loss", []).append(val_loss)
-            if val_loss < best:
-                best, best_weights, waited = val_loss, model.get_weights(), 0
-            else:
-                waited += 1
-                if waited >= config.early_stopping:
-                    break
-    if best_weights is not None:
-        model.set_weights(best_weights)
-    return history
 
 
 def fit(p: Plan, data: Any, config: TrainingConfig, seed: int, start: float, weights: list[Any] | None = None,
