@@ -31,7 +31,7 @@ CONSTRUCTORS = {
     ek.fitness.Latency: ["batch_size", "repeats"],
     ek.fitness.MaxParams: ["limit"],
     ek.fitness.MaxMemory: ["mb", "batch_size"],
-    ek.runtime.ProcessEvaluator: ["workers", "max_tasks_per_child", "threads_per_worker", "timeout"],
+    ek.runtime.ProcessEvaluator: ["workers", "max_tasks_per_child", "threads_per_worker", "timeout", "memory_limit_gb"],
     ek.netspec.Dense: ["units", "activation"],
     ek.netspec.Conv2D: ["filters", "kernel_size", "strides", "padding", "activation"],
     ek.netspec.Pool: ["pool", "size", "strides"],

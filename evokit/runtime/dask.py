@@ -175,7 +175,10 @@ class DaskEvaluator(Evaluator):
         else:
             import dask
 
-            with dask.config.set({"distributed.scheduler.allowed-failures": 0}):
+            # no statistical profiler: sampling the worker's stack every 10 ms while it traces
+            # Python-heavy Keras code takes the GIL from the candidate it profiles
+            with dask.config.set({"distributed.scheduler.allowed-failures": 0,
+                                  "distributed.worker.profile.enabled": False}):
                 self._cluster = distributed.LocalCluster(n_workers=self.n_workers, threads_per_worker=1,
                                                          processes=True, dashboard_address=":0",
                                                          **(self.cluster_kwargs or {}))

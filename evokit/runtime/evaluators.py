@@ -12,6 +12,7 @@ import dataclasses
 import collections
 import concurrent.futures as cf
 import itertools
+import logging
 import multiprocessing
 import os
 import queue as queue_module
@@ -26,6 +27,9 @@ from evokit.errors import ConfigError, check_float, check_int
 from evokit.evaluation import Evaluation, TrainingConfig, failure
 from evokit.fitness.probes import Probe
 from evokit.netspec import NetSpec
+
+log = logging.getLogger("evokit.runtime")
+
 
 @dataclass(frozen=True)
 class Task:
@@ -116,8 +120,13 @@ def _train_in_worker(token: int, task: Task) -> Evaluation:
 class ProcessEvaluator(Evaluator):
     """Trains candidates in ``workers`` spawned processes, one TensorFlow thread each.
 
-    Workers are replaced after ``max_tasks_per_child`` candidates: a process that builds Keras
-    models grows by several MB per model for good, and only a new process gives it back.
+    A process that builds Keras models grows by several MB per new model for good (~12 MB per
+    DeepGA network measured here; a reused trace-once graph adds almost nothing), and only a new
+    process gives it back. So workers are replaced: all of them, between candidates, once one
+    reports a peak resident memory over ``memory_limit_gb`` (None: no limit), and each after
+    ``max_tasks_per_child`` candidates in any case. A replacement costs a start-up (~4 s of
+    importing TensorFlow here), so the memory limit, not the count, should be what usually
+    triggers it.
 
     A candidate still running ``timeout`` seconds after its worker started it (a worker's own
     start-up is not counted) fails with reason ``"timeout"``: its worker is killed, and
@@ -126,10 +135,12 @@ class ProcessEvaluator(Evaluator):
     worker alone fails with reason ``"worker_died"``; the run goes on either way.
     """
 
-    def __init__(self, workers: int = 2, max_tasks_per_child: int = 20, threads_per_worker: int = 1,
-                 timeout: float | None = None):
+    def __init__(self, workers: int = 2, max_tasks_per_child: int = 200, threads_per_worker: int = 1,
+                 timeout: float | None = None, memory_limit_gb: float | None = 1.5):
         self.workers = check_int("workers", workers, minimum=1)
         self.max_tasks_per_child = check_int("max_tasks_per_child", max_tasks_per_child, minimum=1)
+        self.memory_limit_gb = None if memory_limit_gb is None else check_float(
+            "memory_limit_gb", memory_limit_gb, minimum=0.0, exclusive_minimum=True)
         self.threads_per_worker = check_int("threads_per_worker", threads_per_worker, minimum=1)
         self.timeout = None if timeout is None else check_float("timeout", timeout, minimum=0.0,
                                                                   exclusive_minimum=True)
@@ -164,14 +175,23 @@ class ProcessEvaluator(Evaluator):
         suspects: set[int] = set()
         in_flight: dict[cf.Future, tuple[int, int]] = {}
         started: dict[int, float | None] = {}
+        replace = False  # a worker is over the memory limit: replace the pool once it is idle
 
         def finish(i: int, evaluation: Evaluation) -> None:
+            nonlocal replace
             results[i] = evaluation
+            memory = evaluation.extra.get("memory_gb")
+            if self.memory_limit_gb is not None and memory is not None and memory > self.memory_limit_gb:
+                replace = True
             if on_result is not None:
                 on_result(i, evaluation)
 
         while queue or in_flight:
-            while queue and len(in_flight) < self.workers:
+            if replace and not in_flight:
+                log.debug("replacing the worker processes: one reached the %g GB memory limit", self.memory_limit_gb)
+                self.close()
+                replace = False
+            while queue and len(in_flight) < self.workers and not replace:
                 alone = queue[0] in suspects or any(j in suspects for j, _ in in_flight.values())
                 if alone and in_flight:
                     break  # a suspect runs alone, so that a crash names it
@@ -234,7 +254,7 @@ class ProcessEvaluator(Evaluator):
 
     def __repr__(self) -> str:
         return (f"ProcessEvaluator(workers={self.workers}, max_tasks_per_child={self.max_tasks_per_child}, "
-                f"timeout={self.timeout})")
+                f"timeout={self.timeout}, memory_limit_gb={self.memory_limit_gb})")
 
 
 def make_evaluator(workers: Any) -> Evaluator:
