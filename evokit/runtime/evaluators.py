@@ -123,7 +123,7 @@ class ProcessEvaluator(Evaluator):
     A process that builds Keras models grows by several MB per new model for good (~12 MB per
     DeepGA network measured here; a reused trace-once graph adds almost nothing), and only a new
     process gives it back. So workers are replaced: all of them, between candidates, once one
-    reports a peak resident memory over ``memory_limit_gb`` (None: no limit), and each after
+    reports a resident memory over ``memory_limit_gb`` (None: no limit), and each after
     ``max_tasks_per_child`` candidates in any case. A replacement costs a start-up (~4 s of
     importing TensorFlow here), so the memory limit, not the count, should be what usually
     triggers it.

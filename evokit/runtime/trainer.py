@@ -150,7 +150,7 @@ def _train(spec: NetSpec, data: Any, config: TrainingConfig, seed: int, keep_wei
         except Exception as exc:  # noqa: BLE001 - a failing probe fails this candidate only
             evaluation = failure(spec, "exception", f"probe failed: {type(exc).__name__}: {exc}",
                                  evaluation.wall_time)
-    evaluation.extra.update(cores=cores_in_use(keras), memory_gb=peak_memory_gb(), pid=os.getpid())
+    evaluation.extra.update(cores=cores_in_use(keras), memory_gb=resident_memory_gb(), pid=os.getpid())
     if traced_plan is None:  # a traced graph stays cached for the next candidate of its signature
         keras.backend.clear_session(free_memory=False)
     return evaluation
@@ -206,11 +206,24 @@ def cores_in_use(keras: Any) -> int:
     return os.cpu_count() or 1
 
 
-def peak_memory_gb() -> float:
-    """Peak resident memory of this process, in GB (Linux reports kilobytes)."""
-    import resource
+def resident_memory_gb() -> float:
+    """This process's resident memory now, in GB.
 
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2
+    Not ``ru_maxrss``: Linux carries a process's peak across ``exec``, so a worker spawned by a
+    big parent would report the parent's peak as its own.
+    """
+    try:
+        with open("/proc/self/statm") as statm:
+            return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 1024**3
+    except (OSError, ValueError, IndexError):  # no /proc (macOS): the peak is what there is
+        try:
+            import resource
+        except ImportError:  # Windows: unknown
+            return 0.0
+        import sys
+
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # bytes on macOS, KB elsewhere
+        return peak / (1024**3 if sys.platform == "darwin" else 1024**2)
 
 
 def score_test_split(model: Any, data: Any) -> dict[str, float]:
