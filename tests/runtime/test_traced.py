@@ -162,6 +162,41 @@ def test_signatures_separate_structures_and_bucket_widths(small_digits):
     assert [traced.kernel_bucket(k) for k in (1, 2, 3, 4, 5)] == [1, 3, 3, 5, 5]
 
 
+def _weighted(p):
+    return [(s.kernel_pad, s.out_pad) for s in p.steps if s.out_pad]
+
+
+def test_cheap_layers_are_widened_within_the_budget_and_expensive_ones_keep_their_buckets(small_digits):
+    samples = len(small_digits.x_train)  # 240 samples x 1 epoch
+    spec = _spec(small_digits, 4, 3, 8, 3, 16)
+    own, widened = traced.plan(spec), traced.plan(spec, samples=samples)
+    assert widened.flops > own.flops
+    assert (widened.flops - own.flops) * samples <= traced.TRACE_COST_FLOPS
+    assert traced.plan(spec, samples=samples).signature == widened.signature  # the spec alone decides
+    # the hidden dense layer reads a flattened 4x4 map: cheap, so it goes to the ceiling
+    assert _weighted(widened)[-2][1] == traced.WIDTH_CEILING
+    # networks that differ only in widened layers now share one graph; with no samples they don't
+    wider = _spec(small_digits, 4, 3, 8, 3, 40)  # 40 units: bucket 64, not 16
+    assert traced.plan(wider).signature != own.signature
+    assert traced.plan(wider, samples=samples).signature == widened.signature
+    # many more samples: the budget allows less padding, down to none
+    assert traced.plan(spec, samples=10**9).signature == own.signature
+    # a 64-to-64-channel convolution on a 4x4 map: widening it would cost more than it may
+    big = traced.plan(_spec(small_digits, 64, 3, 64, 3, 16), samples=samples * 50)
+    assert _weighted(big)[1] == ((3, 3), 64)
+
+
+def test_a_widened_candidate_trains_exactly_like_its_standalone_network(small_digits):
+    traced.clear_graphs()
+    spec = _spec(small_digits, 5, 2, 7, 3, 12, "tanh")
+    assert traced.plan(spec, samples=len(small_digits.x_train)).flops > traced.plan(spec).flops
+    masked = train(spec, small_digits, TRACED, seed=9)
+    alone = train(spec, small_digits, CONFIG, seed=9)
+    assert masked.extra["trace_once"] and masked.params == alone.params == spec.params
+    assert _max_diff(alone.weights, masked.weights) < WEIGHT_TOL
+    assert abs(alone.metrics["val_accuracy"] - masked.metrics["val_accuracy"]) <= ACCURACY_TOL
+
+
 def test_dropout_candidates_train_reproducibly_and_share_the_graph(small_digits):
     traced.clear_graphs()
     spec = _spec(small_digits, 4, 3, 8, 3, 16, dropout=0.5)
