@@ -98,11 +98,14 @@ WIDTH_CEILING = 128
 """The widest a layer is padded to when it is cheap to (see :func:`plan`'s ``samples``)."""
 KERNEL_CEILING = 5
 """The largest kernel a stride-1 'same' convolution is padded to when it is cheap to."""
-TRACE_COST_FLOPS = 4e9
+TRACE_COST_FLOPS = 1e9
 """What padding may add to one candidate's training, in forward FLOPs summed over the samples it
-trains on, rather than trace a graph of its own. Measured on the development machine (2 cores,
-TensorFlow, digits): tracing a new graph costs ~0.25 s, and a training step ~1 ms per MFLOP of
-per-sample forward cost at batch 32, so 8e9 is the break-even; half of it is allowed."""
+trains on, rather than trace a graph of its own. On the development machine (2 cores,
+TensorFlow, digits) tracing a new graph costs ~0.25 s and a step ~1 ms per MFLOP of per-sample
+forward cost at batch 32, so 8e9 would break even on paper; but padded, gated steps cost more
+than their FLOPs say. Replaying a 153-genotype DeepGA GA serially: 4e9 took 58.3 s (25 graphs
+reused), 1e9 54.5 s (18 reused), no widening 53.9 s (12 reused). 1e9 is as fast as none and
+traces a third fewer graphs, and every new graph leaks memory like a new model."""
 
 
 def plan(spec: NetSpec, samples: int = 0) -> Plan | None:
