@@ -1,8 +1,88 @@
-"""The lean training loop's process settings: Grappler off while evokit trains, then restored."""
+import math
+
 import keras
+import numpy as np
 import pytest
 
+import evokit as ek
 from evokit.runtime import trainer
+from evokit.runtime.trainer import candidate_seed, train
+
+
+def _spec(data):
+    g = ek.netspec.Graph(data.input_shape)
+    x = g.add(ek.netspec.Conv2D(4, 3), g.input)
+    x = g.add(ek.netspec.Flatten(), x)
+    return g.finish(g.add(ek.netspec.Dense(data.n_outputs, "softmax"), x))
+
+
+def test_train_records_a_real_evaluation(small_digits):
+    spec = _spec(small_digits)
+    ev = train(spec, small_digits, ek.TrainingConfig(epochs=4, learning_rate=0.01), seed=3)
+    assert ev.status == "ok"
+    assert 0.0 <= ev.metrics["val_accuracy"] <= 1.0
+    assert ev.metrics["val_accuracy"] > 0.3  # ten classes: well above chance (0.1)
+    assert len(ev.history["loss"]) == 4 and ev.history["loss"][-1] < ev.history["loss"][0]
+    assert ev.params == spec.params == ev.model().count_params()
+    assert ev.wall_time >= ev.train_time > 0
+
+
+def test_same_seed_same_result_and_different_seed_differs(small_digits):
+    spec = _spec(small_digits)
+    cfg = ek.TrainingConfig(epochs=1)
+    a, b, c = (train(spec, small_digits, cfg, seed=s) for s in (5, 5, 6))
+    assert a.metrics == b.metrics
+    assert all(np.array_equal(x, y) for x, y in zip(a.weights, b.weights))
+    assert not all(np.array_equal(x, y) for x, y in zip(a.weights, c.weights))
+
+
+def test_nan_loss_fails_only_that_candidate(small_digits):
+    ev = train(_spec(small_digits), small_digits, ek.TrainingConfig(epochs=2, optimizer="sgd", learning_rate=1e30),
+               seed=0)
+    assert ev.failed and ev.reason == "nan_loss"
+
+
+def test_candidate_seed_depends_on_run_seed_and_network():
+    assert candidate_seed(0, "abc") == candidate_seed(0, "abc")
+    assert candidate_seed(0, "abc") != candidate_seed(1, "abc")
+    assert candidate_seed(0, "abc") != candidate_seed(0, "abd")
+    assert 0 <= candidate_seed(7, "x") < 2**31
+
+
+@pytest.mark.parametrize("kwargs, field", [({"epochs": 0}, "epochs"), ({"optimizer": "lbfgs"}, "optimizer"),
+                                            ({"learning_rate": -1.0}, "learning_rate"),
+                                            ({"batch_size": 2.5}, "batch_size"), ({"early_stopping": 0}, "early_stopping")])
+def test_training_config_errors_name_the_field(kwargs, field):
+    with pytest.raises(ek.errors.ConfigError, match=field):
+        ek.TrainingConfig(**kwargs)
+
+
+def test_early_stopping_uses_validation(small_digits):
+    ev = train(_spec(small_digits), small_digits, ek.TrainingConfig(epochs=3, early_stopping=1), seed=0)
+    assert "val_loss" in ev.history and math.isfinite(ev.metrics["val_loss"])
+
+
+def test_training_leaves_the_global_random_streams_alone(small_digits):
+    import random
+
+    random.seed(11)
+    np.random.seed(11)
+    expected = (random.random(), np.random.rand())
+    random.seed(11)
+    np.random.seed(11)
+    train(_spec(small_digits), small_digits, ek.TrainingConfig(epochs=1), seed=99)
+    assert (random.random(), np.random.rand()) == expected
+
+
+def test_given_weights_are_used_and_fit_false_skips_training(small_digits):
+    spec = _spec(small_digits)
+    trained = train(spec, small_digits, ek.TrainingConfig(epochs=2), seed=1)
+    scored = train(spec, small_digits, ek.TrainingConfig(epochs=2), seed=2, weights=trained.weights, fit=False)
+    assert scored.history == {} and scored.train_time == 0
+    assert scored.metrics["val_accuracy"] == trained.metrics["val_accuracy"]  # same weights, same predictions
+    assert all(np.array_equal(a, b) for a, b in zip(scored.weights, trained.weights))
+    wrong = train(spec, small_digits, ek.TrainingConfig(epochs=1), seed=1, weights=trained.weights[:1])
+    assert wrong.failed and wrong.reason == "build_error"
 
 
 def _grappler_disabled() -> bool:
@@ -33,8 +113,6 @@ def test_graph_optimizer_can_be_kept(monkeypatch):
 
 
 def test_resident_memory_is_this_process_now():
-    import numpy as np
-
     before = trainer.resident_memory_gb()
     block = np.ones(64 * 1024**2, dtype=np.uint8)  # 64 MB, touched
     assert trainer.resident_memory_gb() - before > 0.05
