@@ -120,7 +120,7 @@ def _train_in_worker(token: int, task: Task) -> Evaluation:
 class ProcessEvaluator(Evaluator):
     """Trains candidates in ``workers`` spawned processes, one TensorFlow thread each.
 
-    A process that builds Keras models grows by several MB per new model for good (~12 MB per
+    A process that builds Keras models grows by several MB per new model for good (~8 MB per
     DeepGA network measured here; a reused trace-once graph adds almost nothing), and only a new
     process gives it back. So workers are replaced: all of them, between candidates, once one
     reports a resident memory over ``memory_limit_gb`` (None: no limit), and each after
