@@ -123,7 +123,8 @@ class ProcessEvaluator(Evaluator):
     A process that builds Keras models grows by several MB per new model for good (~8 MB per
     DeepGA network measured here; a reused trace-once graph adds almost nothing), and only a new
     process gives it back. So workers are replaced: all of them, between candidates, once one
-    reports a resident memory over ``memory_limit_gb`` (None: no limit), and each after
+    that has trained before reports a resident memory over ``memory_limit_gb`` (None: no
+    limit; a fresh worker already over it is warned about, not replaced), and each after
     ``max_tasks_per_child`` candidates in any case. A replacement costs a start-up (~4 s of
     importing TensorFlow here), so the memory limit, not the count, should be what usually
     triggers it.
@@ -147,6 +148,8 @@ class ProcessEvaluator(Evaluator):
         self._pool: cf.ProcessPoolExecutor | None = None
         self._started: Any = None
         self._tokens = itertools.count()
+        self._trained_by: collections.Counter = collections.Counter()  # worker pid -> candidates it trained
+        self._warned = False
 
     def _ensure_pool(self) -> cf.ProcessPoolExecutor:
         if self._pool is None:
@@ -180,9 +183,17 @@ class ProcessEvaluator(Evaluator):
         def finish(i: int, evaluation: Evaluation) -> None:
             nonlocal replace
             results[i] = evaluation
-            memory = evaluation.extra.get("memory_gb")
+            memory, pid = evaluation.extra.get("memory_gb"), evaluation.extra.get("pid")
+            if pid is not None:
+                self._trained_by[pid] += 1
             if self.memory_limit_gb is not None and memory is not None and memory > self.memory_limit_gb:
-                replace = True
+                if self._trained_by[pid] > 1:  # a fresh worker over the limit gains nothing by replacement
+                    replace = True
+                elif not self._warned:
+                    self._warned = True
+                    log.warning("a fresh worker process already uses %.2f GB, over memory_limit_gb=%g: it is "
+                                "replaced after its second candidate; raise the limit", memory,
+                                self.memory_limit_gb)
             if on_result is not None:
                 on_result(i, evaluation)
 
