@@ -46,7 +46,7 @@ import numpy as np
 
 from evokit.evaluation import Evaluation, TrainingConfig, failure
 from evokit.netspec import INPUT, Activation, Conv1D, Conv2D, Dense, Dropout, Flatten, GlobalPool, NetSpec, Pool
-from evokit.runtime.training_loop import StepTimer, predict_batches, train_batches
+from evokit.runtime.training_loop import predict_batches, train_and_score
 
 MIN_WIDTH = 8
 """Smallest width bucket: widths 1..8 share one graph."""
@@ -130,11 +130,11 @@ def plan(spec: NetSpec, samples: int = 0) -> Plan | None:
     while True:
         options = []
         for index, (kernel, width) in sorted(pads.items()):
-            step = next(s for s in best.steps if s.index == index)
+            layer = own.spec.nodes[index].layer
             widened = []
             if width < WIDTH_CEILING:
                 widened.append((kernel, WIDTH_CEILING))
-            if isinstance(step.layer, (Conv1D, Conv2D)) and _bucketed(step.layer) and min(kernel) < KERNEL_CEILING:
+            if isinstance(layer, (Conv1D, Conv2D)) and _bucketed(layer) and min(kernel) < KERNEL_CEILING:
                 widened.append((tuple(max(k, KERNEL_CEILING) for k in kernel), width))
             for option in widened:
                 trial = _plan(spec, {**pads, index: option})
@@ -471,8 +471,6 @@ def clear_graphs() -> None:
 def fit(p: Plan, data: Any, config: TrainingConfig, seed: int, start: float, weights: list[Any] | None = None,
         train: bool = True) -> tuple[Evaluation, TracedGraph | None]:
     """Train (or, with ``train=False``, only score) the candidate ``p`` in its traced graph."""
-    from evokit.runtime.trainer import score_predictions
-
     spec = p.spec
     try:
         graph = graph_for(p, config, data.task)
@@ -481,25 +479,9 @@ def fit(p: Plan, data: Any, config: TrainingConfig, seed: int, start: float, wei
         graph.candidates += 1
     except Exception as exc:  # noqa: BLE001 - a candidate that cannot be loaded fails alone
         return failure(spec, "build_error", f"{type(exc).__name__}: {exc}", time.perf_counter() - start), None
-    history: dict[str, list[float]] = {}
-    train_time = 0.0
-    timer = StepTimer()
-    if train:
-        fit_start = time.perf_counter()
-        history = train_batches(graph.model, data, config, seed, timer)
-        train_time = time.perf_counter() - fit_start
-        losses = history["loss"]
-        if not losses or not all(math.isfinite(v) for v in losses):
-            return failure(spec, "nan_loss", f"training loss became {losses[-1] if losses else 'undefined'}",
-                           time.perf_counter() - start), None
-    metrics = score_predictions(data.y_val, graph.predict(data.x_val), data.task, "val_")
-    if not all(math.isfinite(v) for v in metrics.values()):
-        return failure(spec, "nan_loss", f"validation metrics not finite: {metrics}",
-                       time.perf_counter() - start), None
-    if train:
-        metrics["loss"] = float(history["loss"][-1])
-    evaluation = Evaluation(spec=spec, metrics=metrics, history=history, wall_time=time.perf_counter() - start,
-                            train_time=train_time, seed=seed)
-    evaluation.extra.update(trace_once=True, step_time=timer.seconds, traces=graph.traces,
-                            graph_reused=graph.candidates > 1)
+    evaluation = train_and_score(spec, graph.model, data, config, seed, start, graph.predict, train=train)
+    if evaluation.failed:
+        return evaluation, None
+    evaluation.extra.setdefault("step_time", 0.0)
+    evaluation.extra.update(trace_once=True, traces=graph.traces, graph_reused=graph.candidates > 1)
     return evaluation, graph

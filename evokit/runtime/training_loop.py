@@ -11,39 +11,26 @@ from __future__ import annotations
 
 import math
 import time
-from typing import Any
+from typing import Any, Callable
 
-import keras
 import numpy as np
 
-from evokit.evaluation import TrainingConfig
+from evokit.evaluation import Evaluation, TrainingConfig, failure
+from evokit.netspec import NetSpec
 
 
-class StepTimer(keras.callbacks.Callback):
-    """Times the training steps themselves. Put it after callbacks that read the batch's loss, so
-    that an asynchronous backend has finished the step when it stops the clock.
+class StepTimer:
+    """The wall time of each training step, as :func:`train_batches` records it (per epoch).
 
     ``seconds`` counts the first step of each epoch, and any step over ``TRACE_FACTOR`` times the
-    median, at the median: a train function is traced inside its first call (and, on a
-    ``train_on_batch`` loop, once more for a smaller last batch), and tracing is overhead, not
-    training.
+    median, at the median: a train function is traced inside its first call, and tracing is
+    overhead, not training.
     """
 
     TRACE_FACTOR = 20.0
 
     def __init__(self) -> None:
-        super().__init__()
         self.fits: list[list[float]] = []
-        self._begun = 0.0
-
-    def on_train_begin(self, logs: Any = None) -> None:
-        self.fits.append([])
-
-    def on_train_batch_begin(self, batch: int, logs: Any = None) -> None:
-        self._begun = time.perf_counter()
-
-    def on_train_batch_end(self, batch: int, logs: Any = None) -> None:
-        self.fits[-1].append(time.perf_counter() - self._begun)
 
     @property
     def seconds(self) -> float:
@@ -115,3 +102,34 @@ def predict_batches(model: Any, x: np.ndarray, batch_size: int = 1024) -> np.nda
     """Inference-mode forward pass with the model's traced predict function (``predict_on_batch``)."""
     return np.concatenate([np.asarray(model.predict_on_batch(x[i:i + batch_size]))
                            for i in range(0, len(x), batch_size)], axis=0)
+
+
+def train_and_score(spec: NetSpec, model: Any, data: Any, config: TrainingConfig, seed: int, start: float,
+                    predict: Callable[[np.ndarray], np.ndarray], train: bool = True) -> Evaluation:
+    """Train a compiled ``model`` of ``spec`` with :func:`train_batches` (unless ``train`` is
+    False) and score it on the validation split with ``predict``: the candidate's Evaluation, or
+    a ``nan_loss`` failure when the training loss or a validation metric is not finite.
+    ``start`` is when the candidate's clock started (its wall time counts from there)."""
+    from evokit.runtime.trainer import score_predictions
+
+    history: dict[str, list[float]] = {}
+    train_time = 0.0
+    timer = StepTimer()
+    if train:
+        fit_start = time.perf_counter()
+        history = train_batches(model, data, config, seed, timer)
+        train_time = time.perf_counter() - fit_start
+        losses = history["loss"]
+        if not losses or not all(math.isfinite(v) for v in losses):
+            return failure(spec, "nan_loss", f"training loss became {losses[-1] if losses else 'undefined'}",
+                           time.perf_counter() - start)
+    metrics = score_predictions(data.y_val, predict(data.x_val), data.task, "val_")
+    if not all(math.isfinite(v) for v in metrics.values()):
+        return failure(spec, "nan_loss", f"validation metrics not finite: {metrics}", time.perf_counter() - start)
+    if train:
+        metrics["loss"] = float(history["loss"][-1])
+    evaluation = Evaluation(spec=spec, metrics=metrics, history=history, wall_time=time.perf_counter() - start,
+                            train_time=train_time, seed=seed)
+    if train:
+        evaluation.extra["step_time"] = timer.seconds
+    return evaluation
