@@ -14,7 +14,6 @@ import concurrent.futures as cf
 import itertools
 import logging
 import multiprocessing
-import os
 import queue as queue_module
 import signal
 import sys
@@ -101,12 +100,9 @@ def _init_worker(data: Any, config: TrainingConfig, keep_weights: bool, probes: 
                  started: Any = None) -> None:
     # Ctrl-C in a terminal reaches the whole process group: the main process decides what it means.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
-    import tensorflow as tf
+    from evokit.runtime.map_evaluator import configure_threads
 
-    tf.config.threading.set_intra_op_parallelism_threads(threads)
-    tf.config.threading.set_inter_op_parallelism_threads(threads)
+    configure_threads(threads)
     _WORKER_JOB.update(data=data, config=config, keep_weights=keep_weights, probes=probes, started=started)
 
 
