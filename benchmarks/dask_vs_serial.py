@@ -49,6 +49,8 @@ class Timed:
         self.candidates.evaluate_all(warmup)
         self.warmup = time.perf_counter() - start
         self.seconds, self.trained, self.failed, self.values = 0.0, 0, 0, []
+        self.walls: list[float] = []  # each candidate's own time where it trained
+        self.steps: list[float] = []  # ... of which in training steps
 
     def run(self, genotypes: list) -> None:
         start = time.perf_counter()
@@ -58,6 +60,8 @@ class Timed:
         self.failed += failed
         self.trained += len(outcomes) - failed
         self.values += [o.values for o in outcomes]
+        self.walls += [o.evaluation.wall_time for o in outcomes]
+        self.steps += [o.evaluation.extra.get("step_time", 0.0) for o in outcomes]
 
     @property
     def per_min(self) -> float:
@@ -88,11 +92,14 @@ def main(networks: int = 80, epochs: int = 2, workers: int = 2, rounds: int = 8)
     serial = rows[0]
     print(f"\n{networks} distinct DeepGA networks on digits, {epochs} epochs each, in {rounds} interleaved rounds; "
           f"{os.cpu_count()} CPUs; load average at the start: {load:.1f}\n")
-    print(f"| {'evaluator':<40} | warm-up | trained | seconds | networks/min | vs serial |")
-    print(f"|{'-' * 42}|--------:|--------:|--------:|-------------:|----------:|")
+    print(f"| {'evaluator':<40} | warm-up | trained | seconds | networks/min | vs serial | s/network | steps |")
+    print(f"|{'-' * 42}|--------:|--------:|--------:|-------------:|----------:|----------:|------:|")
     for r in rows:
         print(f"| {r.name:<40} | {r.warmup:>6.1f}s | {r.trained:>7} | {r.seconds:>7.1f} | "
-              f"{r.per_min:>12.1f} | {r.per_min / serial.per_min:>8.2f}x |")
+              f"{r.per_min:>12.1f} | {r.per_min / serial.per_min:>8.2f}x | {sum(r.walls) / len(r.walls):>9.3f} | "
+              f"{sum(r.steps) / len(r.steps):>5.3f} |")
+    print("\ns/network: a candidate's own wall time where it trained (build, training, validation), mean; "
+          "steps: of which in training steps.")
     same = all(r.values == serial.values for r in rows)
     print(f"\nDask / serial: {rows[1].per_min / serial.per_min:.2f}x (target >= 1.8x); fitnesses identical "
           f"across evaluators: {'yes' if same else 'NO'}")

@@ -25,7 +25,7 @@ from typing import Any, Sequence
 from evokit.errors import ConfigError, check_float, check_int
 from evokit.evaluation import Evaluation, TrainingConfig, failure
 from evokit.fitness.probes import Probe
-from evokit.runtime.evaluators import Evaluator, OnResult, Task
+from evokit.runtime.evaluators import Evaluator, OnResult, Task, largest_first
 from evokit.runtime.map_evaluator import _Job, configure_threads
 
 SETTLE_SECONDS = 0.3
@@ -176,9 +176,12 @@ class DaskEvaluator(Evaluator):
             import dask
 
             # no statistical profiler: sampling the worker's stack every 10 ms while it traces
-            # Python-heavy Keras code takes the GIL from the candidate it profiles
+            # Python-heavy Keras code takes the GIL from the candidate it profiles; the event-loop
+            # health tick and the dashboard's system monitor wake every process less often
             with dask.config.set({"distributed.scheduler.allowed-failures": 0,
-                                  "distributed.worker.profile.enabled": False}):
+                                  "distributed.worker.profile.enabled": False,
+                                  "distributed.admin.tick.interval": "1s",
+                                  "distributed.admin.system-monitor.interval": "5s"}):
                 self._cluster = distributed.LocalCluster(n_workers=self.n_workers, threads_per_worker=1,
                                                          processes=True, dashboard_address=":0",
                                                          **(self.cluster_kwargs or {}))
@@ -216,7 +219,7 @@ class DaskEvaluator(Evaluator):
             client.register_plugin(_job_plugin_class()(job, self._cluster is not None), name=name)
             self._plugin = name
         results: list[Evaluation | None] = [None] * len(tasks)
-        queue = collections.deque(range(len(tasks)))
+        queue = largest_first(tasks, self.config.epochs)
         suspects: set[int] = set()
         in_flight: dict[Any, tuple[int, int]] = {}  # future -> (task index, token)
         done: queue_module.Queue = queue_module.Queue()
@@ -278,10 +281,13 @@ class DaskEvaluator(Evaluator):
 
     def _submit(self, client: Any, tasks: Sequence[Task], queue: collections.deque, suspects: set[int],
                 in_flight: dict[Any, tuple[int, int]], done: queue_module.Queue) -> None:
-        """Send candidates while a worker is free: one in flight per worker, so that a worker's
-        death names its candidate and a timeout counts training time only."""
-        slots = max(1, len(client.nthreads()))
-        while queue and len(in_flight) < slots:
+        """Send candidates while a worker is free, and one more per worker while the batch has
+        more left than workers, so that a worker starts its next candidate without waiting for a
+        round trip through this client (timeouts count from a candidate's start on its worker;
+        candidates lost together with a worker are run again one at a time to find the culprit).
+        The last candidates of a batch wait here for a free worker, not behind another's."""
+        workers = max(1, len(client.nthreads()))
+        while queue and (len(in_flight) < workers or (len(queue) > workers and len(in_flight) < 2 * workers)):
             alone = queue[0] in suspects or any(j in suspects for j, _ in in_flight.values())
             if alone and in_flight:
                 return  # a suspect runs alone, so that a crash names it

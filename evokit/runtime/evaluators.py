@@ -50,6 +50,18 @@ class Task:
             config = dataclasses.replace(config, epochs=self.epochs)
         return train(self.spec, data, config, self.seed, keep_weights, probes, weights=self.weights, fit=self.fit)
 
+    def cost(self, default_epochs: int) -> int:
+        """A rough size of this task's work, to send the largest first: forward FLOPs per sample
+        times epochs (a task that only scores counts one)."""
+        epochs = (self.epochs or default_epochs) if self.fit else 1
+        return self.spec.flops * max(1, epochs)
+
+
+def largest_first(tasks: Sequence[Task], default_epochs: int) -> collections.deque[int]:
+    """Task indices in the order a pool should start them: the largest first, so that a batch
+    does not end on a big network while the other workers idle (ties keep their order)."""
+    return collections.deque(sorted(range(len(tasks)), key=lambda i: -tasks[i].cost(default_epochs)))
+
 
 OnResult = Callable[[int, Evaluation], None]
 
@@ -170,7 +182,7 @@ class ProcessEvaluator(Evaluator):
 
     def train(self, tasks: Sequence[Task], on_result: OnResult | None = None) -> list[Evaluation]:
         results: list[Evaluation | None] = [None] * len(tasks)
-        queue = collections.deque(range(len(tasks)))
+        queue = largest_first(tasks, self.config.epochs)
         suspects: set[int] = set()
         in_flight: dict[cf.Future, tuple[int, int]] = {}
         started: dict[int, float | None] = {}

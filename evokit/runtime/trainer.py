@@ -22,6 +22,7 @@ import numpy as np
 from evokit.evaluation import Evaluation, TrainingConfig, failure
 from evokit.fitness.probes import Probe
 from evokit.netspec import NetSpec
+from evokit.runtime.allocator import keep_tensors_on_heap
 
 def candidate_seed(run_seed: int, spec_hash: str) -> int:
     """The seed one network is built and trained with, from the run seed and its hash."""
@@ -62,6 +63,7 @@ def train(spec: NetSpec, data: Any, config: TrainingConfig, seed: int, keep_weig
     ``weights`` (in ``build(spec).get_weights()`` order) replace the seeded initial weights;
     with ``fit=False`` the candidate is scored with them as they are, without training.
     """
+    keep_tensors_on_heap()
     python_state, numpy_state = random.getstate(), np.random.get_state()
     try:
         with lean_graphs():

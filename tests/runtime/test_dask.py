@@ -53,6 +53,18 @@ def test_same_fitnesses_as_serial_and_the_users_client_stays_open(client, small_
     assert [o.evaluation.metrics for o in distributed] == [o.evaluation.metrics for o in serial]
     assert all(o.evaluation.status == "ok" and o.evaluation.extra["cores"] == 1 for o in distributed)
     assert client.status == "running" and client.submit(sum, [1, 2]).result() == 3  # the user's client is open
+    # Dask's nanny starts workers with MALLOC_TRIM_THRESHOLD_ set, which freezes glibc's mmap
+    # threshold: the workers that trained raised it (see evokit.runtime.allocator)
+    trained_in = {o.evaluation.extra["pid"] for o in distributed}
+    raised = {pid: done for pid, done in client.run(_allocator_raised).values()}
+    assert trained_in <= set(raised) and all(raised[pid] for pid in trained_in)
+
+
+def _allocator_raised() -> tuple[int, bool]:
+    from evokit.runtime.allocator import keep_tensors_on_heap
+
+    called = keep_tensors_on_heap.cache_info().currsize == 1  # once trainer.train has run here
+    return os.getpid(), called and keep_tensors_on_heap()
 
 
 def test_client_map_through_map_evaluator_matches_serial(client, small_digits, tiny_encoding):
