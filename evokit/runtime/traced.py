@@ -46,7 +46,7 @@ import numpy as np
 
 from evokit.evaluation import Evaluation, TrainingConfig, failure
 from evokit.netspec import INPUT, Activation, Conv1D, Conv2D, Dense, Dropout, Flatten, GlobalPool, NetSpec, Pool
-from evokit.runtime.training_loop import predict_batches, train_and_score
+from evokit.runtime.training_loop import predict_batches, seed_candidate, train_and_score
 
 MIN_WIDTH = 8
 """Smallest width bucket: widths 1..8 share one graph."""
@@ -474,7 +474,7 @@ def fit(p: Plan, data: Any, config: TrainingConfig, seed: int, start: float, wei
     spec = p.spec
     try:
         graph = graph_for(p, config, data.task)
-        keras.utils.set_random_seed(seed)
+        seed_candidate(seed)
         graph.load(p, seed, weights)
         graph.candidates += 1
     except Exception as exc:  # noqa: BLE001 - a candidate that cannot be loaded fails alone

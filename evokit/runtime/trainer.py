@@ -161,8 +161,10 @@ def _build_and_fit(keras: Any, spec: NetSpec, data: Any, config: TrainingConfig,
                    weights: list[Any] | None = None, fit: bool = True) -> tuple[Evaluation, Any]:
     from evokit.builder import build
 
+    from evokit.runtime.training_loop import seed_candidate
+
     try:
-        keras.utils.set_random_seed(seed)
+        seed_candidate(seed)
         model = build(spec, seed=seed)
         if weights is not None:
             model.set_weights(weights)

@@ -118,3 +118,26 @@ def test_resident_memory_is_this_process_now():
     assert trainer.resident_memory_gb() - before > 0.05
     del block
     assert 0.0 < before < 64
+
+
+def test_seed_candidate_seeds_like_keras_without_touching_tensorflows_global_seed():
+    """The same draws as keras.utils.set_random_seed from Python, NumPy and keras.random; but
+    TensorFlow's global seed (setting it clears TensorFlow's kernel cache) is left as it was."""
+    import random
+
+    import keras
+    import numpy as np
+    import tensorflow as tf
+    from tensorflow.python.eager import context
+
+    from evokit.runtime.training_loop import seed_candidate
+
+    def draws():
+        return random.random(), float(np.random.rand()), np.asarray(keras.random.uniform((3,))).tolist()
+
+    keras.utils.set_random_seed(7)
+    expected = draws()
+    tf.random.set_seed(123)
+    seed_candidate(7)
+    assert draws() == expected
+    assert context.global_seed() == 123
