@@ -52,14 +52,13 @@ def kept_layers(child: NetSpec, donor: NetSpec) -> dict[int, int]:
 def initial_weights(spec: NetSpec, seed: int) -> list[np.ndarray]:
     """The seeded initial weights the trainer builds ``spec`` with (``build(spec, seed)``), in
     ``get_weights`` order. Builds a Keras model; Python's and NumPy's generators are untouched."""
-    import keras
-
     from evokit.builder import build
+    from evokit.runtime.trainer import forget_models
 
     python_state, numpy_state = random.getstate(), np.random.get_state()
     try:
         weights = [np.array(w) for w in build(spec, seed=seed).get_weights()]
-        keras.backend.clear_session(free_memory=False)
+        forget_models()
         return weights
     finally:
         random.setstate(python_state)

@@ -153,8 +153,29 @@ def _train(spec: NetSpec, data: Any, config: TrainingConfig, seed: int, keep_wei
                                  evaluation.wall_time)
     evaluation.extra.update(cores=cores_in_use(keras), memory_gb=resident_memory_gb(), pid=os.getpid())
     if traced_plan is None:  # a traced graph stays cached for the next candidate of its signature
-        keras.backend.clear_session(free_memory=False)
+        forget_models()
     return evaluation
+
+
+SESSION_CLEAR_EVERY = 20
+"""Models built between two ``keras.backend.clear_session`` calls. Clearing drops Keras's global
+state, but also empties TensorFlow's kernel cache, so that the next model instantiates every
+eager kernel again. Measured over 100 DeepGA networks (digits, 2 epochs): clearing after every
+model made each ~10% slower (0.256 s vs 0.228-0.243 s) than never clearing, which grew the
+process by ~0.8 MB more per model (8.4-8.8 vs 7.6 MB); clearing every 20 was as fast as never,
+at ~8 MB per model."""
+
+_built_since_clear = [0]
+
+
+def forget_models() -> None:
+    """Let Keras forget the models built so far, once every ``SESSION_CLEAR_EVERY`` calls."""
+    _built_since_clear[0] += 1
+    if _built_since_clear[0] >= SESSION_CLEAR_EVERY:
+        import keras
+
+        keras.backend.clear_session(free_memory=False)
+        _built_since_clear[0] = 0
 
 
 def _build_and_fit(keras: Any, spec: NetSpec, data: Any, config: TrainingConfig, seed: int, start: float,

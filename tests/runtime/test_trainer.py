@@ -141,3 +141,19 @@ def test_seed_candidate_seeds_like_keras_without_touching_tensorflows_global_see
     seed_candidate(7)
     assert draws() == expected
     assert context.global_seed() == 123
+
+
+def test_keras_forgets_its_models_once_every_session_clear_every_models():
+    """clear_session also empties TensorFlow's kernel cache (slow to refill): once per N models."""
+    import keras
+
+    from evokit.runtime import trainer
+
+    keras.backend.clear_session(free_memory=False)
+    trainer._built_since_clear[0] = 0
+    keras.layers.Dense(1)
+    for _ in range(trainer.SESSION_CLEAR_EVERY - 1):
+        trainer.forget_models()
+    assert keras.layers.Dense(1).name == "dense_1"  # Keras's global state is still there
+    trainer.forget_models()
+    assert keras.layers.Dense(1).name == "dense"  # cleared
