@@ -157,3 +157,26 @@ def test_keras_forgets_its_models_once_every_session_clear_every_models():
     assert keras.layers.Dense(1).name == "dense_1"  # Keras's global state is still there
     trainer.forget_models()
     assert keras.layers.Dense(1).name == "dense"  # cleared
+
+
+def test_a_trained_model_leaves_no_traced_graph_behind(small_digits, tiny_encoding):
+    """Tracing Keras's TensorFlow train step registers a custom gradient (the optimizer's
+    all_reduce) that held the whole traced graph for the life of the process (~8 MB a model)."""
+    import gc
+
+    from tensorflow.python.framework import func_graph
+
+    from evokit.encodings.deepga import ConvBlock, DeepGAGenome, DenseBlock
+    from evokit.evaluation import TrainingConfig
+    from evokit.runtime.candidates import CandidateEvaluator
+
+    def train_steps_alive() -> int:
+        gc.collect()
+        return sum(isinstance(o, func_graph.FuncGraph) and "one_step_on_data" in o.name for o in gc.get_objects())
+
+    decode = CandidateEvaluator(tiny_encoding, ek.fitness.ParameterCount(), small_digits).decode
+    before = train_steps_alive()
+    for filters in (4, 5, 6):
+        spec = decode(DeepGAGenome([ConvBlock(filters, 3, "max", 2, "relu")], [DenseBlock(8, "relu", 0.0)], []))
+        assert train(spec, small_digits, TrainingConfig(epochs=1), seed=filters).status == "ok"
+    assert train_steps_alive() == before
