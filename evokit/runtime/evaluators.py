@@ -128,9 +128,10 @@ def _train_in_worker(token: int, task: Task) -> Evaluation:
 class ProcessEvaluator(Evaluator):
     """Trains candidates in ``workers`` spawned processes, one TensorFlow thread each.
 
-    A process that builds Keras models grows by several MB per new model for good (~8 MB per
-    DeepGA network measured here; a reused trace-once graph adds almost nothing), and only a new
-    process gives it back. So workers are replaced: all of them, between candidates, once one
+    A process that builds Keras models still grows a little per new model (~1.2 MB per DeepGA
+    network measured here, since the trainer stopped TensorFlow's gradient registry from keeping
+    every traced step; a reused trace-once graph adds almost nothing), and only a new process
+    gives it back. So workers are replaced, as a bound: all of them, between candidates, once one
     that has trained before reports a resident memory over ``memory_limit_gb`` (None: no
     limit; a fresh worker already over it is warned about, not replaced), and each after
     ``max_tasks_per_child`` candidates in any case. A replacement costs a start-up (~4 s of
