@@ -46,7 +46,7 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=200, help="evaluations in all (>= 50)")
     parser.add_argument("--batch", type=int, default=10)
     parser.add_argument("--standalone", action="store_true", help="one model per candidate (no trace-once)")
-    parser.add_argument("--max-tasks", type=int, default=200, help="candidates per worker before it is replaced")
+    parser.add_argument("--max-tasks", type=int, default=100, help="candidates per worker before it is replaced")
     parser.add_argument("--memory-limit", type=float, default=1.5, help="GB a worker may reach before replacement")
     args = parser.parse_args()
     data = ek.datasets.load("digits", seed=0)

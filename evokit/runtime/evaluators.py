@@ -145,7 +145,7 @@ class ProcessEvaluator(Evaluator):
     worker alone fails with reason ``"worker_died"``; the run goes on either way.
     """
 
-    def __init__(self, workers: int = 2, max_tasks_per_child: int = 200, threads_per_worker: int = 1,
+    def __init__(self, workers: int = 2, max_tasks_per_child: int = 100, threads_per_worker: int = 1,
                  timeout: float | None = None, memory_limit_gb: float | None = 1.5):
         self.workers = check_int("workers", workers, minimum=1)
         self.max_tasks_per_child = check_int("max_tasks_per_child", max_tasks_per_child, minimum=1)
