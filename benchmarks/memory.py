@@ -5,10 +5,10 @@ Distinct random DeepGA networks on digits (2 epochs) are evaluated in batches by
 process plus every live worker is summed. The growth from 50 to N evaluations is what a long
 search adds (target: at most +200 MB); the peak is the bound the worker replacement keeps.
 Workers are replaced once one passes ``--memory-limit`` GB, and every ``--max-tasks``
-candidates in any case (the library's defaults: 1.5 GB, 200; a worker leaks ~12 MB per new
-model for good; see ENVIRONMENT.md, "Memory").
+candidates in any case (the library's defaults: 1.5 GB, 100; a worker keeps ~1.2 MB per new
+model for good, see ``docs/guide/runtime.md``).
 
-Run: ``python benchmarks/memory.py [--n 200] [--standalone] [--memory-limit 1.5] [--max-tasks 200]``
+Run: ``python benchmarks/memory.py [--n 200] [--standalone] [--memory-limit 1.5] [--max-tasks 100]``
 (``--n 1000`` for the long measurement).
 """
 from __future__ import annotations

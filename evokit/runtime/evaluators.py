@@ -135,8 +135,8 @@ class ProcessEvaluator(Evaluator):
     that has trained before reports a resident memory over ``memory_limit_gb`` (None: no
     limit; a fresh worker already over it is warned about, not replaced), and each after
     ``max_tasks_per_child`` candidates in any case. A replacement costs a start-up (~4 s of
-    importing TensorFlow here), so the memory limit, not the count, should be what usually
-    triggers it.
+    importing TensorFlow here). With growth this small the count is what usually triggers it;
+    the memory limit catches networks that grow a worker faster.
 
     A candidate still running ``timeout`` seconds after its worker started it (a worker's own
     start-up is not counted) fails with reason ``"timeout"``: its worker is killed, and

@@ -105,7 +105,7 @@ TensorFlow, digits) tracing a new graph costs ~0.25 s and a step ~1 ms per MFLOP
 forward cost at batch 32, so 8e9 would break even on paper; but padded, gated steps cost more
 than their FLOPs say. Replaying a 153-genotype DeepGA GA serially: 4e9 took 58.3 s (25 graphs
 reused), 1e9 54.5 s (18 reused), no widening 53.9 s (12 reused). 1e9 is as fast as none and
-traces a third fewer graphs, and every new graph leaks memory like a new model."""
+traces a third fewer graphs, and every new graph costs memory like a new model."""
 
 
 def plan(spec: NetSpec, samples: int = 0) -> Plan | None:

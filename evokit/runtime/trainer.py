@@ -215,8 +215,7 @@ def forget_models() -> None:
 def _build_and_fit(keras: Any, spec: NetSpec, data: Any, config: TrainingConfig, seed: int, start: float,
                    weights: list[Any] | None = None, fit: bool = True) -> tuple[Evaluation, Any]:
     from evokit.builder import build
-
-    from evokit.runtime.training_loop import seed_candidate
+    from evokit.runtime.training_loop import seed_candidate, train_and_score
 
     try:
         seed_candidate(seed)
@@ -225,8 +224,6 @@ def _build_and_fit(keras: Any, spec: NetSpec, data: Any, config: TrainingConfig,
             model.set_weights(weights)
     except Exception as exc:  # noqa: BLE001 - a candidate that cannot be built fails alone
         return failure(spec, "build_error", f"{type(exc).__name__}: {exc}", time.perf_counter() - start), None
-    from evokit.runtime.training_loop import train_and_score
-
     if fit:
         model.compile(optimizer=_optimizer(keras, config),
                       loss="sparse_categorical_crossentropy" if data.task == "classification" else "mse")
