@@ -2,13 +2,17 @@
 
 The same list of distinct DeepGA networks on digits (2 epochs each) is trained three times in
 one run: in this process (SerialEvaluator), on a ``LocalCluster`` of 2 worker processes with one
-thread each (DaskEvaluator), and by 2 spawned processes (ProcessEvaluator). Each evaluator first
+thread each (DaskEvaluator, each worker training in its trainer process), and by 2 spawned
+processes (ProcessEvaluator). ``--worker-threads`` adds a second LocalCluster whose workers train
+in their own task thread (``trainer_processes=False``); its idle scheduler and nannies then share
+this process with the serial run, so compare the two Dask rows with each other. Each evaluator first
 trains two other networks to warm up (start its workers, import TensorFlow there), which is
 timed separately; the figure compared is networks trained per minute after that. The list is
 trained in rounds, every evaluator in turn on each round's networks (the order rotating), so
 that the machine's slow spells fall on all of them alike. Fitnesses
 must agree exactly across evaluators (same seeds). Run: ``python benchmarks/dask_vs_serial.py
-[--networks 80] [--epochs 2] [--rounds 8]``; compare ratios within one run (shared machines are noisy).
+[--networks 80] [--epochs 2] [--rounds 8] [--worker-threads]``; compare ratios within one run
+(shared machines are noisy).
 """
 from __future__ import annotations
 
@@ -68,7 +72,8 @@ class Timed:
         return 60 * self.trained / self.seconds
 
 
-def main(networks: int = 80, epochs: int = 2, workers: int = 2, rounds: int = 8) -> list[Timed]:
+def main(networks: int = 80, epochs: int = 2, workers: int = 2, rounds: int = 8,
+         worker_threads: bool = False) -> list[Timed]:
     load = os.getloadavg()[0]
     data = ek.datasets.load("digits", seed=0)
     encoding = ek.encodings.DeepGA()
@@ -78,6 +83,9 @@ def main(networks: int = 80, epochs: int = 2, workers: int = 2, rounds: int = 8)
             Timed(f"Dask LocalCluster ({workers} workers x 1 thread)",
                   DaskEvaluator(n_workers=workers, threads_per_worker=1), encoding, data, epochs, warmup),
             Timed(f"ProcessEvaluator({workers})", ProcessEvaluator(workers), encoding, data, epochs, warmup)]
+    if worker_threads:
+        rows.insert(2, Timed("Dask, training in the worker thread", DaskEvaluator(
+            n_workers=workers, threads_per_worker=1, trainer_processes=False), encoding, data, epochs, warmup))
     try:
         # Interleaved: each round trains the same networks with every evaluator, in a rotating
         # order, so that a slow spell on a shared machine hits them all alike.
@@ -112,5 +120,7 @@ if __name__ == "__main__":  # required: the Dask and process workers are spawned
     parser.add_argument("--epochs", type=int, default=2)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--rounds", type=int, default=8)
+    parser.add_argument("--worker-threads", action="store_true",
+                        help="also a LocalCluster whose workers train in their task thread")
     args = parser.parse_args()
-    main(args.networks, args.epochs, args.workers, args.rounds)
+    main(args.networks, args.epochs, args.workers, args.rounds, args.worker_threads)

@@ -14,9 +14,11 @@ import concurrent.futures as cf
 import itertools
 import logging
 import multiprocessing
+import os
 import queue as queue_module
 import signal
 import sys
+import threading
 import time
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
@@ -108,10 +110,26 @@ class SerialEvaluator(Evaluator):
 _WORKER_JOB: dict[str, Any] = {}
 
 
+ORPHAN_CHECK_SECONDS = 1.0
+"""How often a worker process looks whether the process that started it is still there."""
+
+
+def _exit_when_orphaned(parent: int) -> None:
+    """End this worker once its parent is gone. A pool's worker waits on a queue whose writing
+    end it holds itself, so a parent killed outright (``kill -9``, a Dask worker ended by its
+    nanny) would leave it waiting, and holding its memory, for good."""
+    while True:
+        time.sleep(ORPHAN_CHECK_SECONDS)
+        if os.getppid() != parent:
+            os._exit(0)
+
+
 def _init_worker(data: Any, config: TrainingConfig, keep_weights: bool, probes: tuple, threads: int,
-                 started: Any = None) -> None:
+                 started: Any = None, parent: int | None = None) -> None:
     # Ctrl-C in a terminal reaches the whole process group: the main process decides what it means.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if parent is not None:
+        threading.Thread(target=_exit_when_orphaned, args=(parent,), name="evokit-orphan-check", daemon=True).start()
     from evokit.runtime.map_evaluator import configure_threads
 
     configure_threads(threads)
@@ -123,6 +141,18 @@ def _train_in_worker(token: int, task: Task) -> Evaluation:
     if job["started"] is not None:
         job["started"].put(token)  # the parent's timeout clock for this candidate starts now
     return task.run(job["data"], job["config"], job["keep_weights"], job["probes"])
+
+
+def _allow_children() -> None:
+    """Let this process start workers even if it is a daemonic one (a Dask worker is, by default).
+
+    multiprocessing refuses children to daemonic processes because a daemon is ended without
+    notice and its children would be orphaned; evokit's workers end themselves when their parent
+    is gone (``_exit_when_orphaned``), which is what the rule protects.
+    """
+    config = getattr(multiprocessing.current_process(), "_config", None)  # where the flag lives (no public setter)
+    if isinstance(config, dict) and config.get("daemon"):
+        config["daemon"] = False
 
 
 class ProcessEvaluator(Evaluator):
@@ -164,10 +194,11 @@ class ProcessEvaluator(Evaluator):
         if self._pool is None:
             context = multiprocessing.get_context("spawn")
             self._started = context.Queue() if self.timeout is not None else None
+            _allow_children()
             self._pool = cf.ProcessPoolExecutor(
                 self.workers, mp_context=context, initializer=_init_worker,
                 initargs=(self.data, self.config, self.keep_weights, self.probes, self.threads_per_worker,
-                          self._started),
+                          self._started, os.getpid()),
                 max_tasks_per_child=self.max_tasks_per_child)
         return self._pool
 

@@ -40,19 +40,40 @@ def _genomes():
             for f, u in ((4, 8), (8, 8), (4, 16))]
 
 
-def test_same_fitnesses_as_serial_and_the_users_client_stays_open(client, small_digits, tiny_encoding):
+def test_same_fitnesses_as_serial_trained_in_the_workers_trainer_processes(client, small_digits, tiny_encoding):
     objective = ek.fitness.ValidationAccuracy(epochs=1)
     serial = CandidateEvaluator(tiny_encoding, objective, small_digits, seed=3).evaluate_all(_genomes())
     dask_ce = CandidateEvaluator(tiny_encoding, objective, small_digits, seed=3, evaluator=DaskEvaluator(client=client))
     try:
         distributed = dask_ce.evaluate_all(_genomes())
+        trainers = {pid for pids in client.run(_children).values() for pid in pids}
     finally:
         dask_ce.close()
     # exact: each network is built and trained under its own seed with seeded initializers
     assert [o.values for o in distributed] == [o.values for o in serial]
     assert [o.evaluation.metrics for o in distributed] == [o.evaluation.metrics for o in serial]
     assert all(o.evaluation.status == "ok" and o.evaluation.extra["cores"] == 1 for o in distributed)
+    # trained in processes the (daemonic, by Dask's default) workers started, not in the workers
+    trained_in = {o.evaluation.extra["pid"] for o in distributed}
+    assert trained_in <= trainers and trained_in.isdisjoint(client.run(os.getpid).values())
     assert client.status == "running" and client.submit(sum, [1, 2]).result() == 3  # the user's client is open
+    deadline = time.monotonic() + 30
+    while any(_alive(pid) for pid in trained_in) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not any(_alive(pid) for pid in trained_in)  # close() released the job and its trainer processes
+
+
+def test_without_trainer_processes_the_workers_train_and_raise_the_allocator_threshold(client, small_digits,
+                                                                                       tiny_encoding):
+    objective = ek.fitness.ValidationAccuracy(epochs=1)
+    serial = CandidateEvaluator(tiny_encoding, objective, small_digits, seed=3).evaluate_all(_genomes()[:2])
+    dask_ce = CandidateEvaluator(tiny_encoding, objective, small_digits, seed=3,
+                                 evaluator=DaskEvaluator(client=client, trainer_processes=False))
+    try:
+        distributed = dask_ce.evaluate_all(_genomes()[:2])
+    finally:
+        dask_ce.close()
+    assert [o.values for o in distributed] == [o.values for o in serial]
     # Dask's nanny starts workers with MALLOC_TRIM_THRESHOLD_ set, which freezes glibc's mmap
     # threshold: the workers that trained raised it (see evokit.runtime.allocator)
     trained_in = {o.evaluation.extra["pid"] for o in distributed}
@@ -67,6 +88,21 @@ def _allocator_raised() -> tuple[int, bool]:
     return os.getpid(), called and keep_tensors_on_heap()
 
 
+def _children() -> list[int]:
+    import psutil
+
+    return [child.pid for child in psutil.Process().children()]
+
+
+def _alive(pid: int) -> bool:
+    import psutil
+
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
+
+
 def test_client_map_through_map_evaluator_matches_serial(client, small_digits, tiny_encoding):
     objective = ek.fitness.ValidationAccuracy(epochs=1)
     serial = CandidateEvaluator(tiny_encoding, objective, small_digits).evaluate_all(_genomes()[:2])
@@ -75,16 +111,19 @@ def test_client_map_through_map_evaluator_matches_serial(client, small_digits, t
     assert [o.values for o in mapped] == [o.values for o in serial]
 
 
-def test_faults_fail_one_candidate_each_and_the_rest_complete(client, small_digits):
+@pytest.mark.parametrize("trainer_processes", [True, False])
+def test_faults_fail_one_candidate_each_and_the_rest_complete(client, small_digits, trainer_processes):
     kinds = ["ok", "nan", "crash", "die", "hang", "ok"]
     encoding = FaultEncoding()
     tasks = [Task(encoding.decode([kind, 8 + j], small_digits.input_shape, small_digits.n_outputs).canonical(), seed=j)
              for j, kind in enumerate(kinds)]
-    evaluator = DaskEvaluator(client=client, timeout=8).start(small_digits, ek.TrainingConfig(epochs=1))
+    evaluator = DaskEvaluator(client=client, timeout=8, trainer_processes=trainer_processes).start(
+        small_digits, ek.TrainingConfig(epochs=1))
+    workers = client.run(os.getpid)
     seen = []
     try:
         results = evaluator.train(tasks, on_result=lambda i, ev: seen.append(i))
-        after = evaluator.train(tasks[:1])  # the cluster still trains after its workers were replaced
+        after = evaluator.train(tasks[:1])  # the cluster still trains after the processes were replaced
     finally:
         evaluator.close()
     assert sorted(seen) == list(range(len(kinds)))
@@ -94,27 +133,37 @@ def test_faults_fail_one_candidate_each_and_the_rest_complete(client, small_digi
     assert "injected crash" in results[2].message and "died" in results[3].message
     assert results[0].metrics["val_accuracy"] > 0 and results[5].metrics["val_accuracy"] > 0
     assert after[0].metrics == results[0].metrics
+    if trainer_processes:  # the crash and the timeout ended trainer processes only
+        assert client.run(os.getpid) == workers
     client.wait_for_workers(2, timeout=60)  # the killed workers are replaced
 
 
-def test_its_own_cluster_survives_ctrl_c_recycles_workers_and_is_closed_by_close(small_digits):
+@pytest.mark.parametrize("trainer_processes", [True, False])
+def test_its_own_cluster_survives_ctrl_c_recycles_and_is_closed_by_close(small_digits, trainer_processes):
     g = ek.netspec.Graph(small_digits.input_shape)
     spec = g.finish(g.add(ek.netspec.Dense(10, "softmax"), g.add(ek.netspec.Flatten(), g.input)))
-    evaluator = DaskEvaluator(n_workers=1, max_tasks_per_worker=2).start(small_digits, ek.TrainingConfig(epochs=1))
+    evaluator = DaskEvaluator(n_workers=1, max_tasks_per_worker=2, trainer_processes=trainer_processes).start(
+        small_digits, ek.TrainingConfig(epochs=1))
     client = evaluator.connect()
     cluster = evaluator._cluster
     try:
         assert client.dashboard_link.startswith("http")
         first = evaluator.train([Task(spec, seed=1)])[0]
-        pids = client.run(os.getpid)
-        for pid in pids.values():
+        workers = client.run(os.getpid)
+        for pid in [*workers.values(), first.extra["pid"]]:
             os.kill(pid, signal.SIGINT)  # what Ctrl-C in a terminal sends the whole process group
         time.sleep(0.5)
-        assert client.run(os.getpid) == pids  # the same worker process: it ignored the interrupt
-        again = evaluator.train([Task(spec, seed=1)])[0]  # its 2nd candidate: the worker is then replaced
+        assert client.run(os.getpid) == workers  # the same worker process: it ignored the interrupt
+        again = evaluator.train([Task(spec, seed=1)])[0]  # its 2nd candidate: what trained it is then replaced
         assert first.status == "ok" and again.metrics == first.metrics
+        assert again.extra["pid"] == first.extra["pid"]  # the trainer ignored the interrupt too
+        third = evaluator.train([Task(spec, seed=1)])[0]
+        assert third.metrics == first.metrics and third.extra["pid"] != first.extra["pid"]
         client.wait_for_workers(1, timeout=60)
-        assert set(client.run(os.getpid).values()).isdisjoint(pids.values())
+        if trainer_processes:  # a new trainer process in the same worker
+            assert client.run(os.getpid) == workers and not _alive(first.extra["pid"])
+        else:  # the nanny started a new worker
+            assert set(client.run(os.getpid).values()).isdisjoint(workers.values())
     finally:
         evaluator.close()
     assert client.status == "closed" and cluster.status.name == "closed"
@@ -132,7 +181,9 @@ def test_make_evaluator_accepts_dask_client_address_and_name(client):
 @pytest.mark.parametrize("kwargs, field", [({"n_workers": 0}, "n_workers"), ({"timeout": 0}, "timeout"),
                                             ({"threads_per_worker": 1.5}, "threads_per_worker"),
                                             ({"address": "localhost"}, "address"), ({"client": "tcp://x:1"}, "client"),
-                                            ({"cluster_kwargs": [1]}, "cluster_kwargs")])
+                                            ({"cluster_kwargs": [1]}, "cluster_kwargs"),
+                                            ({"memory_limit_gb": 0}, "memory_limit_gb"),
+                                            ({"trainer_processes": "yes"}, "trainer_processes")])
 def test_bad_arguments_name_the_field(kwargs, field):
     with pytest.raises(ek.errors.ConfigError, match=field):
         DaskEvaluator(**kwargs)
@@ -141,5 +192,10 @@ def test_bad_arguments_name_the_field(kwargs, field):
 def test_pickles_without_its_cluster(client):
     import pickle
 
-    copy = pickle.loads(pickle.dumps(DaskEvaluator(client=client, timeout=3)))
-    assert copy.client is None and copy.timeout == 3 and copy._client is None
+    copy = pickle.loads(pickle.dumps(DaskEvaluator(client=client, timeout=3, trainer_processes=False)))
+    assert copy.client is None and copy.timeout == 3 and copy._client is None and copy.trainer_processes is False
+    old = DaskEvaluator(n_workers=1)
+    for name in ("memory_limit_gb", "trainer_processes"):  # pickled before these settings existed
+        delattr(old, name)
+    restored = pickle.loads(pickle.dumps(old))
+    assert restored.trainer_processes is True and restored.memory_limit_gb == 1.5
