@@ -143,9 +143,9 @@ class DaskEvaluator(Evaluator):
             ProcessEvaluator process per worker), not in its own task thread. Training then runs
             in a main thread of its own, away from the worker's event loop: 0-6% (median 4%)
             more networks per minute side by side on 2 cores, for ~70 MB more per worker. A
-            timeout, a crash or a recycle ends only that
-            process; the worker, its connection and its copy of the data stay. False trains in
-            the worker's thread, for workers that may not start processes.
+            timeout, a crash or a recycle ends only that process; the worker, its connection
+            and its copy of the data stay. False trains in the worker's thread, for workers
+            that may not start processes.
         cluster_kwargs: more keyword arguments for the ``LocalCluster`` (e.g. ``memory_limit``).
 
     The job every candidate shares (data, training settings, probes) reaches each worker once,
