@@ -194,10 +194,11 @@ def _train(spec: NetSpec, data: Any, config: TrainingConfig, seed: int, keep_wei
 SESSION_CLEAR_EVERY = 20
 """Models built between two ``keras.backend.clear_session`` calls. Clearing drops Keras's global
 state, but also empties TensorFlow's kernel cache, so that the next model instantiates every
-eager kernel again. Measured over 100 DeepGA networks (digits, 2 epochs): clearing after every
-model made each ~10% slower (0.256 s vs 0.228-0.243 s) than never clearing, which grew the
-process by ~0.8 MB more per model (8.4-8.8 vs 7.6 MB); clearing every 20 was as fast as never,
-at ~8 MB per model."""
+eager kernel again. Measured over 100 DeepGA networks (digits, 2 epochs), before
+``released_custom_gradients`` cut what a process keeps per model from ~8 MB to ~1.2 MB:
+clearing after every model made each ~10% slower (0.256 s vs 0.228-0.243 s) than never
+clearing, which grew the process by ~0.8 MB more per model (8.4-8.8 vs 7.6 MB); clearing every
+20 was as fast as never."""
 
 _built_since_clear = [0]
 

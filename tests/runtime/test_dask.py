@@ -23,6 +23,7 @@ from evokit.runtime.map_evaluator import MapEvaluator
 
 sys.path.insert(0, str(Path(__file__).parents[1]))
 from _faults import FaultEncoding  # noqa: E402
+from _processes import alive  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -58,9 +59,9 @@ def test_same_fitnesses_as_serial_trained_in_the_workers_trainer_processes(clien
     assert trained_in <= trainers and trained_in.isdisjoint(client.run(os.getpid).values())
     assert client.status == "running" and client.submit(sum, [1, 2]).result() == 3  # the user's client is open
     deadline = time.monotonic() + 30
-    while any(_alive(pid) for pid in trained_in) and time.monotonic() < deadline:
+    while any(alive(pid) for pid in trained_in) and time.monotonic() < deadline:
         time.sleep(0.1)
-    assert not any(_alive(pid) for pid in trained_in)  # close() released the job and its trainer processes
+    assert not any(alive(pid) for pid in trained_in)  # close() released the job and its trainer processes
 
 
 def test_without_trainer_processes_the_workers_train_and_raise_the_allocator_threshold(client, small_digits,
@@ -92,15 +93,6 @@ def _children() -> list[int]:
     import psutil
 
     return [child.pid for child in psutil.Process().children()]
-
-
-def _alive(pid: int) -> bool:
-    import psutil
-
-    try:
-        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
-    except psutil.NoSuchProcess:
-        return False
 
 
 def test_client_map_through_map_evaluator_matches_serial(client, small_digits, tiny_encoding):
@@ -161,7 +153,7 @@ def test_its_own_cluster_survives_ctrl_c_recycles_and_is_closed_by_close(small_d
         assert third.metrics == first.metrics and third.extra["pid"] != first.extra["pid"]
         client.wait_for_workers(1, timeout=60)
         if trainer_processes:  # a new trainer process in the same worker
-            assert client.run(os.getpid) == workers and not _alive(first.extra["pid"])
+            assert client.run(os.getpid) == workers and not alive(first.extra["pid"])
         else:  # the nanny started a new worker
             assert set(client.run(os.getpid).values()).isdisjoint(workers.values())
     finally:

@@ -11,6 +11,8 @@ import pytest
 psutil = pytest.importorskip("psutil")
 
 ROOT = Path(__file__).parents[2]
+sys.path.insert(0, str(ROOT / "tests"))
+from _processes import alive  # noqa: E402
 
 _PARENT = """
 import os, time
@@ -23,13 +25,6 @@ time.sleep(600)
 """
 
 
-def _alive(pid: int) -> bool:
-    try:
-        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
-    except psutil.NoSuchProcess:
-        return False
-
-
 def test_a_worker_ends_itself_when_its_parent_is_killed():
     # a pool's worker waits on a queue whose writing end it holds itself: without its own check
     # it would wait for good once its parent is killed outright (kill -9, a nanny ending a Dask worker)
@@ -37,12 +32,12 @@ def test_a_worker_ends_itself_when_its_parent_is_killed():
     parent = subprocess.Popen([sys.executable, "-c", _PARENT], stdout=subprocess.PIPE, text=True, env=env)
     try:
         worker = int(parent.stdout.readline())
-        assert _alive(worker) and psutil.Process(worker).ppid() == parent.pid
+        assert alive(worker) and psutil.Process(worker).ppid() == parent.pid
         parent.send_signal(signal.SIGKILL)
         parent.wait(timeout=30)
         deadline = time.monotonic() + 30
-        while _alive(worker) and time.monotonic() < deadline:
+        while alive(worker) and time.monotonic() < deadline:
             time.sleep(0.1)
-        assert not _alive(worker)
+        assert not alive(worker)
     finally:
         parent.kill()
