@@ -22,9 +22,9 @@ import random
 import time
 
 import evokit as ek
-from evokit.runtime.candidates import CandidateEvaluator
-from evokit.runtime.dask import DaskEvaluator
-from evokit.runtime.evaluators import ProcessEvaluator, SerialEvaluator
+from evokit.runtime.candidates.evaluator import CandidateEvaluator
+from evokit.runtime.executors.dask import DaskEvaluator
+from evokit.runtime.executors.process import ProcessEvaluator, SerialEvaluator
 
 
 def distinct_genotypes(encoding: ek.encodings.Encoding, data: ek.datasets.Dataset, n: int, seed: int) -> list:

@@ -21,7 +21,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from evokit.runtime.checkpoint import load_checkpoint
+from evokit.runtime.run.checkpoint import load_checkpoint
 
 TESTS = Path(__file__).resolve().parent.parent / "tests"
 

@@ -11,7 +11,7 @@ import time
 
 import evokit as ek
 from evokit.netspec import Conv2D, Dense, Flatten, Graph, Pool
-from evokit.runtime.trainer import candidate_seed, score_test_split, train
+from evokit.runtime.training.trainer import candidate_seed, score_test_split, train
 
 
 def lenet(input_shape: tuple[int, ...], n_classes: int) -> ek.NetSpec:

@@ -25,8 +25,8 @@ os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
 import psutil  # noqa: E402
 
 import evokit as ek  # noqa: E402
-from evokit.runtime.candidates import CandidateEvaluator  # noqa: E402
-from evokit.runtime.evaluators import ProcessEvaluator  # noqa: E402
+from evokit.runtime.candidates.evaluator import CandidateEvaluator  # noqa: E402
+from evokit.runtime.executors.process import ProcessEvaluator  # noqa: E402
 
 
 def total_rss_mb() -> float:

@@ -14,8 +14,8 @@ import time
 from typing import Any, Sequence
 
 import evokit as ek
-from evokit.runtime.evaluators import SerialEvaluator, Task
-from evokit.runtime.fidelity import SuccessiveHalving
+from evokit.runtime.executors.process import SerialEvaluator, Task
+from evokit.runtime.candidates.fidelity import SuccessiveHalving
 
 
 class CountingEvaluator(SerialEvaluator):

@@ -30,8 +30,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
 
 import evokit as ek  # noqa: E402
-from evokit.runtime.candidates import CandidateEvaluator  # noqa: E402
-from evokit.runtime.evaluators import ProcessEvaluator, SerialEvaluator  # noqa: E402
+from evokit.runtime.candidates.evaluator import CandidateEvaluator  # noqa: E402
+from evokit.runtime.executors.process import ProcessEvaluator, SerialEvaluator  # noqa: E402
 
 EPOCHS = 2
 

@@ -24,7 +24,7 @@ os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import evokit as ek  # noqa: E402
-from evokit.runtime.trainer import candidate_seed, train  # noqa: E402
+from evokit.runtime.training.trainer import candidate_seed, train  # noqa: E402
 from throughput import EPOCHS, encoding, make_candidates, run_ga  # noqa: E402
 
 
@@ -54,7 +54,7 @@ def main() -> None:
 
     import keras
 
-    from evokit.runtime import traced
+    from evokit.runtime.training import traced
 
     data = ek.datasets.load("digits", seed=0)
     enc = encoding()

@@ -297,7 +297,7 @@ def _print_result(result: Any, run_dir: Path, final_epochs: int | None) -> int:
 
 def _report_command(args: argparse.Namespace) -> int:
     from evokit.report.plots import plot_history
-    from evokit.runtime.rundir import read_generations
+    from evokit.runtime.run.directory import read_generations
 
     run_dir = Path(args.run_dir)
     rows, names = read_generations(run_dir)

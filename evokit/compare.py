@@ -31,9 +31,9 @@ from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
 from evokit.errors import ConfigError
-from evokit.runtime.evaluators import Evaluator, make_evaluator
-from evokit.runtime.pareto import nondominated
-from evokit.runtime.rundir import read_candidates, write_csv
+from evokit.runtime.executors.process import Evaluator, make_evaluator
+from evokit.pareto import nondominated
+from evokit.runtime.run.directory import read_candidates, write_csv
 from evokit.search import Budget, Result, Search
 from evokit.toolbox import check_data
 
@@ -310,7 +310,7 @@ def _summary(name: str, seed: int, result: Result, seconds: float, run_dir: Path
 
 def pareto_front(points: Iterable[tuple[float, int]]) -> list[tuple[float, int]]:
     """The non-dominated ``(accuracy, params)`` points (accuracy maximised, parameters minimised;
-    ``evokit.runtime.pareto.nondominated``), sorted by parameters (and so by accuracy); duplicates
+    ``evokit.pareto.nondominated``), sorted by parameters (and so by accuracy); duplicates
     are kept once."""
     unique = sorted(set(points), key=lambda p: (p[1], -p[0]))
     return [unique[i] for i in nondominated(unique, (1.0, -1.0))]

@@ -91,9 +91,9 @@ CONSTRAINTS: dict[str, str] = {
 """``[[constraints]] type`` -> the constraint class."""
 
 EVALUATORS: dict[str, str] = {
-    "serial": "evokit.runtime.evaluators:SerialEvaluator",
-    "processes": "evokit.runtime.evaluators:ProcessEvaluator",
-    "dask": "evokit.runtime.dask:DaskEvaluator",
+    "serial": "evokit.runtime.executors.process:SerialEvaluator",
+    "processes": "evokit.runtime.executors.process:ProcessEvaluator",
+    "dask": "evokit.runtime.executors.dask:DaskEvaluator",
 }
 """``[evaluator] type`` -> the evaluator class."""
 

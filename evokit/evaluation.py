@@ -32,7 +32,7 @@ class TrainingConfig:
         early_stopping: patience in epochs on the validation loss, or None to train all epochs.
         trace_once: train maskable networks (a chain of conv/pool/dense layers, no merges) in a
             graph traced once per structural signature and reused for every candidate of that
-            signature through width/kernel masks (see :mod:`evokit.runtime.traced`); other
+            signature through width/kernel masks (see :mod:`evokit.runtime.training.traced`); other
             networks are trained one model each as usual. Part of the cache key when on: the
             results equal standalone training only up to float reduction order (and dropout
             draws differ), so they are not interchangeable with standalone results.

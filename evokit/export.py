@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import json
 import logging
-import pickle
 import shutil
 from pathlib import Path
 from typing import Any
 
+from evokit import unpickle
 from evokit.errors import ConfigError
-from evokit.runtime.rundir import read_run, to_jsonable
+from evokit.runtime.run.directory import read_run, to_jsonable
 
 log = logging.getLogger("evokit.export")
 
@@ -33,7 +33,7 @@ class RunModels:
     """
 
     def __init__(self, run_dir: str | Path):
-        from evokit.runtime.checkpoint import SEARCH
+        from evokit.runtime.run.checkpoint import SEARCH
 
         self.run_dir = Path(run_dir)
         if not (self.run_dir / "summary.json").is_file():
@@ -48,14 +48,14 @@ class RunModels:
         self._state: tuple[Any, Any, Any] | None = None
 
     def _setup(self) -> tuple[Any, Any, Any]:
-        from evokit.runtime.candidates import CandidateEvaluator
+        from evokit.runtime.candidates.evaluator import CandidateEvaluator
         from evokit.toolbox import resolve_data
 
         if self._state is None:
             if not self._search_path.is_file():
                 raise ConfigError(f"run_dir={str(self.run_dir)!r} is invalid: it has no saved search "
                                   f"({self._search_path.name}) to rebuild networks with")
-            search = pickle.loads(self._search_path.read_bytes())
+            search = unpickle.loads(self._search_path.read_bytes())
             data = resolve_data(search.data, search.seed)
             candidates = CandidateEvaluator(search.encoding, search.objectives, data, seed=search.seed,
                                             constraints=search.constraints)
@@ -76,7 +76,7 @@ class RunModels:
         again (with ``final_training`` if ``final`` and the search had one, as the search did for
         its best network); ``.model()`` is the Keras model."""
         from evokit.evaluation import TrainingConfig
-        from evokit.runtime.trainer import candidate_seed, train
+        from evokit.runtime.training.trainer import candidate_seed, train
 
         search, data, candidates = self._setup()
         genotype = search.encoding.from_json(record["genotype"])

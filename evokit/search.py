@@ -20,63 +20,26 @@ from typing import Any, Sequence
 import numpy as np
 from deap import tools
 
+from evokit import unpickle
 from evokit.algorithms.base import Algorithm
+from evokit.algorithms.budget import Budget
 from evokit.algorithms.ga import GA
 from evokit.algorithms.nsga2 import NSGA2
 from evokit.encodings.base import Encoding
-from evokit.errors import ConfigError, check_float, check_int
+from evokit.errors import ConfigError, check_int
 from evokit.evaluation import Evaluation, TrainingConfig
 from evokit.fitness.carbon import Footprint, GreenAlgorithms, search_cost
 from evokit.fitness.combine import as_objectives, walk
 from evokit.fitness.constraints import Constraint
 from evokit.netspec import NetSpec
-from evokit.runtime.cache import FitnessCache
-from evokit.runtime.candidates import CandidateEvaluator
-from evokit.runtime.checkpoint import SEARCH, Interrupts, load_checkpoint, write_atomically
-from evokit.runtime.evaluators import make_evaluator
-from evokit.runtime.fidelity import SuccessiveHalving
-from evokit.runtime.rundir import RunDirectory
-from evokit.runtime.runlog import RunLog
+from evokit.runtime.candidates.cache import FitnessCache
+from evokit.runtime.candidates.evaluator import CandidateEvaluator
+from evokit.runtime.run.checkpoint import SEARCH, Interrupts, load_checkpoint, write_atomically
+from evokit.runtime.executors import make_evaluator
+from evokit.runtime.candidates.fidelity import SuccessiveHalving
+from evokit.runtime.run.directory import RunDirectory
+from evokit.runtime.run.log import RunLog
 from evokit.toolbox import check_data, genotype_toolbox, resolve_data
-
-
-@dataclass(frozen=True)
-class Budget:
-    """When a search stops: after whichever limit is reached first (checked after each generation).
-
-    Args:
-        generations: generations after the initial population.
-        evaluations: trained candidates (cache hits are free and don't count).
-        seconds: wall-clock time.
-        target: a value of the first objective that is good enough.
-    """
-
-    generations: int | None = None
-    evaluations: int | None = None
-    seconds: float | None = None
-    target: float | None = None
-
-    def __post_init__(self) -> None:
-        if self.generations is not None:
-            check_int("generations", self.generations, minimum=0)
-        if self.evaluations is not None:
-            check_int("evaluations", self.evaluations, minimum=1)
-        if self.seconds is not None:
-            check_float("seconds", self.seconds, minimum=0.0, exclusive_minimum=True)
-        if self.target is not None:
-            check_float("target", self.target)
-
-    def stop_reason(self, generation: int, evaluations: int, elapsed: float, best: float | None,
-                    weight: float) -> str | None:
-        if self.generations is not None and generation >= self.generations:
-            return "generations"
-        if self.evaluations is not None and evaluations >= self.evaluations:
-            return "evaluations"
-        if self.seconds is not None and elapsed >= self.seconds:
-            return "seconds"
-        if self.target is not None and best is not None and (best - self.target) * weight >= 0:
-            return "target"
-        return None
 
 
 @dataclass
@@ -158,10 +121,10 @@ class Search:
         progress: show a progress bar.
         overwrite: allow ``run_dir`` to hold an earlier run, which is replaced.
         fidelity: opt-in multi-fidelity training, e.g. ``SuccessiveHalving(min_epochs=1, eta=3)``
-            (:mod:`evokit.runtime.fidelity`): each generation's new networks train a few epochs
+            (:mod:`evokit.runtime.candidates.fidelity`): each generation's new networks train a few epochs
             and only the best fraction train to the full epochs; None trains every one fully.
         inherit_weights: start each new network from the trained weights of an evaluated
-            network for the layers it kept unchanged (:mod:`evokit.runtime.inheritance`).
+            network for the layers it kept unchanged (:mod:`evokit.runtime.candidates.inheritance`).
     """
 
     def __init__(self, encoding: Encoding, objectives: Any, data: Any = "digits", algorithm: Algorithm | None = None,
@@ -208,7 +171,7 @@ class Search:
         self.overwrite = overwrite
         if fidelity is not None and not isinstance(fidelity, SuccessiveHalving):
             raise ConfigError(f"fidelity={fidelity!r} is invalid: expected None or an "
-                              "evokit.runtime.fidelity.SuccessiveHalving")
+                              "evokit.runtime.candidates.fidelity.SuccessiveHalving")
         self.fidelity = fidelity
         if not isinstance(inherit_weights, bool):
             raise ConfigError(f"inherit_weights={inherit_weights!r} is invalid: expected True or False")
@@ -302,7 +265,7 @@ def resume(run_dir: str | Path, budget: Budget | None = None, workers: Any = Non
     if not path.exists():
         raise ConfigError(f"run_dir={str(run_dir)!r} is invalid: it holds no saved search ({SEARCH}); if the search "
                           "could not be saved, build the same Search and call search.run(resume=True)")
-    search: Search = pickle.loads(path.read_bytes())
+    search: Search = unpickle.loads(path.read_bytes())
     search.run_dir = Path(run_dir)
     if budget is not None:
         if not isinstance(budget, Budget):
@@ -330,7 +293,7 @@ def _candidate(search: Search, log: RunLog, individual: Any) -> Candidate:
 
 def _result(search: Search, log: RunLog, hof: Any, data: Any, reason: str | None, elapsed: float) -> Result:
     """Assemble the Result: best candidates, the tested model, statistics; write the run's outputs."""
-    from evokit.runtime.trainer import candidate_seed, score_test_split, train
+    from evokit.runtime.training.trainer import candidate_seed, score_test_split, train
 
     names = log.names
     members = [_candidate(search, log, ind) for ind in hof]
@@ -363,7 +326,7 @@ def _result(search: Search, log: RunLog, hof: Any, data: Any, reason: str | None
              "training": log.candidates.training_stats()}
     front: list[Candidate] = []
     if len(names) > 1:  # failed candidates (+-inf values) are not reported as Pareto-optimal
-        from evokit.runtime.pareto import finite
+        from evokit.pareto import finite
 
         front = [c for c in members if finite([c.values.values()])] or members
         stats["hypervolume"] = log.rows[-1].get("hypervolume") if log.rows else None
@@ -389,7 +352,7 @@ def _write_outputs(run_dir: RunDirectory, result: Result) -> None:
     result.plot(run_dir.file("fitness.png"))
     if len(result.objective_names) > 1 and result.pareto_front:
         from evokit.report.front import plot_front
-        from evokit.runtime.pareto import front_records, write_front_csv
+        from evokit.runtime.run.front import front_records, write_front_csv
 
         records = front_records(result.pareto_front, result.objective_names)
         write_front_csv(run_dir.file("pareto.csv"), records)

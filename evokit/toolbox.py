@@ -12,8 +12,8 @@ from evokit.encodings.base import Encoding
 from evokit.errors import ConfigError
 from evokit.fitness.constraints import Constraint
 from evokit.individual import attach_fitness
-from evokit.runtime.candidates import CandidateEvaluator
-from evokit.runtime.evaluators import Evaluator
+from evokit.runtime.candidates.evaluator import CandidateEvaluator
+from evokit.runtime.executors.process import Evaluator
 
 
 def new_individual(encoding: Encoding, weights: tuple[float, ...]) -> Any:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import sys
 
 import evokit as ek
-from evokit.runtime.dask import DaskEvaluator
+from evokit.runtime.executors.dask import DaskEvaluator
 
 
 def main(address: str | None = None, population: int = 6, generations: int = 3, epochs: int = 2,

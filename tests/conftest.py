@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 import evokit as ek
-from evokit.runtime.evaluators import SerialEvaluator
+from evokit.runtime.executors.process import SerialEvaluator
 
 
 class CountingEvaluator(SerialEvaluator):

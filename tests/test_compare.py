@@ -10,7 +10,7 @@ import pytest
 
 import evokit as ek
 from evokit.compare import Comparison, RunSummary, compare, mean_sd, pareto_front
-from evokit.runtime.rundir import read_candidates
+from evokit.runtime.run.directory import read_candidates
 
 BUDGET = 3  # networks trained per run (a generation may overshoot it)
 

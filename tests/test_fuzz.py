@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 import evokit as ek
 from evokit.encodings.deepga import ConvBlock, DeepGAGenome, DenseBlock
 from evokit.errors import EvokitError
-from evokit.runtime.candidates import CandidateEvaluator
+from evokit.runtime.candidates.evaluator import CandidateEvaluator
 
 ANY = st.one_of(st.none(), st.booleans(), st.integers(-10**6, 10**6), st.floats(allow_nan=True, allow_infinity=True),
                 st.text(max_size=5), st.lists(st.integers(-3, 70), max_size=4), st.tuples(st.integers(0, 5)),

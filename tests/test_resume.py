@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 import evokit as ek
-from evokit.runtime.checkpoint import load_checkpoint
+from evokit.runtime.run.checkpoint import load_checkpoint
 
 HERE = Path(__file__).parent
 SCRIPT = HERE / "_resumable_run.py"

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import evokit as ek
-from evokit.runtime.rundir import read_candidates
+from evokit.runtime.run.directory import read_candidates
 
 
 def _search(data, encoding, tmp_path=None, seed=0, **kw):

@@ -1,5 +1,6 @@
 """Search algorithms: thin loops over a DEAP toolbox."""
 from evokit.algorithms.base import Algorithm, SearchState
+from evokit.algorithms.budget import Budget
 from evokit.algorithms.aging import AgingEvolution
 from evokit.algorithms.ga import GA
 from evokit.algorithms.gp import GP
@@ -9,4 +10,4 @@ from evokit.algorithms.nsga2 import NSGA2, NSGA3
 from evokit.algorithms.pso import PSO
 from evokit.algorithms.random_search import RandomSearch
 
-__all__ = ["Algorithm", "SearchState", "GA", "NSGA2", "NSGA3", "PSO", "NEAT", "GP", "AgingEvolution", "RandomSearch", "Evolution", "evolve"]
+__all__ = ["Algorithm", "SearchState", "Budget", "GA", "NSGA2", "NSGA3", "PSO", "NEAT", "GP", "AgingEvolution", "RandomSearch", "Evolution", "evolve"]

@@ -17,6 +17,7 @@ import numpy as np
 from deap import base
 
 from evokit.algorithms.base import Algorithm, SearchState
+from evokit.algorithms.budget import Budget
 
 
 @dataclass
@@ -33,7 +34,7 @@ class Evolution:
 
 
 def evolve(algorithm: Algorithm, toolbox: base.Toolbox, evaluate: Callable[[Any], tuple[float, ...]],
-           budget: Any = None, seed: int | None = None, on_generation: Callable[[SearchState], None] | None = None
+           budget: Budget | None = None, seed: int | None = None, on_generation: Callable[[SearchState], None] | None = None
            ) -> Evolution:
     """Run ``algorithm`` on ``toolbox`` until ``budget`` (an ``evokit.Budget``; default: the
     algorithm's ``generations``) is spent, scoring each new individual with ``evaluate(ind)``,
@@ -42,8 +43,6 @@ def evolve(algorithm: Algorithm, toolbox: base.Toolbox, evaluate: Callable[[Any]
     ``toolbox`` needs what the algorithm needs (``population``, ``mate``, ``mutate``, ...).
     With ``seed``, Python's and NumPy's global generators (which DEAP draws from) are seeded.
     """
-    from evokit.search import Budget
-
     budget = budget or Budget(generations=algorithm.generations)
     if seed is not None:
         random.seed(seed)

@@ -23,7 +23,7 @@ from deap import algorithms, base, tools
 
 from evokit.algorithms.base import Algorithm, Evaluate, SearchState
 from evokit.errors import ConfigError, check_float, check_int
-from evokit.runtime.pareto import check_reference_point
+from evokit.pareto import check_reference_point
 
 
 def _is_finite(individual: Any) -> bool:
@@ -129,7 +129,7 @@ class NSGA2(Algorithm):
         cxpb, mutpb: probability that a pair is mated / an individual mutated.
         reference_point: the hypervolume reference point a search logs against, in the
             objectives' units, one value per objective (default: fixed from the initial
-            population; see ``evokit.runtime.pareto``).
+            population; see ``evokit.pareto``).
     """
 
     def __init__(self, population: int = 16, generations: int = 8, cxpb: float = 0.7, mutpb: float = 0.5,

@@ -1,7 +1,7 @@
 """Plots of Pareto fronts: one search's front, or several overlaid to compare searches.
 
 A front is a list of records, one dict per member with its objective values by name (the rows of
-a run's ``pareto.csv``, ``evokit.runtime.pareto.front_records``). The first objective (e.g.
+a run's ``pareto.csv``, ``evokit.runtime.run.front.front_records``). The first objective (e.g.
 accuracy) goes on the x axis, the second (e.g. parameters) on the y axis, and a third (e.g. CO2)
 colours the points when there is one. A y axis whose positive values span more than two orders
 of magnitude (parameter counts, FLOPs) is drawn on a log scale.

@@ -2,7 +2,7 @@
 offline or mail to a colleague.
 
 It reads only the plain files a search leaves behind (``config.json``, ``generations.csv``,
-``candidates.jsonl``, ``summary.json``; read by ``evokit.runtime.rundir.read_run``, what to show
+``candidates.jsonl``, ``summary.json``; read by ``evokit.runtime.run.directory.read_run``, what to show
 chosen by ``evokit.report.rundata``), so it works for finished runs, runs with failed
 candidates, and runs that were killed before they finished (no ``summary.json``: the page shows
 what exists and says the run is unfinished). Images are PNG/SVG data URIs, the CSS is inline,
@@ -22,7 +22,7 @@ from typing import Any
 
 from evokit.report.diagram import layer_rows, netspec_svg
 from evokit.report.rundata import accuracy_front, accuracy_key, best_records, co2, cost, is_finite, metric
-from evokit.runtime.rundir import RunData, read_run
+from evokit.runtime.run.directory import RunData, read_run
 
 __all__ = ["write_report"]
 

@@ -1,4 +1,4 @@
-"""What a run report shows, taken from a run's files (``evokit.runtime.rundir.read_run``): the
+"""What a run report shows, taken from a run's files (``evokit.runtime.run.directory.read_run``): the
 best candidates, the accuracy-vs-parameters front of every trained candidate, and the search cost.
 
 Finished runs are described by their ``summary.json``; unfinished ones (killed, or still running)
@@ -10,8 +10,8 @@ import math
 from collections import Counter
 from typing import Any
 
-from evokit.runtime.pareto import nondominated
-from evokit.runtime.rundir import RunData
+from evokit.pareto import nondominated
+from evokit.runtime.run.directory import RunData
 
 TOP = 3
 """How many of the best architectures a report draws."""

@@ -8,7 +8,7 @@ from deap import base, creator, tools
 import evokit as ek
 from evokit.algorithms import evolve
 from evokit.algorithms.aging import AgingEvolution, selParetoTournament
-from evokit.runtime.rundir import read_candidates
+from evokit.runtime.run.directory import read_candidates
 
 
 @pytest.fixture

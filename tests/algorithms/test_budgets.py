@@ -11,8 +11,8 @@ import evokit as ek
 from evokit.algorithms.aging import AgingEvolution
 from evokit.algorithms.gp import GP
 from evokit.algorithms.random_search import RandomSearch
-from evokit.runtime.checkpoint import load_checkpoint
-from evokit.runtime.rundir import read_candidates
+from evokit.runtime.run.checkpoint import load_checkpoint
+from evokit.runtime.run.directory import read_candidates
 
 ALGORITHMS = {
     "GA": lambda n: ek.algorithms.GA(population=n),

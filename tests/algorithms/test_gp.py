@@ -10,7 +10,7 @@ from deap import base, creator, gp, tools
 import evokit as ek
 from evokit.algorithms import evolve
 from evokit.algorithms.gp import GP, SizeLimited
-from evokit.runtime.rundir import read_candidates
+from evokit.runtime.run.directory import read_candidates
 from evokit.toolbox import genotype_toolbox, new_individual
 
 

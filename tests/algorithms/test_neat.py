@@ -13,7 +13,7 @@ from evokit.algorithms.base import SearchState
 from evokit.algorithms.neat import NEAT, adjusted_fitness, allocate_offspring, score, speciate
 from evokit.encodings.graph import forward
 from evokit.errors import ConfigError
-from evokit.runtime.checkpoint import load_checkpoint
+from evokit.runtime.run.checkpoint import load_checkpoint
 from evokit.toolbox import genotype_toolbox
 
 Graph = ek.encodings.NEAT  # the graph (NEAT genome) encoding

@@ -13,7 +13,7 @@ from evokit import Budget
 from evokit.algorithms import evolve
 from evokit.algorithms.nsga2 import NSGA2, NSGA3, assignCrowdingDistFinite, selNSGA2Finite, selNSGA3Finite
 from evokit.errors import ConfigError
-from evokit.runtime.pareto import hypervolume
+from evokit.pareto import hypervolume
 
 HV_THRESHOLD = 116.0  # DEAP's tests/test_algorithms.py (the optimum is 120.777)
 

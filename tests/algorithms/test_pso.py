@@ -10,8 +10,8 @@ from evokit.algorithms import evolve
 from evokit.algorithms.pso import PSO
 from evokit.encodings.deepga import check_genome
 from evokit.errors import ConfigError
-from evokit.runtime.checkpoint import load_checkpoint
-from evokit.runtime.rundir import read_candidates
+from evokit.runtime.run.checkpoint import load_checkpoint
+from evokit.runtime.run.directory import read_candidates
 from evokit.toolbox import genotype_toolbox
 
 BOUNDS = (-5.12, 5.12)

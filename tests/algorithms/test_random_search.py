@@ -5,7 +5,7 @@ import pytest
 
 import evokit as ek
 from evokit.algorithms.random_search import RandomSearch
-from evokit.runtime.rundir import read_candidates
+from evokit.runtime.run.directory import read_candidates
 from evokit.toolbox import genotype_toolbox
 
 

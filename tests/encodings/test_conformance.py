@@ -109,7 +109,7 @@ def test_a_real_ga_trains_real_models(name, digits):
 
 def _evaluate(args):
     encoding, genotype, data = args
-    from evokit.runtime.candidates import CandidateEvaluator
+    from evokit.runtime.candidates.evaluator import CandidateEvaluator
 
     return CandidateEvaluator(encoding, ek.fitness.ValidationAccuracy(epochs=1), data)(genotype)
 

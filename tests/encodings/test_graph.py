@@ -19,8 +19,8 @@ from evokit.errors import ArchitectureError, ConfigError, GenotypeError
 from evokit.netspec import INPUT, Activation, Graph, NetSpec
 from evokit.netspec.neurons import NODE_ACTIVATIONS, NUMPY_ACTIVATIONS, NeuronGraph
 from evokit.operators.neat import mutAddConnection, mutAddNode, mutWeights
-from evokit.runtime.candidates import CandidateEvaluator
-from evokit.runtime.evaluators import SerialEvaluator
+from evokit.runtime.candidates.evaluator import CandidateEvaluator
+from evokit.runtime.executors.process import SerialEvaluator
 
 
 def make_genome(n_in: int, n_out: int, weights: dict, hidden: dict | None = None, disabled=(),

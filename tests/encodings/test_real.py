@@ -17,8 +17,8 @@ from evokit.evaluation import TrainingConfig
 from evokit.netspec import (Add, BatchNorm, Concat, Conv1D, Conv2D, Dense, Dropout, Flatten, GlobalPool, Graph,
                             Pool, merge)
 from evokit.netspec.weights import keras_order, weight_arrays, weight_count, weight_shapes
-from evokit.runtime.candidates import CandidateEvaluator
-from evokit.runtime.trainer import train
+from evokit.runtime.candidates.evaluator import CandidateEvaluator
+from evokit.runtime.training.trainer import train
 
 N = len(SLOT_GENES)
 TYPE, FILTERS, KERNEL, UNITS, ACTIVATION, POOL = range(N)

@@ -6,7 +6,7 @@ import evokit as ek
 from evokit.evaluation import Evaluation
 from evokit.fitness import CO2, CostModel, Energy, GreenAlgorithms, search_cost
 from evokit.netspec import Conv2D, Dense, Flatten, Graph
-from evokit.runtime.trainer import train
+from evokit.runtime.training.trainer import train
 
 
 def _cnn(widths, n_outputs=10):

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 import evokit as ek
-from evokit.runtime.candidates import CandidateEvaluator
+from evokit.runtime.candidates.evaluator import CandidateEvaluator
 
 
 def test_constraint_screening_trains_no_violating_candidate(small_digits, tiny_encoding, counting_evaluator):

@@ -10,7 +10,7 @@ import pytest  # noqa: E402
 
 from evokit.errors import ConfigError  # noqa: E402
 from evokit.report.front import plot_front, plot_fronts  # noqa: E402
-from evokit.runtime.pareto import read_front_csv, write_front_csv  # noqa: E402
+from evokit.runtime.run.front import read_front_csv, write_front_csv  # noqa: E402
 
 DEEPGA = [{"val_accuracy": 0.95, "params": 52_000, "co2_kg": 3e-6, "description": "big"},
           {"val_accuracy": 0.91, "params": 9_000, "co2_kg": 2e-6, "description": "mid"},

@@ -12,11 +12,12 @@ from pathlib import Path
 import pytest
 
 import evokit as ek
+from evokit.runtime.run.directory import RunDirectory
 from evokit.netspec import Add, Concat, Conv2D, Dense, Flatten, Graph
 from evokit.report.diagram import layer_rows, netspec_svg
 from evokit.report.html import write_report
 from evokit.report.rundata import best_records
-from evokit.runtime.rundir import read_run
+from evokit.runtime.run.directory import read_run
 
 sys.path.insert(0, str(Path(__file__).parents[1]))
 from _faults import FaultEncoding  # noqa: E402
@@ -151,8 +152,8 @@ def test_unfinished_run_reports_what_exists(single_run, tmp_path):
 def test_run_killed_before_its_first_generation(small_digits, tmp_path):
     search = ek.Search(encoding=ek.encodings.DeepGA(), objectives=ek.fitness.ValidationAccuracy(), data=small_digits,
                        run_dir=tmp_path, progress=False)
-    ek.runtime.RunDirectory(tmp_path).start()
-    ek.runtime.RunDirectory(tmp_path, resume=True).write_json("config.json", search.config())
+    RunDirectory(tmp_path).start()
+    RunDirectory(tmp_path, resume=True).write_json("config.json", search.config())
     text = write_report(tmp_path).read_text()
     assert "badge unfinished" in text and "no complete generation" in text and "No trained network yet" in text
     assert "No generation has finished yet" in text and "no trained candidate yet" not in text  # front: an image

@@ -18,7 +18,7 @@ ROOT = Path(__file__).parents[2]
 PROBE = textwrap.dedent("""
     import ctypes, os, sys
     import numpy as np
-    from evokit.runtime.allocator import keep_tensors_on_heap
+    from evokit.runtime.training.allocator import keep_tensors_on_heap
 
     class MallInfo2(ctypes.Structure):
         _fields_ = [(name, ctypes.c_size_t) for name in

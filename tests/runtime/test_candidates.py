@@ -5,7 +5,7 @@ import pytest
 
 import evokit as ek
 from evokit.encodings.deepga import ConvBlock, DeepGAGenome, DenseBlock
-from evokit.runtime.candidates import CandidateEvaluator
+from evokit.runtime.candidates.evaluator import CandidateEvaluator
 
 
 def _genome(filters=4, skips=()):
@@ -101,7 +101,7 @@ def test_process_workers_are_replaced_over_the_memory_limit(small_digits, tiny_e
 def test_a_process_pool_starts_the_largest_networks_first(small_digits, tiny_encoding):
     """A batch should not end on a big network while the other workers idle."""
     from evokit.evaluation import TrainingConfig
-    from evokit.runtime.evaluators import Task
+    from evokit.runtime.executors.process import Task
 
     decode = CandidateEvaluator(tiny_encoding, ek.fitness.ParameterCount(), small_digits).decode
     specs = [decode(_genome(f)) for f in (4, 8, 5, 6)]

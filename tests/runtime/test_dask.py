@@ -16,10 +16,10 @@ from distributed import Client, LocalCluster
 
 import evokit as ek
 from evokit.encodings.deepga import ConvBlock, DeepGAGenome, DenseBlock
-from evokit.runtime.candidates import CandidateEvaluator
-from evokit.runtime.dask import DaskEvaluator
-from evokit.runtime.evaluators import Task, make_evaluator
-from evokit.runtime.map_evaluator import MapEvaluator
+from evokit.runtime.candidates.evaluator import CandidateEvaluator
+from evokit.runtime.executors.dask import DaskEvaluator
+from evokit.runtime.executors.process import Task, make_evaluator
+from evokit.runtime.executors.map import MapEvaluator
 
 sys.path.insert(0, str(Path(__file__).parents[1]))
 from _faults import FaultEncoding  # noqa: E402
@@ -76,14 +76,14 @@ def test_without_trainer_processes_the_workers_train_and_raise_the_allocator_thr
         dask_ce.close()
     assert [o.values for o in distributed] == [o.values for o in serial]
     # Dask's nanny starts workers with MALLOC_TRIM_THRESHOLD_ set, which freezes glibc's mmap
-    # threshold: the workers that trained raised it (see evokit.runtime.allocator)
+    # threshold: the workers that trained raised it (see evokit.runtime.training.allocator)
     trained_in = {o.evaluation.extra["pid"] for o in distributed}
     raised = {pid: done for pid, done in client.run(_allocator_raised).values()}
     assert trained_in <= set(raised) and all(raised[pid] for pid in trained_in)
 
 
 def _allocator_raised() -> tuple[int, bool]:
-    from evokit.runtime.allocator import keep_tensors_on_heap
+    from evokit.runtime.training.allocator import keep_tensors_on_heap
 
     called = keep_tensors_on_heap.cache_info().currsize == 1  # once trainer.train has run here
     return os.getpid(), called and keep_tensors_on_heap()

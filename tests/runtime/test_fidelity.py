@@ -6,10 +6,10 @@ import pytest
 import evokit as ek
 from evokit.encodings.deepga import ConvBlock, DeepGAGenome, DenseBlock
 from evokit.errors import ConfigError
-from evokit.runtime.cache import FitnessCache
-from evokit.runtime.candidates import CandidateEvaluator
-from evokit.runtime.fidelity import SuccessiveHalving, best
-from evokit.runtime.rundir import read_candidates
+from evokit.runtime.candidates.cache import FitnessCache
+from evokit.runtime.candidates.evaluator import CandidateEvaluator
+from evokit.runtime.candidates.fidelity import SuccessiveHalving, best
+from evokit.runtime.run.directory import read_candidates
 
 
 def _genome(filters=4, units=8, kernel=3):

@@ -6,11 +6,11 @@ import numpy as np
 import evokit as ek
 from evokit.builder import build
 from evokit.encodings.deepga import ConvBlock, DeepGAGenome, DenseBlock
-from evokit.runtime.candidates import CandidateEvaluator
-from evokit.runtime.checkpoint import load_checkpoint
-from evokit.runtime.fidelity import SuccessiveHalving
-from evokit.runtime.inheritance import WeightPool, kept_layers
-from evokit.runtime.rundir import read_candidates
+from evokit.runtime.candidates.evaluator import CandidateEvaluator
+from evokit.runtime.run.checkpoint import load_checkpoint
+from evokit.runtime.candidates.fidelity import SuccessiveHalving
+from evokit.runtime.candidates.inheritance import WeightPool, kept_layers
+from evokit.runtime.run.directory import read_candidates
 from evokit.netspec.weights import weight_arrays
 
 

@@ -5,9 +5,9 @@ import pytest
 
 import evokit as ek
 from evokit.encodings.deepga import ConvBlock, DeepGAGenome, DenseBlock
-from evokit.runtime.candidates import CandidateEvaluator
-from evokit.runtime.evaluators import ProcessEvaluator, SerialEvaluator, Task, make_evaluator
-from evokit.runtime.map_evaluator import MapEvaluator
+from evokit.runtime.candidates.evaluator import CandidateEvaluator
+from evokit.runtime.executors.process import ProcessEvaluator, SerialEvaluator, Task, make_evaluator
+from evokit.runtime.executors.map import MapEvaluator
 
 
 def _genomes():

@@ -19,8 +19,8 @@ import pytest
 import evokit as ek
 from evokit.builder import build
 from evokit.netspec import Add, Conv2D, Dense, Dropout, Flatten, Graph, Pool
-from evokit.runtime import traced
-from evokit.runtime.trainer import train
+from evokit.runtime.training import traced
+from evokit.runtime.training.trainer import train
 
 WEIGHT_TOL = 1e-4
 ACCURACY_TOL = 0.011
@@ -220,7 +220,7 @@ def test_trace_once_is_validated_and_in_the_cache_key_only_when_on():
 
 _JAX_SCRIPT = """
 import json, numpy as np, evokit as ek
-from evokit.runtime.trainer import train
+from evokit.runtime.training.trainer import train
 sys_path = __import__("sys").path.insert(0, {tests!r})
 from runtime.test_traced import _family
 data = ek.datasets.load("digits", seed=0).subset(n_train=240, n_val=100, seed=0)

@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 
 import evokit as ek
-from evokit.runtime import trainer
-from evokit.runtime.trainer import candidate_seed, train
+from evokit.runtime.training import trainer
+from evokit.runtime.training.trainer import candidate_seed, train
 
 
 def _spec(data):
@@ -130,7 +130,7 @@ def test_seed_candidate_seeds_like_keras_without_touching_tensorflows_global_see
     import tensorflow as tf
     from tensorflow.python.eager import context
 
-    from evokit.runtime.training_loop import seed_candidate
+    from evokit.runtime.training.loop import seed_candidate
 
     def draws():
         return random.random(), float(np.random.rand()), np.asarray(keras.random.uniform((3,))).tolist()
@@ -147,7 +147,7 @@ def test_keras_forgets_its_models_once_every_session_clear_every_models():
     """clear_session also empties TensorFlow's kernel cache (slow to refill): once per N models."""
     import keras
 
-    from evokit.runtime import trainer
+    from evokit.runtime.training import trainer
 
     keras.backend.clear_session(free_memory=False)
     trainer._built_since_clear[0] = 0
@@ -168,7 +168,7 @@ def test_a_trained_model_leaves_no_traced_graph_behind(small_digits, tiny_encodi
 
     from evokit.encodings.deepga import ConvBlock, DeepGAGenome, DenseBlock
     from evokit.evaluation import TrainingConfig
-    from evokit.runtime.candidates import CandidateEvaluator
+    from evokit.runtime.candidates.evaluator import CandidateEvaluator
 
     def train_steps_alive() -> int:
         gc.collect()

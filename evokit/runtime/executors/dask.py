@@ -26,8 +26,8 @@ from typing import Any, Sequence
 from evokit.errors import ConfigError, check_float, check_int
 from evokit.evaluation import Evaluation, TrainingConfig, failure
 from evokit.fitness.probes import Probe
-from evokit.runtime.evaluators import Evaluator, OnResult, ProcessEvaluator, Task, largest_first
-from evokit.runtime.map_evaluator import _Job, configure_threads
+from evokit.runtime.executors.process import Evaluator, OnResult, ProcessEvaluator, Task, largest_first
+from evokit.runtime.executors.map import _Job, configure_threads
 
 SETTLE_SECONDS = 0.3
 """How long to gather the candidates lost with one worker before judging them (the scheduler

@@ -4,8 +4,11 @@ and the checkpoint that lets a killed run continue where it stopped.
 With two or more objectives each generation's row also has the ``hypervolume`` of the Pareto
 front kept so far (the search's ParetoFront archive), measured against one reference point for
 the whole run: the given one, else the one fixed from the first generation that has a finite
-member (see ``evokit.runtime.pareto`` for the rule). The reference point is in the checkpoint,
+member (see ``evokit.pareto`` for the rule). The reference point is in the checkpoint,
 so a resumed run logs the same values as an uninterrupted one.
+
+A generation's ``state`` is any object with ``population`` and ``generation`` (an algorithm's
+``SearchState``): run records sit below the algorithms and do not import them.
 """
 from __future__ import annotations
 
@@ -18,13 +21,12 @@ from typing import Any
 
 import numpy as np
 
-from evokit.algorithms.base import SearchState
 from evokit.encodings.base import Encoding
 from evokit.evaluation import Evaluation
-from evokit.runtime.candidates import CandidateEvaluator, Outcome
-from evokit.runtime.checkpoint import save_checkpoint
-from evokit.runtime.pareto import check_reference_point, default_reference_point, hypervolume
-from evokit.runtime.rundir import RunDirectory
+from evokit.runtime.candidates.evaluator import CandidateEvaluator, Outcome
+from evokit.runtime.run.checkpoint import save_checkpoint
+from evokit.pareto import check_reference_point, default_reference_point, hypervolume
+from evokit.runtime.run.directory import RunDirectory
 
 LOG = logging.getLogger("evokit.search")
 
@@ -68,7 +70,7 @@ class RunLog:
     def best_first(hof: Any) -> float | None:
         return hof[0].fitness.values[0] if len(hof) else None
 
-    def finish_generation(self, state: SearchState, hof: Any, elapsed: float) -> None:
+    def finish_generation(self, state: Any, hof: Any, elapsed: float) -> None:
         """Update the hall of fame, statistics and files of a finished generation, then checkpoint."""
         hof.update(state.population)
         self.candidates.cache.drop_weights(keep={self.cache_key(ind) for ind in hof})
@@ -94,7 +96,7 @@ class RunLog:
             save_checkpoint(self.run_dir.path, self.checkpoint(state, hof, elapsed))
         self._show(hof)
 
-    def hypervolume(self, state: SearchState, hof: Any) -> float:
+    def hypervolume(self, state: Any, hof: Any) -> float:
         """The hypervolume of the front kept so far (NaN until the reference point is fixed)."""
         weights = self.candidates.weights
         if self.reference_point is None:
@@ -115,7 +117,7 @@ class RunLog:
         LOG.debug("generation %d: %s", self.rows[-1]["gen"], ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else
                                                                        f"{k}={v}" for k, v in self.rows[-1].items()))
 
-    def checkpoint(self, state: SearchState, hof: Any, elapsed: float) -> dict[str, Any]:
+    def checkpoint(self, state: Any, hof: Any, elapsed: float) -> dict[str, Any]:
         """Everything needed to continue this run exactly as if it had not stopped."""
         assert self.run_dir is not None
         return {"state": state, "hof": hof, "rows": self.rows, "failures": dict(self.failures),
@@ -124,7 +126,7 @@ class RunLog:
                 "numpy": np.random.get_state(), "elapsed": elapsed, "reference_point": self.reference_point,
                 "candidates_bytes": os.path.getsize(self.run_dir.file("candidates.jsonl"))}
 
-    def restore(self, payload: dict[str, Any]) -> tuple[SearchState, Any, float]:
+    def restore(self, payload: dict[str, Any]) -> tuple[Any, Any, float]:
         """Continue from a checkpoint: returns the state, the hall of fame and the elapsed time."""
         assert self.run_dir is not None
         self.rows = payload["rows"]

@@ -16,6 +16,7 @@ import sqlite3
 from pathlib import Path
 from typing import Any, Iterable
 
+from evokit import unpickle
 from evokit.evaluation import Evaluation
 
 
@@ -33,7 +34,7 @@ class FitnessCache:
             self._db.execute("CREATE TABLE IF NOT EXISTS evaluations (key TEXT PRIMARY KEY, evaluation BLOB)")
             self._db.commit()
             for key, blob in self._db.execute("SELECT key, evaluation FROM evaluations"):
-                self._entries[key] = pickle.loads(blob)
+                self._entries[key] = unpickle.loads(blob)
 
     @staticmethod
     def key(spec_hash: str, context: str) -> str:

@@ -46,7 +46,7 @@ class Task:
 
     def run(self, data: Any, config: TrainingConfig, keep_weights: bool, probes: Sequence[Any]) -> Evaluation:
         """Train this candidate under the job's settings, wherever the evaluator runs it."""
-        from evokit.runtime.trainer import train  # imports TensorFlow: only where training happens
+        from evokit.runtime.training.trainer import train  # imports TensorFlow: only where training happens
 
         if self.epochs is not None and self.epochs != config.epochs:
             config = dataclasses.replace(config, epochs=self.epochs)
@@ -130,7 +130,7 @@ def _init_worker(data: Any, config: TrainingConfig, keep_weights: bool, probes: 
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     if parent is not None:
         threading.Thread(target=_exit_when_orphaned, args=(parent,), name="evokit-orphan-check", daemon=True).start()
-    from evokit.runtime.map_evaluator import configure_threads
+    from evokit.runtime.executors.map import configure_threads
 
     configure_threads(threads)
     _WORKER_JOB.update(data=data, config=config, keep_weights=keep_weights, probes=probes, started=started)
@@ -329,16 +329,16 @@ def make_evaluator(workers: Any) -> Evaluator:
     if isinstance(workers, str):
         if workers != "dask" and "://" not in workers:
             raise ConfigError(f"workers={workers!r} is invalid: {allowed}")
-        from evokit.runtime.dask import DaskEvaluator
+        from evokit.runtime.executors.dask import DaskEvaluator
 
         return DaskEvaluator() if workers == "dask" else DaskEvaluator(address=workers)
     distributed = sys.modules.get("distributed")  # a Client exists only if its module is imported
     if distributed is not None and isinstance(workers, distributed.Client):
-        from evokit.runtime.dask import DaskEvaluator
+        from evokit.runtime.executors.dask import DaskEvaluator
 
         return DaskEvaluator(client=workers)
     if callable(workers) and not (isinstance(workers, type) and issubclass(workers, Evaluator)):
-        from evokit.runtime.map_evaluator import MapEvaluator
+        from evokit.runtime.executors.map import MapEvaluator
 
         return MapEvaluator(workers)
     if not isinstance(workers, int) or isinstance(workers, bool) or workers < 1:

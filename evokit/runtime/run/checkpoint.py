@@ -18,6 +18,8 @@ import threading
 from pathlib import Path
 from typing import Any
 
+from evokit import unpickle
+
 CHECKPOINT = "checkpoint.pkl"
 SEARCH = "search.pkl"
 VERSION = 1
@@ -43,7 +45,7 @@ def load_checkpoint(run_dir: Path) -> dict[str, Any] | None:
     path = run_dir / CHECKPOINT
     if not path.exists():
         return None
-    payload = pickle.loads(path.read_bytes())
+    payload = unpickle.loads(path.read_bytes())
     if payload.get("version") != VERSION:
         from evokit.errors import ConfigError
 

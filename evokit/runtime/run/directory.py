@@ -12,7 +12,7 @@
 :class:`RunDirectory` writes these files; :func:`read_run` reads them back (leniently, so that a
 run that was killed or is still running can be read too), and :func:`read_candidates` and
 :func:`read_generations` read one file each. ``pareto.csv`` is read by
-``evokit.runtime.pareto.read_front_csv``.
+``evokit.runtime.run.front.read_front_csv``.
 """
 from __future__ import annotations
 

@@ -4,7 +4,7 @@
 model, ~0.1-0.2 s per candidate on the small networks a search trains: more than its arithmetic.
 Here batches are drawn from a NumPy generator seeded with the candidate's seed, the last, short
 batch is padded with zero-weighted samples (every step has one shape: the train function is
-traced once per model, or once per shared graph with :mod:`evokit.runtime.traced`), and
+traced once per model, or once per shared graph with :mod:`evokit.runtime.training.traced`), and
 validation is ``predict_on_batch``, never ``model.evaluate``.
 """
 from __future__ import annotations
@@ -78,7 +78,7 @@ def train_batches(model: Any, data: Any, config: TrainingConfig, seed: int, time
     ``tf.data`` pipeline is rebuilt per candidate (``fit`` rebuilds one, ~0.1-0.2 s). Returns the
     history (``loss`` per epoch, the weighted mean over its batches like ``fit``; ``val_loss``
     with early stopping). Stops at the first non-finite loss (its last ``loss`` is then NaN)."""
-    from evokit.runtime.trainer import score_predictions
+    from evokit.runtime.training.trainer import score_predictions
 
     rng = np.random.default_rng(seed)
     n, size = len(data.x_train), config.batch_size
@@ -137,7 +137,7 @@ def train_and_score(spec: NetSpec, model: Any, data: Any, config: TrainingConfig
     False) and score it on the validation split with ``predict``: the candidate's Evaluation, or
     a ``nan_loss`` failure when the training loss or a validation metric is not finite.
     ``start`` is when the candidate's clock started (its wall time counts from there)."""
-    from evokit.runtime.trainer import score_predictions
+    from evokit.runtime.training.trainer import score_predictions
 
     history: dict[str, list[float]] = {}
     train_time = 0.0

@@ -1,4 +1,4 @@
-"""Pareto fronts of multi-objective searches: hypervolume, its reference point, and front records.
+"""Pareto fronts of multi-objective searches: dominance, hypervolume and its reference point.
 
 **Objective space.** Hypervolume is measured in the search's own objective space turned into a
 minimisation problem: each value is multiplied by ``-sign(weight)`` of its objective's DEAP
@@ -18,22 +18,17 @@ checkpoint) so that a resumed run logs the same hypervolumes as an uninterrupted
 values of different generations compare. Members with a non-finite value (failed candidates) are
 left out, and members not strictly better than the reference point in every objective add nothing.
 
-**Front records.** One plain dict per front member: its objective values under their names,
-``params`` and ``description`` -- the rows of a run's ``pareto.csv`` and what
-``evokit.report.front.plot_fronts`` draws.
+A leaf of the package (NumPy, moocore and ``evokit.errors`` only): algorithms, run records,
+reports and comparisons all share this one dominance test and hypervolume.
 """
 from __future__ import annotations
 
-import csv
 import math
-import os
-from pathlib import Path
 from typing import Any, Iterable, Sequence
 
 import numpy as np
 
 from evokit.errors import ConfigError
-from evokit.runtime.rundir import write_csv
 
 MARGIN = 0.1
 """Margin of the automatic reference point, as a fraction of the finite values' range."""
@@ -120,38 +115,3 @@ def nondominated(values: Sequence[Sequence[float]], weights: Sequence[float]) ->
     index, points = np.flatnonzero(keep), points[keep]
     return [int(i) for i, p in zip(index, points)
             if not np.any(np.all(points <= p, axis=1) & np.any(points < p, axis=1))]
-
-
-def front_records(members: Iterable[Any], names: Sequence[str]) -> list[dict[str, Any]]:
-    """One record per front member: its objective values (by name), ``params`` and ``description``.
-
-    ``members`` are ``evokit.search.Candidate`` objects or anything with ``values`` (a dict by
-    objective name), ``params`` and ``description``.
-    """
-    return [{**{name: float(m.values[name]) for name in names}, "params": getattr(m, "params", None),
-             "description": getattr(m, "description", "")} for m in members]
-
-
-def write_front_csv(path: str | os.PathLike, records: Sequence[dict[str, Any]]) -> Path:
-    """Write front records as CSV (one row per member; columns in the records' key order)."""
-    return write_csv(path, records)
-
-
-def read_front_csv(path: str | os.PathLike) -> list[dict[str, Any]]:
-    """Front records from a ``pareto.csv`` (numbers as floats, ``params`` as int, the rest as text)."""
-    records = []
-    with Path(path).open(newline="") as f:
-        for row in csv.DictReader(f):
-            record: dict[str, Any] = {}
-            for key, text in row.items():
-                if key == "description" or text is None:
-                    record[key] = text
-                elif key == "params":
-                    record[key] = int(float(text)) if text else None
-                else:
-                    try:
-                        record[key] = float(text)
-                    except ValueError:
-                        record[key] = text
-            records.append(record)
-    return records

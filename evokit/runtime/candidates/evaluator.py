@@ -8,9 +8,9 @@ the configured Evaluator (serial, process pool, ...).
 Two opt-in ways to spend less training on a batch (both off by default, and then nothing here
 changes):
 
-* ``fidelity=SuccessiveHalving(...)`` (:mod:`evokit.runtime.fidelity`): all new networks of a
+* ``fidelity=SuccessiveHalving(...)`` (:mod:`evokit.runtime.candidates.fidelity`): all new networks of a
   batch train a few epochs, the best fraction train on.
-* ``inherit_weights=True`` (:mod:`evokit.runtime.inheritance`): a new network starts from the
+* ``inherit_weights=True`` (:mod:`evokit.runtime.candidates.inheritance`): a new network starts from the
   trained weights of the evaluated network it shares the most unchanged layers with.
 
 Either changes what a network's training produces, so it is part of the cache key: halving adds
@@ -36,11 +36,11 @@ from evokit.fitness.base import Objective
 from evokit.fitness.combine import as_objectives, probes, training_config, walk, weights
 from evokit.fitness.constraints import Constraint
 from evokit.netspec import NetSpec
-from evokit.runtime.cache import FitnessCache
-from evokit.runtime.evaluators import Evaluator, SerialEvaluator, Task
-from evokit.runtime.fidelity import SuccessiveHalving, best
-from evokit.runtime.inheritance import WeightPool, inherit
-from evokit.runtime.trainer import candidate_seed
+from evokit.runtime.candidates.cache import FitnessCache
+from evokit.runtime.executors.process import Evaluator, SerialEvaluator, Task
+from evokit.runtime.candidates.fidelity import SuccessiveHalving, best
+from evokit.runtime.candidates.inheritance import WeightPool, inherit
+from evokit.runtime.training.trainer import candidate_seed
 
 TRANSIENT = ("timeout", "worker_died")
 """Failure reasons that may not recur: not cached, so the network is tried again if it returns."""
@@ -96,7 +96,7 @@ class CandidateEvaluator:
         constraints: limits checked on the NetSpec before training; a violating candidate is a
             failure with reason ``"infeasible"`` and is never trained.
         cache: the fitness cache (default: a new in-memory one; a search passes a persistent one).
-        fidelity: a :class:`~evokit.runtime.fidelity.SuccessiveHalving` schedule applied to each
+        fidelity: a :class:`~evokit.runtime.candidates.fidelity.SuccessiveHalving` schedule applied to each
             batch's new networks; None trains every network fully.
         inherit_weights: start each new network from the trained weights of the kept network
             (one of the last ``donors`` evaluated) that shares the most unchanged layers with
@@ -126,7 +126,7 @@ class CandidateEvaluator:
                                   "(MaxParams, MaxFLOPs, MaxPredictedCO2, ...)")
         if fidelity is not None and not isinstance(fidelity, SuccessiveHalving):
             raise ConfigError(f"fidelity={fidelity!r} is invalid: expected None or an "
-                              "evokit.runtime.fidelity.SuccessiveHalving")
+                              "evokit.runtime.candidates.fidelity.SuccessiveHalving")
         if not isinstance(inherit_weights, bool):
             raise ConfigError(f"inherit_weights={inherit_weights!r} is invalid: expected True or False")
         for item in [*walk(self.objectives), *self.constraints]:
@@ -440,7 +440,7 @@ class CandidateEvaluator:
         return value if math.isfinite(value) else -math.inf
 
     def _halving(self, jobs: list[_Job], which: list[int]) -> dict[int, tuple[str, Evaluation]]:
-        """Successive halving of new networks ``which``: see :mod:`evokit.runtime.fidelity`."""
+        """Successive halving of new networks ``which``: see :mod:`evokit.runtime.candidates.fidelity`."""
         assert self.fidelity is not None and self.training is not None
         rungs = self.fidelity.rungs(self.training.epochs)
         final: dict[int, tuple[str, Evaluation]] = {}

@@ -7,7 +7,7 @@ candidate whose NetSpec is *maskable* is trained in a padded graph instead:
 * **maskable** = a chain (no merges, no skip connections) of Conv1D/Conv2D, Pool, Activation,
   Dropout, Flatten/GlobalPool and Dense layers, ending in a Dense head. BatchNorm, merges
   (Add/Concat), NEAT neuron graphs and GP DAGs fall back to one model per candidate
-  (:func:`evokit.runtime.trainer.train` does that by itself).
+  (:func:`evokit.runtime.training.trainer.train` does that by itself).
 * **signature** = the input shape and, per layer, its kind, its pooling/stride/padding, its
   width bucket (next power of two >= the width, at least ``MIN_WIDTH``: compute stays <= 2x per
   axis and few graphs exist per structure), its kernel bucket (the next odd size for stride-1
@@ -17,7 +17,7 @@ candidate whose NetSpec is *maskable* is trained in a padded graph instead:
 * Each graph is built, compiled and traced once per process, kept in a bounded LRU cache, and
   reused by assigning the candidate's initial weights, masks, gates, dropout rates and seeds and
   resetting the optimizer's slots and ``iterations`` (not its learning rate). Training is the
-  batch loop every candidate uses (:mod:`evokit.runtime.training_loop`); validation is
+  batch loop every candidate uses (:mod:`evokit.runtime.training.loop`); validation is
   ``predict_on_batch`` (one traced forward function, not ``model.evaluate``).
 
 Candidates are exactly the networks their NetSpec describes: effective kernels and biases are
@@ -46,7 +46,7 @@ import numpy as np
 
 from evokit.evaluation import Evaluation, TrainingConfig, failure
 from evokit.netspec import INPUT, Activation, Conv1D, Conv2D, Dense, Dropout, Flatten, GlobalPool, NetSpec, Pool
-from evokit.runtime.training_loop import predict_batches, seed_candidate, train_and_score
+from evokit.runtime.training.loop import predict_batches, seed_candidate, train_and_score
 
 MIN_WIDTH = 8
 """Smallest width bucket: widths 1..8 share one graph."""
@@ -321,7 +321,7 @@ class _Net(keras.Model):
 
 
 def _optimizer(config: TrainingConfig) -> Any:
-    from evokit.runtime.trainer import _optimizer as make
+    from evokit.runtime.training.trainer import _optimizer as make
 
     return make(keras, config)
 

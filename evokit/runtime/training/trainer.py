@@ -1,6 +1,6 @@
 """Train one NetSpec on a dataset and return its Evaluation (one model per candidate, or, with
 ``TrainingConfig(trace_once=True)`` and a maskable network, a graph shared by every candidate of
-its structural signature: see :mod:`evokit.runtime.traced`).
+its structural signature: see :mod:`evokit.runtime.training.traced`).
 
 Each candidate is built and trained under a seed of its own, derived from the run seed and the
 network's canonical hash: the same network trains to the same weights whatever genotype produced
@@ -22,7 +22,7 @@ import numpy as np
 from evokit.evaluation import Evaluation, TrainingConfig, failure
 from evokit.fitness.probes import Probe
 from evokit.netspec import NetSpec
-from evokit.runtime.allocator import keep_tensors_on_heap
+from evokit.runtime.training.allocator import keep_tensors_on_heap
 
 def candidate_seed(run_seed: int, spec_hash: str) -> int:
     """The seed one network is built and trained with, from the run seed and its hash."""
@@ -143,7 +143,7 @@ def _train(spec: NetSpec, data: Any, config: TrainingConfig, seed: int, keep_wei
     begun: list[Probe] = []
     model = graph = traced_plan = None
     if config.trace_once:
-        from evokit.runtime import traced
+        from evokit.runtime.training import traced
 
         try:
             traced_plan = traced.plan(spec, samples=len(data.x_train) * config.epochs)
@@ -156,7 +156,7 @@ def _train(spec: NetSpec, data: Any, config: TrainingConfig, seed: int, keep_wei
             begun.append(probe)
         start = time.perf_counter()  # the candidate's time excludes the probes' own start-up
         if traced_plan is not None:
-            from evokit.runtime import traced
+            from evokit.runtime.training import traced
 
             evaluation, graph = traced.fit(traced_plan, data, config, seed, start, weights, fit)
         else:
@@ -216,7 +216,7 @@ def forget_models() -> None:
 def _build_and_fit(keras: Any, spec: NetSpec, data: Any, config: TrainingConfig, seed: int, start: float,
                    weights: list[Any] | None = None, fit: bool = True) -> tuple[Evaluation, Any]:
     from evokit.builder import build
-    from evokit.runtime.training_loop import seed_candidate, train_and_score
+    from evokit.runtime.training.loop import seed_candidate, train_and_score
 
     try:
         seed_candidate(seed)

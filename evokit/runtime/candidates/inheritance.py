@@ -53,7 +53,7 @@ def initial_weights(spec: NetSpec, seed: int) -> list[np.ndarray]:
     """The seeded initial weights the trainer builds ``spec`` with (``build(spec, seed)``), in
     ``get_weights`` order. Builds a Keras model; Python's and NumPy's generators are untouched."""
     from evokit.builder import build
-    from evokit.runtime.trainer import forget_models
+    from evokit.runtime.training.trainer import forget_models
 
     python_state, numpy_state = random.getstate(), np.random.get_state()
     try:

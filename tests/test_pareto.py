@@ -9,10 +9,11 @@ from deap import base, creator, tools
 from deap.benchmarks.tools import hypervolume as deap_hypervolume
 
 import evokit as ek
-from evokit.runtime.checkpoint import load_checkpoint
-from evokit.runtime.pareto import (check_reference_point, default_reference_point, front_records, hypervolume,
-                                   minimisation, nondominated, read_front_csv, write_front_csv)
-from evokit.runtime.rundir import read_candidates
+from evokit.runtime.run.checkpoint import load_checkpoint
+from evokit.pareto import (check_reference_point, default_reference_point, hypervolume, minimisation,
+                           nondominated)
+from evokit.runtime.run.front import front_records, read_front_csv, write_front_csv
+from evokit.runtime.run.directory import read_candidates
 from evokit.errors import ConfigError
 
 
@@ -158,8 +159,8 @@ def test_resumed_multi_objective_run_equals_an_uninterrupted_one(small_digits, t
 
 def test_a_given_reference_point_is_used_and_kept(small_digits, tiny_encoding):
     from evokit.algorithms.base import SearchState
-    from evokit.runtime.candidates import CandidateEvaluator
-    from evokit.runtime.runlog import RunLog
+    from evokit.runtime.candidates.evaluator import CandidateEvaluator
+    from evokit.runtime.run.log import RunLog
     from evokit.toolbox import genotype_toolbox
 
     objectives = [ek.fitness.ParameterCount(), ek.fitness.FLOPs()]

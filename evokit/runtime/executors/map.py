@@ -9,8 +9,8 @@ function and the tasks to wherever it runs them, so both must pickle (they do: a
 function bound to the job with ``functools.partial``, and plain :class:`Task` objects), and the
 data travel with every call instead of once per worker. A plain map has no per-candidate timeout
 and cannot survive a worker that dies (``multiprocessing.Pool.map`` then waits forever); use
-:class:`~evokit.runtime.evaluators.ProcessEvaluator` or
-:class:`~evokit.runtime.dask.DaskEvaluator` where that matters. An exception inside one
+:class:`~evokit.runtime.executors.process.ProcessEvaluator` or
+:class:`~evokit.runtime.executors.dask.DaskEvaluator` where that matters. An exception inside one
 training still fails that candidate alone (the trainer catches it); an exception raised by the
 map itself fails the candidates it had not yet returned, and the run goes on.
 """
@@ -24,7 +24,7 @@ from typing import Any, Callable, Sequence
 
 from evokit.errors import ConfigError, check_int
 from evokit.evaluation import Evaluation, TrainingConfig, failure
-from evokit.runtime.evaluators import Evaluator, OnResult, Task
+from evokit.runtime.executors.process import Evaluator, OnResult, Task
 
 _THREADS_LOCK = threading.Lock()
 _THREADS_SET: list[int] = []  # the TensorFlow thread count this process was given (at most once)
