@@ -1,8 +1,8 @@
 """NEAT's search (Stanley & Miikkulainen 2002): speciation, explicit fitness sharing, stagnation.
 
-The genome, its operators and the compatibility distance belong to the encoding
-(``evokit.encodings.graph``, ``evokit.operators.neat``); this module is the generational loop
-that protects innovation by speciation:
+The genome and its compatibility distance (``evokit.operators.neat_genome``), its operators
+(``evokit.operators.neat``) and its encoding (``evokit.encodings.graph``) live elsewhere; this
+module is the generational loop that protects innovation by speciation:
 
 1. **Speciation.** Each genome joins the first species (in order of species id) whose
    representative is within ``compatibility_threshold`` of it (``toolbox.distance``, NEAT's
@@ -107,7 +107,7 @@ class NEAT(Algorithm):
                    if not hasattr(toolbox, name)]
         if missing:
             raise ConfigError(f"toolbox is invalid for NEAT: it has no {', '.join(missing)} (a toolbox from "
-                              "evokit.toolbox.genotype_toolbox has them all)")
+                              "evokit.deap_toolbox.genotype_toolbox has them all)")
 
     def initialize(self, toolbox: base.Toolbox, evaluate: Evaluate) -> SearchState:
         population = toolbox.population(n=self.population)

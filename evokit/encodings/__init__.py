@@ -6,12 +6,13 @@ Every encoding implements :class:`Encoding` and passes the conformance suite
 from evokit.encodings.base import Encoding, add_head
 from evokit.encodings.binary import Binary, BinaryGenome
 from evokit.encodings.deepga import ConvBlock, DeepGA, DeepGAGenome, DenseBlock
-from evokit.encodings.graph import NEAT, InnovationTracker, NEATGenome
+from evokit.encodings.graph import NEAT
 from evokit.encodings.grouping import Grouping, GroupingGenome
 from evokit.encodings.permutation import Block as LayerBlock
 from evokit.encodings.permutation import Permutation, PermutationGenome
 from evokit.encodings.real import Real, RealGenome
 from evokit.encodings.tree import Tree, TreeGenome
+from evokit.operators.neat_genome import InnovationTracker, NEATGenome
 
 __all__ = ["Encoding", "add_head", "Binary", "BinaryGenome", "ConvBlock", "DeepGA", "DeepGAGenome", "DenseBlock",
            "NEAT", "NEATGenome", "InnovationTracker", "Grouping", "GroupingGenome", "LayerBlock", "Permutation", "PermutationGenome", "Real", "RealGenome", "Tree",

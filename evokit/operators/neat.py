@@ -1,11 +1,11 @@
-"""NEAT's variation operators for ``NEATGenome`` (``evokit.encodings.graph``): add-node,
+"""NEAT's variation operators for ``NEATGenome`` (``evokit.operators.neat_genome``): add-node,
 add-connection, weight mutation, and crossover aligned by innovation numbers.
 
 They follow DEAP's contract (change individuals in place, return them as a tuple) and draw
 randomness from ``rng`` (Python's ``random`` module by default, like DEAP's operators). Genomes
 stay feed-forward: no operator ever closes a cycle, counting disabled genes too (so re-enabling a
 gene is always safe). New genes take their innovation numbers and hidden-node ids from the
-``tracker`` (an :class:`~evokit.encodings.graph.InnovationTracker`), which derives them from
+``tracker`` (an :class:`~evokit.operators.neat_genome.InnovationTracker`), which derives them from
 structure alone.
 """
 from __future__ import annotations
@@ -14,9 +14,9 @@ import copy
 import random as _random
 from typing import Any
 
-from evokit.encodings.graph import (TRACKER, ConnectionGene, InnovationTracker, NEATGenome, NodeGene,
-                                    check_genome, reachable)
 from evokit.errors import GenotypeError
+from evokit.operators.neat_genome import (TRACKER, ConnectionGene, InnovationTracker, NEATGenome, NodeGene,
+                                          check_genome, reachable)
 
 DISABLE_RATE = 0.75
 """NEAT's chance that an inherited gene disabled in either parent stays disabled."""

@@ -14,7 +14,7 @@ from evokit.algorithms.neat import NEAT, adjusted_fitness, allocate_offspring, s
 from evokit.encodings.graph import forward
 from evokit.errors import ConfigError
 from evokit.runtime.run.checkpoint import load_checkpoint
-from evokit.toolbox import genotype_toolbox
+from evokit.deap_toolbox import genotype_toolbox
 
 Graph = ek.encodings.NEAT  # the graph (NEAT genome) encoding
 

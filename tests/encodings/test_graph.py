@@ -13,14 +13,17 @@ import pytest
 
 import evokit as ek
 from evokit.builder import build
-from evokit.encodings.graph import (NEAT, TRACKER, ConnectionGene, InnovationTracker, NEATGenome, NodeGene,
-                                    check_genome, compatibility, forward)
+import evokit.encodings.graph as graph_module
+from evokit.encodings.graph import NEAT, forward
 from evokit.errors import ArchitectureError, ConfigError, GenotypeError
 from evokit.netspec import INPUT, Activation, Graph, NetSpec
 from evokit.netspec.neurons import NODE_ACTIVATIONS, NUMPY_ACTIVATIONS, NeuronGraph
+from evokit.operators import neat_genome
 from evokit.operators.neat import mutAddConnection, mutAddNode, mutWeights
+from evokit.operators.neat_genome import (TRACKER, ConnectionGene, InnovationTracker, NEATGenome, NodeGene, check_genome,
+                                          compatibility)
 from evokit.runtime.candidates.evaluator import CandidateEvaluator
-from evokit.runtime.executors.process import SerialEvaluator
+from evokit.runtime.executors import SerialEvaluator
 
 
 def make_genome(n_in: int, n_out: int, weights: dict, hidden: dict | None = None, disabled=(),
@@ -142,6 +145,29 @@ def test_decode_image_and_tabular_heads(enc):
         enc.decode(g, (6,), 4)
     assert enc.decode(g, (6,), 3).hash == enc.decode(pickle.loads(pickle.dumps(g)), (6,), 3).hash
 
+
+
+# -- the genome vocabulary's old home ------------------------------------------------------------
+
+def test_the_encoding_re_exports_the_genome_vocabulary():
+    for name in ("NodeGene", "ConnectionGene", "NEATGenome", "InnovationTracker", "TRACKER", "check_genome",
+                 "compatibility", "reachable", "find_cycle_edge", "copy_genome"):
+        assert getattr(graph_module, name) is getattr(neat_genome, name)
+
+
+def test_a_genome_pickled_under_the_old_module_path_still_loads():
+    enc = NEAT(n_inputs=3, n_outputs=2)
+    g = evolved(enc, 0)
+    new_path, old_path = b"evokit.operators.neat_genome", b"evokit.encodings.graph"
+    data = pickle.dumps(g, protocol=0)
+    assert new_path in data
+    old = data.replace(new_path, old_path)
+    assert new_path not in old
+    back = pickle.loads(old)
+    assert isinstance(back, NEATGenome) and back == g
+    assert all(isinstance(n, NodeGene) for n in back.nodes.values())
+    assert all(isinstance(c, ConnectionGene) for c in back.connections.values())
+    check_genome(back)
 
 @pytest.mark.parametrize("seed", range(4))
 def test_numpy_forward_equals_keras_and_the_naive_definition(enc, seed):

@@ -11,10 +11,11 @@ from deap import algorithms, base, tools
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from evokit.encodings.graph import NEAT, TRACKER, NEATGenome, check_genome, find_cycle_edge, forward
+from evokit.encodings.graph import NEAT, forward
 from evokit.individual import attach_fitness
 from evokit.operators.neat import (addable_connections, cxNEAT, fitter, mutAddConnection, mutAddNode, mutNEAT,
                                    mutWeights, register)
+from evokit.operators.neat_genome import TRACKER, ConnectionGene, NEATGenome, check_genome, find_cycle_edge
 
 seeds = st.integers(0, 2**32 - 1)
 encodings = st.sampled_from([NEAT(n_inputs=1, n_outputs=1), NEAT(n_inputs=3, n_outputs=2),
@@ -175,8 +176,6 @@ def test_crossover_with_equal_fitness_takes_the_genes_of_both():
 
 
 def mutAddConnection_exact(g: NEATGenome, s: int, d: int) -> None:
-    from evokit.encodings.graph import ConnectionGene
-
     g.connections[(s, d)] = ConnectionGene(s, d, 0.7, True, TRACKER.innovation(s, d))
 
 
