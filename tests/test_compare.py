@@ -1,4 +1,4 @@
-"""evokit.compare: searches x seeds on the same data and budget, aggregated, written and plotted."""
+"""evokit.comparison (ek.compare): searches x seeds on the same data and budget, aggregated, written and plotted."""
 import contextlib
 import csv
 import io
@@ -9,7 +9,7 @@ import statistics
 import pytest
 
 import evokit as ek
-from evokit.compare import Comparison, RunSummary, compare, mean_sd, pareto_front
+from evokit.comparison import Comparison, RunSummary, compare, mean_sd, mean_sd_per_step, pareto_front
 from evokit.runtime.run.directory import read_candidates
 
 BUDGET = 3  # networks trained per run (a generation may overshoot it)
@@ -41,6 +41,10 @@ def ran(small_digits, tmp_path_factory):
     return comparison, searches, before, root, err.getvalue()
 
 
+def _successful(comparison):
+    return [run for run in comparison.runs if run.ok]
+
+
 def test_one_row_per_search_with_mean_and_sd_over_seeds(ran):
     comparison, _, _, _, _ = ran
     assert isinstance(comparison, Comparison)
@@ -67,9 +71,7 @@ def test_one_row_per_search_with_mean_and_sd_over_seeds(ran):
 
 def test_summary_numbers_come_from_each_runs_result(ran):
     comparison, _, _, root, _ = ran
-    for run in comparison.runs:
-        if not run.ok:
-            continue
+    for run in _successful(comparison):
         summary = json.loads((run.run_dir / "summary.json").read_text())
         assert run.run_dir == root / run.name.replace(" ", "_") / f"seed{run.seed}"
         assert run.test_accuracy == pytest.approx(summary["test_scores"]["test_accuracy"])
@@ -88,9 +90,7 @@ def test_summary_numbers_come_from_each_runs_result(ran):
 
 def test_budget_data_and_seed_are_applied_to_every_run(ran):
     comparison, _, _, _, _ = ran
-    for run in comparison.runs:
-        if not run.ok:
-            continue
+    for run in _successful(comparison):
         config = json.loads((run.run_dir / "config.json").read_text())
         assert config["budget"]["evaluations"] == BUDGET and config["budget"]["generations"] is None
         assert config["seed"] == run.seed and config["data"].startswith("Dataset('digits'")
@@ -229,3 +229,14 @@ def test_pareto_front_and_mean_sd():
     assert mean_sd([1.0, 3.0]) == (2.0, pytest.approx(math.sqrt(2)))
     assert mean_sd([2.0, None, math.nan]) == (2.0, None)
     assert mean_sd([None]) == (None, None)
+
+
+def test_convergence_is_the_mean_and_sd_of_the_curves_at_each_step_up_to_the_shortest_run():
+    runs = [RunSummary("A", 0, "ok", curve=[math.nan, 0.5, 0.7, 0.8]), RunSummary("A", 1, "ok", curve=[0.4, 0.6, 0.6]),
+            RunSummary("B", 0, "ok", curve=[0.3, 0.3]), RunSummary("C", 0, "failed", error="boom")]
+    bands = Comparison(["A", "B", "C"], [0, 1], runs).convergence()
+    assert bands["A"]["runs"] == 2 and bands["A"]["mean"] == pytest.approx([0.4, 0.55, 0.65])
+    assert bands["A"]["sd"][0] is None  # one known value at the first step
+    assert bands["A"]["sd"][1:] == pytest.approx([statistics.stdev([0.5, 0.6]), statistics.stdev([0.7, 0.6])])
+    assert bands["B"] == {"runs": 1, "mean": [0.3, 0.3], "sd": [None, None]}
+    assert bands["C"] == mean_sd_per_step([]) == {"runs": 0, "mean": [], "sd": []}

@@ -33,7 +33,7 @@ def page(site: Path, name: str) -> str:
 
 def test_api_reference_renders_the_public_names_from_their_docstrings(site):
     api = page(site, "api/evokit")
-    for name in ("evokit.search.Search", "evokit.search.Budget", "evokit.search.Result", "evokit.toolbox.toolbox",
+    for name in ("evokit.search.Search", "evokit.search.Budget", "evokit.search.Result", "evokit.deap_toolbox.toolbox",
                  "evokit.builder.build"):
         assert f'id="{name}"' in api, name
     assert "When a search stops: after whichever limit is reached first" in api  # from the docstring
@@ -43,8 +43,8 @@ def test_api_reference_renders_the_public_names_from_their_docstrings(site):
 
 def test_compare_report_config_and_presets_have_api_pages(site):
     compare = page(site, "api/compare")
-    for name in ("evokit.compare.compare", "evokit.compare.Comparison", "evokit.compare.Comparison.table",
-                 "evokit.compare.RunSummary"):
+    for name in ("evokit.comparison.compare", "evokit.comparison.Comparison", "evokit.comparison.Comparison.table",
+                 "evokit.comparison.RunSummary"):
         assert f'id="{name}"' in compare, name
     assert "Run every search with every seed on the same data and budget and compare them." in compare
     assert "Best validation accuracy so far vs networks trained" in compare  # Comparison.plot_convergence

@@ -1,16 +1,20 @@
-"""How a comparison (``evokit.compare.Comparison``) is shown: its Markdown table and file, the
-convergence curves of every search, and their accuracy-vs-parameters Pareto fronts overlaid.
+"""How a comparison of searches is shown: its Markdown table and file, the convergence curves of
+every search, and their accuracy-vs-parameters Pareto fronts overlaid.
 
-``evokit.compare`` runs the searches and aggregates their numbers; this module only presents
-them (``Comparison.table``, ``to_markdown``, ``plot_convergence`` and ``plot_fronts`` call it).
+``evokit.comparison`` runs the searches and computes every number (the aggregated rows, the
+per-step mean ± sd of the convergence curves, the fronts); this module only lays out what it is
+given, as plain rows and lists, and knows nothing of the comparison itself
+(``Comparison.table``, ``to_markdown``, ``plot_convergence`` and ``plot_fronts`` call it).
 """
 from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import Any
+from typing import Any, Mapping, Sequence
 
-from evokit.compare import Comparison, mean_sd
+from evokit.report.figure import finish, subplots
+
+__all__ = ["table", "markdown", "plot_convergence", "plot_fronts", "cell", "shorten"]
 
 
 def cell(text: str) -> str:
@@ -24,20 +28,22 @@ def shorten(text: str, limit: int = 120) -> str:
     return text if len(text) <= limit else text[:limit - 1] + "…"
 
 
-def _pm(row: dict[str, Any], metric: str, fmt: str) -> str:
+def _pm(row: Mapping[str, Any], metric: str, fmt: str) -> str:
+    """``row``'s ``metric`` as ``mean ± sd`` (just the mean for one run; ``—`` when unknown)."""
     mean, sd = row[f"{metric}_mean"], row[f"{metric}_sd"]
     if mean is None:
         return "—"
     return fmt.format(mean) + ("" if sd is None else " ± " + fmt.format(sd))
 
 
-def table(comparison: Comparison) -> str:
-    """The aggregated rows as a Markdown table (mean ± sd over seeds)."""
+def table(rows: Sequence[Mapping[str, Any]]) -> str:
+    """The aggregated rows (``Comparison.rows``: one per search, ``<metric>_mean`` and
+    ``<metric>_sd`` over seeds) as a Markdown table, each value as mean ± sd."""
     header = ["search", "runs", "best val acc", "test acc", "params (best)", "CO2 (g)", "evaluations",
               "wall time (s)", "status"]
     lines = ["| " + " | ".join(header) + " |",
              "|" + "|".join(["---"] + ["---:"] * 7 + ["---"]) + "|"]
-    for row in comparison.rows():
+    for row in rows:
         total = row["runs"] + row["failed"]
         co2 = _pm(row, "co2_g", "{:.3g}")
         if co2 != "—" and row["co2_source"]:
@@ -52,42 +58,44 @@ def table(comparison: Comparison) -> str:
     return "\n".join(lines)
 
 
-def markdown(comparison: Comparison) -> str:
-    """The text of ``comparison.md``: the table, with what the runs shared (seeds, budget, data)."""
-    budget = "each search's own" if comparison.budget is None else ", ".join(
-        f"{k}={v}" for k, v in vars(comparison.budget).items() if v is not None)
-    data = "each search's own" if comparison.data is None else getattr(comparison.data, "name", comparison.data)
-    text = [f"# Comparison of {', '.join(comparison.names)}", "",
-            f"seeds {', '.join(map(str, comparison.seeds))}; budget: {budget}; data: {data}. "
+def markdown(names: Sequence[str], seeds: Sequence[int], rows: Sequence[Mapping[str, Any]], budget: Any = None,
+             data: Any = None, interrupted: bool = False) -> str:
+    """The text of ``comparison.md``: the :func:`table` of ``rows``, with what the runs shared
+    (seeds, budget, data; None: each search's own) and whether the comparison was interrupted."""
+    budget = "each search's own" if budget is None else ", ".join(
+        f"{k}={v}" for k, v in vars(budget).items() if v is not None)
+    data = "each search's own" if data is None else getattr(data, "name", data)
+    text = [f"# Comparison of {', '.join(names)}", "",
+            f"seeds {', '.join(map(str, seeds))}; budget: {budget}; data: {data}. "
             "Values are mean ± sd over the seeds that completed. Best val acc and params belong to each "
             "run's best candidate (its validation accuracy after the search's training); test acc is "
             "that network's accuracy on the test split; CO2 is the whole search's (measured by CodeCarbon "
             "when the search measured it, else estimated with Green Algorithms from training time); "
-            "evaluations are networks trained.", "", table(comparison), ""]
-    if comparison.interrupted:
+            "evaluations are networks trained.", "", table(rows), ""]
+    if interrupted:
         text += ["Interrupted: not every run was made.", ""]
     return "\n".join(text)
 
 
-def plot_convergence(comparison: Comparison, path: str | Path | None = None) -> Any:
-    """Best validation accuracy so far vs networks trained: one line per search, the mean over
-    seeds with a ± sd band, up to the length of its shortest run. Returns the figure."""
-    plt = _pyplot(path)
+def plot_convergence(bands: Mapping[str, Mapping[str, Any]], path: str | Path | None = None) -> Any:
+    """Best validation accuracy so far vs networks trained: one line per search, its mean over
+    seeds with a ± sd band. ``bands`` is ``Comparison.convergence()``: per search, ``runs`` (how
+    many curves), ``mean`` and ``sd`` (one value per network trained; None where unknown).
+    Returns the figure; saved as PNG when ``path`` is given."""
     from matplotlib.ticker import MaxNLocator
 
-    fig, ax = plt.subplots(figsize=(6.4, 4.2))
-    for name, curves in comparison.curves().items():
-        if not curves:
+    fig, ax = subplots(path, (6.4, 4.2))
+    for name, band in bands.items():
+        runs = band["runs"]
+        if not runs:
             ax.plot([], [], label=f"{name} (no validation accuracy)")
             continue
-        n = min(len(c) for c in curves)
-        xs = list(range(1, n + 1))
-        stats = [mean_sd(c[i] for c in curves) for i in range(n)]
-        means = [math.nan if m is None else m for m, _ in stats]
-        sds = [0.0 if s is None else s for _, s in stats]
+        xs = list(range(1, len(band["mean"]) + 1))
+        means = [math.nan if m is None else m for m in band["mean"]]
+        sds = [0.0 if s is None else s for s in band["sd"]]
         (line,) = ax.plot(xs, means, drawstyle="steps-post", marker="o", markersize=3,
-                          label=f"{name} ({len(curves)} run{'s' * (len(curves) > 1)})")
-        if len(curves) > 1:
+                          label=f"{name} ({runs} run{'s' * (runs > 1)})")
+        if runs > 1:
             ax.fill_between(xs, [m - s for m, s in zip(means, sds)], [m + s for m, s in zip(means, sds)],
                             step="post", color=line.get_color(), alpha=0.2, linewidth=0)
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
@@ -96,29 +104,16 @@ def plot_convergence(comparison: Comparison, path: str | Path | None = None) -> 
     ax.set_title("Convergence (mean ± sd over seeds)")
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
-    fig.tight_layout()
-    if path is not None:
-        fig.savefig(path, dpi=110)
-        plt.close(fig)
-    return fig
+    return finish(fig, path)
 
 
-def plot_fronts(comparison: Comparison, path: str | Path | None = None) -> Any:
-    """The accuracy-vs-parameters Pareto front of every search (all seeds pooled), overlaid in
-    one plot (``evokit.report.front.plot_fronts``). Returns the figure."""
+def plot_fronts(fronts: Mapping[str, Sequence[tuple[float, int]]], path: str | Path | None = None) -> Any:
+    """The accuracy-vs-parameters Pareto front of every search (``Comparison.fronts()``: per
+    search, its ``(validation accuracy, parameters)`` points), overlaid in one plot
+    (``evokit.report.front.plot_fronts``). Returns the figure; saved as PNG when ``path`` is given."""
     from evokit.report.front import plot_fronts as overlay
 
-    fronts = {name: [{"val_accuracy": acc, "params": params} for acc, params in front]
-              for name, front in comparison.fronts().items()}
-    return overlay(fronts, "val_accuracy", "params", path=path,
+    records = {name: [{"val_accuracy": acc, "params": params} for acc, params in front]
+               for name, front in fronts.items()}
+    return overlay(records, "val_accuracy", "params", path=path,
                    title="Pareto fronts: accuracy vs parameters (all seeds)")
-
-
-def _pyplot(path: Any) -> Any:
-    import matplotlib
-
-    if path is not None:
-        matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
-
-    return plt

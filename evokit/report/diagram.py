@@ -8,6 +8,7 @@ matplotlib, so the report can draw any run's networks quickly and the result sta
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from html import escape
 from typing import Any
 
@@ -67,9 +68,31 @@ def netspec_svg(spec: NetSpec, title: str | None = None) -> str:
     labels = [("input", _shape(spec.input_shape), "input")]
     for i, node in enumerate(spec.nodes):
         labels.append((node.layer.describe(), _shape(spec.shapes[i]), node.layer.kind))
-    # rows: 0 is the input, row i + 1 is node i
-    long_edges: list[tuple[int, int]] = []
+    short_edges, long_edges = _edges(spec)
+    lanes = _lanes(sorted(set(long_edges)))
+    n_lanes = max(lanes.values(), default=-1) + 1
+    box_width = max(160, int(max(max(len(a), len(b)) for a, b, _ in labels) * CHAR) + 24)
+    layout = _Layout(box_width, top=MARGIN + (22 if title else 0))
+    width = MARGIN * 2 + box_width + (n_lanes * LANE + 10 if n_lanes else 0)
+    height = layout.y(len(labels)) - GAP + MARGIN
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+             f'viewBox="0 0 {width} {height}" font-family="DejaVu Sans Mono, Menlo, Consolas, monospace">',
+             '<defs><marker id="arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" '
+             'orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="#546e7a"/></marker></defs>',
+             f'<rect width="{width}" height="{height}" fill="#ffffff"/>']
+    if title:
+        parts.append(f'<text x="{layout.left}" y="{MARGIN + 12}" font-size="13" font-weight="bold" fill="#263238">'
+                     f'{escape(title)}</text>')
+    parts += _arrows(short_edges, layout) + _arcs(lanes, layout) + _boxes(labels, layout)
+    parts.append("</svg>")
+    return "\n".join(parts)
+
+
+def _edges(spec: NetSpec) -> tuple[list[int], list[tuple[int, int]]]:
+    """The connections of ``spec`` by row (0 is the input, row i + 1 is node i): the rows fed by the
+    row just above (short arrows), and every other edge as ``(from row, to row)`` (arcs)."""
     short_edges: list[int] = []
+    long_edges: list[tuple[int, int]] = []
     for i, node in enumerate(spec.nodes):
         for j in node.inputs:
             src = 0 if j == INPUT else j + 1
@@ -77,30 +100,40 @@ def netspec_svg(spec: NetSpec, title: str | None = None) -> str:
                 short_edges.append(i + 1)
             else:
                 long_edges.append((src, i + 1))
-    lanes = _lanes(sorted(set(long_edges)))
-    n_lanes = max(lanes.values(), default=-1) + 1
-    box_width = max(160, int(max(max(len(a), len(b)) for a, b, _ in labels) * CHAR) + 24)
-    top = MARGIN + (22 if title else 0)
-    width = MARGIN * 2 + box_width + (n_lanes * LANE + 10 if n_lanes else 0)
-    height = top + len(labels) * (BOX_HEIGHT + GAP) - GAP + MARGIN
-    x0 = MARGIN
+    return short_edges, long_edges
 
-    def y_of(row: int) -> int:
-        return top + row * (BOX_HEIGHT + GAP)
 
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
-             f'viewBox="0 0 {width} {height}" font-family="DejaVu Sans Mono, Menlo, Consolas, monospace">',
-             '<defs><marker id="arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" '
-             'orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="#546e7a"/></marker></defs>',
-             f'<rect width="{width}" height="{height}" fill="#ffffff"/>']
-    if title:
-        parts.append(f'<text x="{x0}" y="{MARGIN + 12}" font-size="13" font-weight="bold" fill="#263238">'
-                     f'{escape(title)}</text>')
-    centre = x0 + box_width / 2
-    for row in short_edges:
-        parts.append(f'<line x1="{centre}" y1="{y_of(row - 1) + BOX_HEIGHT}" x2="{centre}" y2="{y_of(row) - 1}" '
-                     'stroke="#546e7a" stroke-width="1.5" marker-end="url(#arrow)"/>')
-    right = x0 + box_width
+@dataclass(frozen=True)
+class _Layout:
+    """Where the column of boxes is: every box is ``box_width`` wide, the first starts at ``top``."""
+
+    box_width: int
+    top: int
+    left: int = MARGIN
+
+    def y(self, row: int) -> int:
+        """The top of the box of ``row``."""
+        return self.top + row * (BOX_HEIGHT + GAP)
+
+    @property
+    def centre(self) -> float:
+        return self.left + self.box_width / 2
+
+    @property
+    def right(self) -> int:
+        return self.left + self.box_width
+
+
+def _arrows(rows: list[int], layout: _Layout) -> list[str]:
+    """A short arrow into each of ``rows`` from the box just above it."""
+    centre = layout.centre
+    return [f'<line x1="{centre}" y1="{layout.y(row - 1) + BOX_HEIGHT}" x2="{centre}" y2="{layout.y(row) - 1}" '
+            'stroke="#546e7a" stroke-width="1.5" marker-end="url(#arrow)"/>' for row in rows]
+
+
+def _arcs(lanes: dict[tuple[int, int], int], layout: _Layout) -> list[str]:
+    """A dashed arc beside the column for each long edge, in its lane; several arcs at one box are
+    spread over its height."""
     leaving: dict[int, list[tuple[int, int]]] = {}
     arriving: dict[int, list[tuple[int, int]]] = {}
     for a, b in sorted(lanes, key=lambda e: lanes[e]):
@@ -108,24 +141,30 @@ def netspec_svg(spec: NetSpec, title: str | None = None) -> str:
         arriving.setdefault(b, []).append((a, b))
 
     def port(row: int, edge: tuple[int, int], ends: dict[int, list[tuple[int, int]]]) -> float:
-        """Where an arc meets its box: several arcs at one box are spread over its height."""
+        """Where an arc meets its box."""
         k, n = ends[row].index(edge), len(ends[row])
-        return y_of(row) + BOX_HEIGHT * (k + 1) / (n + 1)
+        return layout.y(row) + BOX_HEIGHT * (k + 1) / (n + 1)
 
+    right, parts = layout.right, []
     for (a, b), lane in sorted(lanes.items()):
         out = right + 10 + lane * LANE
         ya, yb = port(a, (a, b), leaving), port(b, (a, b), arriving)
         parts.append(f'<path d="M{right},{ya} C{out},{ya} {out},{ya} {out},{ya + 12} L{out},{yb - 12} '
                      f'C{out},{yb} {out},{yb} {right + 1},{yb}" fill="none" stroke="#8e24aa" stroke-width="1.5" '
                      'stroke-dasharray="5,3" marker-end="url(#arrow)"/>')
+    return parts
+
+
+def _boxes(labels: list[tuple[str, str, str]], layout: _Layout) -> list[str]:
+    """One box per row: its text and output shape, tinted by the layer's kind."""
+    parts = []
     for row, (text, shape, kind) in enumerate(labels):
         fill, stroke = COLOURS.get(kind, DEFAULT_COLOUR)
-        y = y_of(row)
-        parts.append(f'<rect x="{x0}" y="{y}" width="{box_width}" height="{BOX_HEIGHT}" rx="6" fill="{fill}" '
-                     f'stroke="{stroke}" stroke-width="1.5"/>')
+        x0, y, centre = layout.left, layout.y(row), layout.centre
+        parts.append(f'<rect x="{x0}" y="{y}" width="{layout.box_width}" height="{BOX_HEIGHT}" rx="6" '
+                     f'fill="{fill}" stroke="{stroke}" stroke-width="1.5"/>')
         parts.append(f'<text x="{centre}" y="{y + 16}" font-size="12" text-anchor="middle" fill="#212121">'
                      f'{escape(text)}</text>')
         parts.append(f'<text x="{centre}" y="{y + 31}" font-size="11" text-anchor="middle" fill="#607d8b">'
                      f'{escape(shape)}</text>')
-    parts.append("</svg>")
-    return "\n".join(parts)
+    return parts

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from evokit.errors import ConfigError
+from evokit.report.figure import finish, subplots
 
 MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*", "<", ">")
 
@@ -54,17 +55,12 @@ def plot_fronts(fronts: dict[str, Sequence[dict[str, Any]]], x: str, y: str, col
             raise ConfigError(f"{name}={value!r} is invalid: expected the name of an objective")
     if color is not None and (not isinstance(color, str) or not color):
         raise ConfigError(f"color={color!r} is invalid: expected the name of an objective or None")
-    import matplotlib
-
-    if path is not None:
-        matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
     from matplotlib.colors import Normalize
 
     points = {label: _points(records, x, y, color) for label, records in fronts.items()}
     shades = [c for pts in points.values() for _, _, c in pts if not math.isnan(c)]
     norm = Normalize(min(shades), max(shades)) if shades else None
-    fig, ax = plt.subplots(figsize=(6.0, 4.4))
+    fig, ax = subplots(path, (6.0, 4.4))
     scatter = None
     for i, (label, pts) in enumerate(points.items()):
         marker = MARKERS[i % len(MARKERS)]
@@ -89,11 +85,7 @@ def plot_fronts(fronts: dict[str, Sequence[dict[str, Any]]], x: str, y: str, col
     if any(points.values()):
         ax.legend(fontsize=8)
     ax.set_title(title or ("Pareto front" if len(fronts) == 1 else "Pareto fronts"))
-    fig.tight_layout()
-    if path is not None:
-        fig.savefig(path, dpi=110)
-        plt.close(fig)
-    return fig
+    return finish(fig, path)
 
 
 def plot_front(records: Sequence[dict[str, Any]], objective_names: Sequence[str], path: str | Path | None = None,

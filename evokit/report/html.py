@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from evokit.report.diagram import layer_rows, netspec_svg
+from evokit.report.figure import detached, finish, png_bytes
 from evokit.report.rundata import accuracy_front, accuracy_key, best_records, co2, cost, is_finite, metric
 from evokit.runtime.run.directory import RunData, read_run
 
@@ -36,9 +37,7 @@ def _data_uri(mime: str, data: bytes) -> str:
 
 
 def _png(fig: Any) -> str:
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=100)
-    return _data_uri("image/png", buffer.getvalue())
+    return _data_uri("image/png", png_bytes(fig, dpi=100))
 
 
 def _svg(text: str) -> str:
@@ -60,14 +59,11 @@ def front_figure(run: RunData) -> tuple[Any, list[dict[str, Any]], str]:
     """Accuracy against parameters of every trained candidate, coloured by CO2 (else generation),
     with the non-dominated ones (most accurate for their size) joined by a step line. Returns the
     figure, the front's records and what the colour shows."""
-    from matplotlib.figure import Figure
-
     key, points, front = accuracy_front(run)
     co2s = [co2(r) for r, _, _ in points]
     by_co2 = bool(points) and all(c is not None for c in co2s)
     colour = co2s if by_co2 else [float(r.get("generation") or 0) for r, _, _ in points]
-    fig = Figure(figsize=(7.6, 4.2))
-    ax = fig.add_subplot()
+    fig, ax = detached((7.6, 4.2))
     if points:
         scatter = ax.scatter([p for _, _, p in points], [a for _, a, _ in points], c=colour, cmap="viridis",
                              s=28, alpha=0.85, edgecolors="none")
@@ -85,8 +81,7 @@ def front_figure(run: RunData) -> tuple[Any, list[dict[str, Any]], str]:
     ax.set_xlabel("parameters")
     ax.set_ylabel(key.replace("_", " "))
     ax.grid(alpha=0.3)
-    fig.tight_layout()
-    return fig, [r for r, _, _ in front], "CO2" if by_co2 else "generation"
+    return finish(fig), [r for r, _, _ in front], "CO2" if by_co2 else "generation"
 
 
 # -- HTML -----------------------------------------------------------------------------------------

@@ -5,6 +5,8 @@ import math
 from pathlib import Path
 from typing import Any, Sequence
 
+from evokit.report.figure import finish, subplots
+
 
 def plot_history(rows: Sequence[dict[str, Any]], objective_names: Sequence[str], path: str | Path | None = None,
                  title: str = "Fitness over generations") -> Any:
@@ -12,15 +14,10 @@ def plot_history(rows: Sequence[dict[str, Any]], objective_names: Sequence[str],
 
     ``rows`` are the per-generation records of a search (``Result.history``).
     """
-    import matplotlib
-
-    if path is not None:
-        matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
     from matplotlib.ticker import MaxNLocator
 
     n = len(objective_names)
-    fig, axes = plt.subplots(1, n, figsize=(4.5 * n, 3.4), squeeze=False)
+    fig, axes = subplots(path, (4.5 * n, 3.4), nrows=1, ncols=n, squeeze=False)
     generations = [r["gen"] for r in rows]
     for ax, name in zip(axes[0], objective_names):
         for stat, style in (("max", "-o"), ("avg", "--"), ("min", ":")):
@@ -33,8 +30,4 @@ def plot_history(rows: Sequence[dict[str, Any]], objective_names: Sequence[str],
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8)
     fig.suptitle(title)
-    fig.tight_layout()
-    if path is not None:
-        fig.savefig(path, dpi=110)
-        plt.close(fig)
-    return fig
+    return finish(fig, path)

@@ -1,4 +1,4 @@
-"""``evokit.compare``: several searches x several seeds on the same data and budget, side by side.
+"""``evokit.comparison``: several searches x several seeds on the same data and budget, side by side.
 
 Each search is copied (the caller's objects are never changed), given the seed, the shared data
 and budget and its own run directory, and run; a run that raises is recorded as failed and the
@@ -13,8 +13,10 @@ accuracy-vs-parameters Pareto fronts of all searches in one figure::
 
 With ``run_dir`` the comparison writes ``comparison.csv``, ``comparison.md``, ``convergence.png``
 and ``fronts.png`` there, and each run's own files under ``<run_dir>/<search>/seed<k>/``.
-This module runs the searches and aggregates their numbers; ``evokit.report.compare`` draws and
-writes them up.
+This module runs the searches and computes every number (the aggregated rows, the per-step
+mean ± sd of the convergence curves, the Pareto fronts); ``evokit.report.compare`` only lays out
+what it is handed. Imports point one way: this module calls the report, never the reverse.
+:func:`compare` and :class:`Comparison` are also ``evokit.compare`` and ``evokit.Comparison``.
 """
 from __future__ import annotations
 
@@ -30,12 +32,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
+from evokit.algorithms.budget import Budget
+from evokit.deap_toolbox import check_data
 from evokit.errors import ConfigError
-from evokit.runtime.executors.process import Evaluator, make_evaluator
 from evokit.pareto import nondominated
+from evokit.runtime.executors import Evaluator, make_evaluator
 from evokit.runtime.run.directory import read_candidates, write_csv
-from evokit.search import Budget, Result, Search
-from evokit.toolbox import check_data
+from evokit.search import Result, Search
 
 UNTRAINED_FAILURES = ("infeasible", "decode_error")
 """Failure reasons of candidates that were never trained (not an evaluation)."""
@@ -78,6 +81,14 @@ def mean_sd(values: Iterable[float | None]) -> tuple[float | None, float | None]
     if not known:
         return None, None
     return statistics.fmean(known), (statistics.stdev(known) if len(known) > 1 else None)
+
+
+def mean_sd_per_step(curves: Sequence[Sequence[float]]) -> dict[str, Any]:
+    """:func:`mean_sd` of several curves at each step, up to the length of the shortest:
+    ``{"runs": len(curves), "mean": [...], "sd": [...]}`` (empty lists for no curve)."""
+    steps = min((len(c) for c in curves), default=0)
+    stats = [mean_sd(c[i] for c in curves) for i in range(steps)]
+    return {"runs": len(curves), "mean": [m for m, _ in stats], "sd": [sd for _, sd in stats]}
 
 
 METRICS = ("val_accuracy", "test_accuracy", "params", "co2_g", "evaluations", "wall_time_s")
@@ -129,7 +140,7 @@ class Comparison:
         """The aggregated rows as a Markdown table (mean ± sd over seeds)."""
         from evokit.report.compare import table
 
-        return table(self)
+        return table(self.rows())
 
     def to_csv(self, path: str | Path) -> Path:
         """Write the aggregated rows (one per search, full precision, full error messages) as CSV."""
@@ -140,12 +151,19 @@ class Comparison:
         from evokit.report.compare import markdown
 
         path = Path(path)
-        path.write_text(markdown(self))
+        path.write_text(markdown(self.names, self.seeds, self.rows(), self.budget, self.data, self.interrupted))
         return path
 
     def curves(self) -> dict[str, list[list[float]]]:
         """Per search, the best-validation-accuracy-so-far curve of each successful run."""
         return {name: [r.curve for r in self.runs_of(name) if r.ok and r.curve] for name in self.names}
+
+    def convergence(self) -> dict[str, dict[str, Any]]:
+        """Per search, its :meth:`curves` aggregated over seeds, step by step up to the length of its
+        shortest run: ``{"runs": how many curves, "mean": [...], "sd": [...]}``, one mean and one
+        sd per network trained (None where unknown: no run had a validation accuracy yet, or fewer
+        than two for the sd)."""
+        return {name: mean_sd_per_step(curves) for name, curves in self.curves().items()}
 
     def fronts(self) -> dict[str, list[tuple[float, int]]]:
         """Per search, the non-dominated (validation accuracy up, parameters down) networks among
@@ -158,14 +176,14 @@ class Comparison:
         seeds with a ± sd band, up to the length of its shortest run. Returns the figure."""
         from evokit.report.compare import plot_convergence
 
-        return plot_convergence(self, path)
+        return plot_convergence(self.convergence(), path)
 
     def plot_fronts(self, path: str | Path | None = None) -> Any:
         """The accuracy-vs-parameters Pareto front of every search (all seeds pooled), overlaid in
         one plot (``evokit.report.front.plot_fronts``). Returns the figure."""
         from evokit.report.compare import plot_fronts
 
-        return plot_fronts(self, path)
+        return plot_fronts(self.fronts(), path)
 
     def write(self, run_dir: str | Path) -> dict[str, Path]:
         """Write ``comparison.csv``, ``comparison.md``, ``convergence.png`` and ``fronts.png``."""
@@ -210,59 +228,96 @@ def compare(searches: Mapping[str, Search], data: Any = None, budget: Budget | N
     root = None if run_dir is None else Path(run_dir)
     if root is not None:
         root.mkdir(parents=True, exist_ok=True)
-    bar = None
-    if progress:
-        from tqdm.auto import tqdm
-
-        bar = tqdm(total=len(names) * len(seeds), desc="evokit compare", unit="run", leave=True)
-    runs: list[RunSummary] = []
-    interrupted = False
-    try:
-        with tempfile.TemporaryDirectory(prefix="evokit-compare-") as scratch:
-            base = root if root is not None else Path(scratch)
-            # seed-major: every search has run with the first seed before any runs with the second
-            for seed, name in ((seed, name) for seed in seeds for name in names):
-                if bar is not None:
-                    bar.set_postfix_str(f"{name} seed {seed}")
-                try:
-                    run = _run_one(searches[name], name, seed, data, budget, workers, base / dirs[name] / f"seed{seed}")
-                except KeyboardInterrupt:  # a second Ctrl-C: stop now, keep the runs made
-                    interrupted = True
-                    break
-                if root is None:
-                    run.run_dir = None
-                runs.append(run)
-                if bar is not None:
-                    bar.update(1)
-                    bar.write(_line(run), file=sys.stderr)
-                if run.stopped_by == "interrupted":  # Ctrl-C: this run stopped after its generation
-                    interrupted = True
-                    break
-    finally:
-        if bar is not None:
-            bar.close()
+    shared = _Shared(data, budget, workers)
+    with _Progress(len(names) * len(seeds), progress) as bar, \
+            tempfile.TemporaryDirectory(prefix="evokit-compare-") as scratch:
+        base = root if root is not None else Path(scratch)
+        runs, interrupted = _run_all(searches, dirs, seeds, shared, base, bar)
+    if root is None:  # the runs' files went to a scratch directory that is gone now
+        for run in runs:
+            run.run_dir = None
     comparison = Comparison(names, seeds, runs, budget, data, root, interrupted)
     if root is not None:
         comparison.write(root)
     return comparison
 
 
-def _run_one(search: Search, name: str, seed: int, data: Any, budget: Budget | None,
-             workers: int | Evaluator | None, run_dir: Path) -> RunSummary:
-    """Copy ``search``, configure the copy for this run, run it, and summarise (never raises
-    except on KeyboardInterrupt)."""
-    start = time.perf_counter()
-    try:
+@dataclass(frozen=True)
+class _Shared:
+    """What every run of a comparison shares (None: each search's own)."""
+
+    data: Any
+    budget: Budget | None
+    workers: int | Evaluator | None
+
+    def configure(self, search: Search, seed: int, run_dir: Path) -> Search:
+        """A copy of ``search`` set up for one run: the seed, what is shared, its own run directory
+        (replacing an earlier run there), quiet."""
         run = _copy(search)
         run.seed = seed
-        if data is not None:
-            run.data = data
-        if budget is not None:
-            run.budget = budget
-        if workers is not None:
-            run.evaluator = make_evaluator(workers)
+        if self.data is not None:
+            run.data = self.data
+        if self.budget is not None:
+            run.budget = self.budget
+        if self.workers is not None:
+            run.evaluator = make_evaluator(self.workers)
         run.run_dir, run.overwrite, run.progress = run_dir, True, False
-        result = run.run()
+        return run
+
+
+class _Progress:
+    """The progress bar over a comparison's runs, with one line per finished run (nothing when
+    ``show`` is False)."""
+
+    def __init__(self, total: int, show: bool):
+        self.bar = None
+        if show:
+            from tqdm.auto import tqdm
+
+            self.bar = tqdm(total=total, desc="evokit compare", unit="run", leave=True)
+
+    def __enter__(self) -> _Progress:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+    def starting(self, name: str, seed: int) -> None:
+        if self.bar is not None:
+            self.bar.set_postfix_str(f"{name} seed {seed}")
+
+    def finished(self, run: RunSummary) -> None:
+        if self.bar is not None:
+            self.bar.update(1)
+            self.bar.write(_line(run), file=sys.stderr)
+
+
+def _run_all(searches: Mapping[str, Search], dirs: Mapping[str, str], seeds: Sequence[int], shared: _Shared,
+             base: Path, bar: _Progress) -> tuple[list[RunSummary], bool]:
+    """Run every search (in the order of ``dirs``) with every seed under ``base``, seed-major: every
+    search has run with the first seed before any runs with the second. Returns the runs made and
+    whether Ctrl-C stopped the comparison early."""
+    runs: list[RunSummary] = []
+    for seed, name in ((seed, name) for seed in seeds for name in dirs):
+        bar.starting(name, seed)
+        try:
+            run = _run_one(searches[name], name, seed, shared, base / dirs[name] / f"seed{seed}")
+        except KeyboardInterrupt:  # a second Ctrl-C: stop now, keep the runs made
+            return runs, True
+        runs.append(run)
+        bar.finished(run)
+        if run.stopped_by == "interrupted":  # Ctrl-C: this run stopped after its generation
+            return runs, True
+    return runs, False
+
+
+def _run_one(search: Search, name: str, seed: int, shared: _Shared, run_dir: Path) -> RunSummary:
+    """Run a copy of ``search`` configured for this run, and summarise it (never raises except on
+    KeyboardInterrupt)."""
+    start = time.perf_counter()
+    try:
+        result = shared.configure(search, seed, run_dir).run()
     except Exception as exc:  # noqa: BLE001 - one failing run is reported, the comparison goes on
         return RunSummary(name, seed, "failed", error=f"{type(exc).__name__}: {exc}",
                           wall_time_s=round(time.perf_counter() - start, 2),
@@ -377,4 +432,4 @@ def _errors(failed: Sequence[RunSummary]) -> str:
     return "; ".join(f"seed{'s' * (len(s) > 1)} {', '.join(s)}: {error}" for error, s in seeds.items())
 
 
-__all__ = ["compare", "Comparison", "RunSummary", "pareto_front", "mean_sd"]
+__all__ = ["compare", "Comparison", "RunSummary", "pareto_front", "mean_sd", "mean_sd_per_step"]
