@@ -4,26 +4,26 @@ from __future__ import annotations
 import pytest
 
 import evokit as ek
-from evokit.runtime.executors.process import SerialEvaluator
+from evokit.runtime.executors import SerialEvaluator
 
 
 class CountingEvaluator(SerialEvaluator):
-    """A real serial evaluator that also records the tasks it runs (``tasks``, their networks in
+    """A real serial evaluator that also records the jobs it runs (``jobs``, their networks in
     ``trained``) and how often it was started."""
 
     def __init__(self):
         self.trained = []
-        self.tasks = []
+        self.jobs = []
         self.starts = 0
 
     def start(self, *args, **kwargs):
         self.starts += 1
         return super().start(*args, **kwargs)
 
-    def train(self, tasks, on_result=None):
-        self.trained += [task.spec for task in tasks]
-        self.tasks += list(tasks)
-        return super().train(tasks, on_result)
+    def train(self, jobs, on_result=None):
+        self.trained += [job.spec for job in jobs]
+        self.jobs += list(jobs)
+        return super().train(jobs, on_result)
 
 
 @pytest.fixture

@@ -17,9 +17,7 @@ from distributed import Client, LocalCluster
 import evokit as ek
 from evokit.encodings.deepga import ConvBlock, DeepGAGenome, DenseBlock
 from evokit.runtime.candidates.evaluator import CandidateEvaluator
-from evokit.runtime.executors.dask import DaskEvaluator
-from evokit.runtime.executors.process import Task, make_evaluator
-from evokit.runtime.executors.map import MapEvaluator
+from evokit.runtime.executors import DaskEvaluator, Job, MapEvaluator, make_evaluator
 
 sys.path.insert(0, str(Path(__file__).parents[1]))
 from _faults import FaultEncoding  # noqa: E402
@@ -107,15 +105,15 @@ def test_client_map_through_map_evaluator_matches_serial(client, small_digits, t
 def test_faults_fail_one_candidate_each_and_the_rest_complete(client, small_digits, trainer_processes):
     kinds = ["ok", "nan", "crash", "die", "hang", "ok"]
     encoding = FaultEncoding()
-    tasks = [Task(encoding.decode([kind, 8 + j], small_digits.input_shape, small_digits.n_outputs).canonical(), seed=j)
-             for j, kind in enumerate(kinds)]
+    jobs = [Job(encoding.decode([kind, 8 + j], small_digits.input_shape, small_digits.n_outputs).canonical(), seed=j)
+            for j, kind in enumerate(kinds)]
     evaluator = DaskEvaluator(client=client, timeout=8, trainer_processes=trainer_processes).start(
         small_digits, ek.TrainingConfig(epochs=1))
     workers = client.run(os.getpid)
     seen = []
     try:
-        results = evaluator.train(tasks, on_result=lambda i, ev: seen.append(i))
-        after = evaluator.train(tasks[:1])  # the cluster still trains after the processes were replaced
+        results = evaluator.train(jobs, on_result=lambda i, ev: seen.append(i))
+        after = evaluator.train(jobs[:1])  # the cluster still trains after the processes were replaced
     finally:
         evaluator.close()
     assert sorted(seen) == list(range(len(kinds)))
@@ -140,16 +138,16 @@ def test_its_own_cluster_survives_ctrl_c_recycles_and_is_closed_by_close(small_d
     cluster = evaluator._cluster
     try:
         assert client.dashboard_link.startswith("http")
-        first = evaluator.train([Task(spec, seed=1)])[0]
+        first = evaluator.train([Job(spec, seed=1)])[0]
         workers = client.run(os.getpid)
         for pid in [*workers.values(), first.extra["pid"]]:
             os.kill(pid, signal.SIGINT)  # what Ctrl-C in a terminal sends the whole process group
         time.sleep(0.5)
         assert client.run(os.getpid) == workers  # the same worker process: it ignored the interrupt
-        again = evaluator.train([Task(spec, seed=1)])[0]  # its 2nd candidate: what trained it is then replaced
+        again = evaluator.train([Job(spec, seed=1)])[0]  # its 2nd candidate: what trained it is then replaced
         assert first.status == "ok" and again.metrics == first.metrics
         assert again.extra["pid"] == first.extra["pid"]  # the trainer ignored the interrupt too
-        third = evaluator.train([Task(spec, seed=1)])[0]
+        third = evaluator.train([Job(spec, seed=1)])[0]
         assert third.metrics == first.metrics and third.extra["pid"] != first.extra["pid"]
         client.wait_for_workers(1, timeout=60)
         if trainer_processes:  # a new trainer process in the same worker

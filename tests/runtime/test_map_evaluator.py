@@ -1,45 +1,16 @@
-"""MapEvaluator: any DEAP-style map trains the candidates, with the serial evaluator's results."""
-import multiprocessing
-
+"""MapEvaluator and make_evaluator. What every evaluator does (results in order and equal to the
+serial evaluator's, failures, start/close, pickling) is in ``test_evaluator_conformance.py``,
+with builtin ``map`` and a spawn Pool's ``map``."""
 import pytest
 
 import evokit as ek
 from evokit.encodings.deepga import ConvBlock, DeepGAGenome, DenseBlock
 from evokit.runtime.candidates.evaluator import CandidateEvaluator
-from evokit.runtime.executors.process import ProcessEvaluator, SerialEvaluator, Task, make_evaluator
-from evokit.runtime.executors.map import MapEvaluator
+from evokit.runtime.executors import Job, MapEvaluator, ProcessEvaluator, SerialEvaluator, make_evaluator
 
 
 def _genomes():
     return [DeepGAGenome([ConvBlock(f, 3, "max", 2, "relu")], [DenseBlock(8, "relu", 0.0)], []) for f in (4, 8)]
-
-
-def _values(small_digits, tiny_encoding, evaluator=None):
-    ce = CandidateEvaluator(tiny_encoding, ek.fitness.ValidationAccuracy(epochs=1), small_digits, seed=5,
-                            evaluator=evaluator)
-    try:
-        return [(o.values, o.evaluation.metrics) for o in ce.evaluate_all(_genomes())]
-    finally:
-        ce.close()
-
-
-@pytest.fixture(scope="module")
-def serial(small_digits):
-    return _values(small_digits, _tiny())
-
-
-def _tiny():
-    return ek.encodings.DeepGA(max_conv_blocks=2, max_dense=1, filters=(4, 8), units=(8, 16))
-
-
-def test_builtin_map_matches_serial(small_digits, serial):
-    assert _values(small_digits, _tiny(), MapEvaluator(map)) == serial
-
-
-def test_spawn_pool_map_matches_serial(small_digits, serial):
-    with multiprocessing.get_context("spawn").Pool(2) as pool:
-        pooled = _values(small_digits, _tiny(), MapEvaluator(pool.map, threads_per_worker=1))
-    assert pooled == serial  # exact: same seeds, seeded initializers
 
 
 def test_a_failing_map_fails_the_candidates_it_did_not_return(small_digits, tiny_encoding):
@@ -48,10 +19,10 @@ def test_a_failing_map_fails_the_candidates_it_did_not_return(small_digits, tiny
         raise ConnectionError("scheduler lost")
 
     ce = CandidateEvaluator(tiny_encoding, ek.fitness.ValidationAccuracy(epochs=1), small_digits)
-    tasks = [Task(ce.decode(g), seed=1) for g in _genomes()]
+    jobs = [Job(ce.decode(g), seed=1) for g in _genomes()]
     seen = []
     evaluator = MapEvaluator(breaks_after_one).start(small_digits, ek.TrainingConfig(epochs=1))
-    first, second = evaluator.train(tasks, on_result=lambda i, ev: seen.append(i))
+    first, second = evaluator.train(jobs, on_result=lambda i, ev: seen.append(i))
     assert first.status == "ok" and first.metrics["val_accuracy"] > 0
     assert second.reason == "exception" and "ConnectionError: scheduler lost" in second.message
     assert seen == [0, 1]

@@ -17,7 +17,7 @@ from _processes import alive  # noqa: E402
 _PARENT = """
 import os, time
 from evokit.evaluation import TrainingConfig
-from evokit.runtime.executors.process import ProcessEvaluator
+from evokit.runtime.executors import ProcessEvaluator
 
 evaluator = ProcessEvaluator(1).start(None, TrainingConfig(epochs=1))
 print(evaluator._ensure_pool().submit(os.getpid).result(), flush=True)

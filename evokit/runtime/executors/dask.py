@@ -4,7 +4,7 @@ The path for searches that outgrow one machine: the same search runs on a ``Loca
 (the default), on a cluster whose scheduler address you give, or through a
 ``distributed.Client`` you already have. Candidates go out as Dask tasks and their Evaluations
 come back as they complete; the failure rules are those of the process pool (one failed
-candidate never ends the run).
+candidate never ends the run; the crash-isolation rule is :mod:`evokit.runtime.executors.batch`).
 
 Needs ``pip install 'evokit[dask]'``; scripts that start a LocalCluster need an
 ``if __name__ == "__main__":`` guard (its workers are spawned processes).
@@ -12,22 +12,19 @@ Needs ``pip install 'evokit[dask]'``; scripts that start a LocalCluster need an
 from __future__ import annotations
 
 import collections
-import functools
 import os
 import queue as queue_module
-import signal
 import sys
-import threading
 import time
 import uuid
 import warnings
 from typing import Any, Sequence
 
 from evokit.errors import ConfigError, check_float, check_int
-from evokit.evaluation import Evaluation, TrainingConfig, failure
-from evokit.fitness.probes import Probe
-from evokit.runtime.executors.process import Evaluator, OnResult, ProcessEvaluator, Task, largest_first
-from evokit.runtime.executors.map import _Job, configure_threads
+from evokit.evaluation import Evaluation
+from evokit.runtime.executors.base import Evaluator, Job, OnResult, describe, largest_first
+from evokit.runtime.executors.batch import Batch
+from evokit.runtime.executors.dask_worker import exit_process, job_plugin_class, train_on_worker
 
 SETTLE_SECONDS = 0.3
 """How long to gather the candidates lost with one worker before judging them (the scheduler
@@ -36,79 +33,12 @@ reports them all at once; this only absorbs message delays)."""
 MAX_CANCELLATIONS = 3
 """A candidate the cluster itself cancels (e.g. a restarted scheduler) is sent again this often."""
 
-_TRAIN_LOCK = threading.Lock()
-
-
 def _distributed() -> Any:
     try:
         import distributed
     except ImportError as exc:  # pragma: no cover - depends on the installation
         raise ImportError("DaskEvaluator needs dask.distributed: pip install 'evokit[dask]'") from exc
     return distributed
-
-
-@functools.cache
-def _job_plugin_class() -> type:
-    """A WorkerPlugin holding one evaluator's job (made here so that evokit imports without Dask).
-
-    The scheduler keeps the plugin and installs it on every worker, including workers that
-    join later or restart after a crash: the data reach each worker once and are never lost
-    with a worker (data scattered with ``client.scatter`` live on one worker only and are gone
-    for good when it dies).
-    """
-    from distributed.diagnostics.plugin import WorkerPlugin
-
-    class EvokitJob(WorkerPlugin):
-        def __init__(self, job: _Job, ignore_interrupts: bool, trainer: dict[str, Any] | None):
-            self.job = job
-            self.ignore_interrupts = ignore_interrupts
-            self.trainer_settings = trainer  # None: train in the worker's own thread
-            self._trainer: Evaluator | None = None
-
-        def setup(self, worker: Any) -> None:
-            # Ctrl-C in a terminal reaches the LocalCluster's worker processes too: the search
-            # decides what it means (finish the generation, checkpoint), the workers go on.
-            if self.ignore_interrupts and threading.current_thread() is threading.main_thread():
-                signal.signal(signal.SIGINT, signal.SIG_IGN)
-
-        def trainer(self) -> Evaluator:
-            """This worker's trainer process (a one-process ProcessEvaluator), started on first use."""
-            if self._trainer is None:
-                job = self.job
-                self._trainer = ProcessEvaluator(1, threads_per_worker=job.threads or 1,
-                                                 **self.trainer_settings).start(job.data, job.config,
-                                                                                job.keep_weights, job.probes)
-            return self._trainer
-
-        def teardown(self, worker: Any) -> None:
-            if self._trainer is not None:
-                self._trainer.close()
-                self._trainer = None
-
-    return EvokitJob
-
-
-def _train_on_worker(plugin: str, token: int, task: Task, topic: str | None) -> Evaluation:
-    """Train one task on a Dask worker with the job its evaluator installed there: in the
-    worker's trainer process, or in this thread (then announcing the start on ``topic``, which
-    starts the client's timeout clock)."""
-    from distributed import get_worker
-
-    worker = get_worker()
-    job_plugin = worker.plugins[plugin]
-    with _TRAIN_LOCK:  # Keras's seed and session are per process: one candidate at a time
-        if job_plugin.trainer_settings is not None:
-            return job_plugin.trainer().train([task])[0]
-        job = job_plugin.job
-        configure_threads(job.threads)
-        worker.log_event(topic, {"token": token, "worker": worker.address, "pid": os.getpid()})
-        return task.run(job.data, job.config, job.keep_weights, job.probes)
-
-
-async def _exit_process() -> None:
-    """Run on a worker whose candidate timed out in the worker's own thread: a thread cannot be
-    stopped, so the process ends (its nanny starts a fresh one)."""
-    os._exit(70)
 
 
 class DaskEvaluator(Evaluator):
@@ -239,10 +169,8 @@ class DaskEvaluator(Evaluator):
         msg = event[1]
         self._started[msg["token"]] = (time.monotonic(), msg["worker"], msg["pid"])
 
-    def start(self, data: Any, config: TrainingConfig, keep_weights: bool = True,
-              probes: Sequence[Probe] = ()) -> "DaskEvaluator":
-        self._drop_job()
-        return super().start(data, config, keep_weights, probes)  # type: ignore[return-value]
+    def _settings_changed(self) -> None:
+        self._drop_job()  # the workers' plugin holds the old settings
 
     def _drop_job(self) -> None:
         if self._plugin is not None and self._client is not None:
@@ -252,76 +180,31 @@ class DaskEvaluator(Evaluator):
                 pass
         self._plugin = None
 
-    def train(self, tasks: Sequence[Task], on_result: OnResult | None = None) -> list[Evaluation]:
-        from distributed.scheduler import KilledWorker
-
+    def train(self, jobs: Sequence[Job], on_result: OnResult | None = None) -> list[Evaluation]:
         client = self.connect()
+        self._install_job(client)
+        batch = _DaskBatch(jobs, on_result, largest_first(jobs, self.job.config.epochs))
+        try:
+            while batch.queue or batch.running or batch.lost:
+                self._submit(client, batch)
+                for future in batch.finished(self._wait_time(batch)):
+                    self._collect(batch, future)
+                self._judge_losses(batch)
+                self._stop_overdue(client, batch)
+                self._recycle(client, batch)
+        except BaseException:
+            if batch.running:
+                client.cancel(list(batch.running))  # interrupted: leave nothing running for this batch
+            raise
+        return batch.evaluations()
+
+    def _install_job(self, client: Any) -> None:
+        """Install the settings of ``start`` on every worker (once per start), as a worker plugin."""
         if self._plugin is None:
             name = f"evokit-job-{uuid.uuid4().hex[:12]}"
-            job = _Job(self.data, self.config, self.keep_weights, self.probes, self.threads_per_worker)
-            client.register_plugin(_job_plugin_class()(job, self._cluster is not None, self._trainer_settings()),
+            client.register_plugin(job_plugin_class()(self.job, self._cluster is not None, self._trainer_settings()),
                                    name=name)
             self._plugin = name
-        results: list[Evaluation | None] = [None] * len(tasks)
-        queue = largest_first(tasks, self.config.epochs)
-        suspects: set[int] = set()
-        in_flight: dict[Any, tuple[int, int]] = {}  # future -> (task index, token)
-        done: queue_module.Queue = queue_module.Queue()
-        lost: dict[str, tuple[float, list[int]]] = {}  # dead worker -> (when we learnt it, its candidates)
-        cancellations: collections.Counter = collections.Counter()
-
-        def finish(i: int, evaluation: Evaluation) -> None:
-            results[i] = evaluation
-            if on_result is not None:
-                on_result(i, evaluation)
-
-        try:
-            while queue or in_flight or lost:
-                if queue:
-                    self._submit(client, tasks, queue, suspects, in_flight, done)
-                try:
-                    finished = [done.get(timeout=self._wait_time(in_flight, lost))]
-                except queue_module.Empty:
-                    finished = []
-                while True:
-                    try:
-                        finished.append(done.get_nowait())
-                    except queue_module.Empty:
-                        break
-                for future in finished:
-                    if future not in in_flight:
-                        continue  # cancelled here after its timeout
-                    i, token = in_flight.pop(future)
-                    start = self._started.pop(token, None)
-                    if start is not None:
-                        self._trained_on[start[1]] += 1
-                    if future.status == "finished":
-                        try:
-                            finish(i, future.result())
-                        except Exception as exc:  # noqa: BLE001 - e.g. a result that cannot be unpickled here
-                            finish(i, failure(tasks[i].spec, "exception", f"{type(exc).__name__}: {exc}"))
-                    elif future.status == "error":
-                        exc = future.exception()
-                        if isinstance(exc, KilledWorker):
-                            address = getattr(exc.last_worker, "address", str(exc.last_worker))
-                            lost.setdefault(address, (time.monotonic(), []))[1].append(i)
-                        else:
-                            finish(i, failure(tasks[i].spec, "exception", f"{type(exc).__name__}: {exc}"))
-                    else:  # cancelled by the cluster (e.g. its scheduler restarted): send it again
-                        cancellations[i] += 1
-                        if cancellations[i] > MAX_CANCELLATIONS:
-                            finish(i, failure(tasks[i].spec, "worker_died", f"the cluster cancelled this "
-                                                                           f"candidate {cancellations[i]} times"))
-                        else:
-                            queue.appendleft(i)
-                self._judge_losses(tasks, lost, queue, suspects, finish)
-                self._stop_overdue(client, tasks, in_flight, finish)
-                self._recycle(client, in_flight)
-        except BaseException:
-            if in_flight:
-                client.cancel(list(in_flight))  # interrupted: leave nothing running for this batch
-            raise
-        return results  # type: ignore[return-value]
 
     def _trainer_settings(self) -> dict[str, Any] | None:
         """How each worker's trainer process is run (None: train in the worker's thread)."""
@@ -330,77 +213,100 @@ class DaskEvaluator(Evaluator):
         return {"timeout": self.timeout, "memory_limit_gb": self.memory_limit_gb,
                 "max_tasks_per_child": self.max_tasks_per_worker or sys.maxsize}
 
-    def _submit(self, client: Any, tasks: Sequence[Task], queue: collections.deque, suspects: set[int],
-                in_flight: dict[Any, tuple[int, int]], done: queue_module.Queue) -> None:
+    def _submit(self, client: Any, batch: "_DaskBatch") -> None:
         """Send candidates while a worker is free, and one more per worker while the batch has
         more left than workers, so that a worker starts its next candidate without waiting for a
         round trip through this client (timeouts count from a candidate's start on its worker;
-        candidates lost together with a worker are run again one at a time to find the culprit).
-        The last candidates of a batch wait here for a free worker, not behind another's."""
+        suspects run alone). The last candidates of a batch wait here for a free worker, not
+        behind another's."""
+        if not batch.queue:
+            return
         workers = max(1, len(client.nthreads()))
-        while queue and (len(in_flight) < workers or (len(queue) > workers and len(in_flight) < 2 * workers)):
-            alone = queue[0] in suspects or any(j in suspects for j, _ in in_flight.values())
-            if alone and in_flight:
-                return  # a suspect runs alone, so that a crash names it
-            i = queue.popleft()
+        while len(batch.running) < workers or (len(batch.queue) > workers and len(batch.running) < 2 * workers):
+            i = batch.next_job()
+            if i is None:
+                return
             token = self._next_token
             self._next_token += 1
             topic = None if self.trainer_processes else self._topic  # the trainer keeps its own clock
-            future = client.submit(_train_on_worker, self._plugin, token, tasks[i], topic,
-                                   key=f"evokit-train-{self._topic[-12:]}-{token}")
-            in_flight[future] = (i, token)
-            future.add_done_callback(done.put)
+            future = client.submit(train_on_worker, self._plugin, token, batch.jobs[i], topic,
+                                   key=f"evokit-train-{self._topic[-12:]}-{token}")  # type: ignore[index]
+            batch.start(future, i, token)
+            future.add_done_callback(batch.done.put)
 
-    def _wait_time(self, in_flight: dict[Any, tuple[int, int]],
-                   lost: dict[str, tuple[float, list[int]]]) -> float | None:
-        now = time.monotonic()
-        times = [max(0.0, seen + SETTLE_SECONDS - now) for seen, _ in lost.values()]
-        if self.timeout is not None and in_flight and not self.trainer_processes:
-            starts = [self._started.get(token) for _, token in in_flight.values()]
-            if any(start is None for start in starts):
-                times.append(0.25)  # a candidate has not started yet: look again soon
-            times += [max(0.05, start[0] + self.timeout - now) for start in starts if start is not None]
-        return min(times) if times else None
+    def _collect(self, batch: "_DaskBatch", future: Any) -> None:
+        """Finish the job of a finished ``future``: its result, its failure, a loss with its
+        worker (judged later) or, cancelled by the cluster (e.g. a restarted scheduler), sent again."""
+        from distributed.scheduler import KilledWorker
 
-    def _judge_losses(self, tasks: Sequence[Task], lost: dict[str, tuple[float, list[int]]],
-                      queue: collections.deque, suspects: set[int], finish: Any) -> None:
-        """Candidates lost with a worker: the one that was alone on it killed it and fails;
-        several together are run again one at a time; those on a worker ended here are innocent."""
+        if future not in batch.running:
+            return  # cancelled here after its timeout
+        i, token = batch.running.pop(future)
+        start = self._started.pop(token, None)
+        if start is not None:
+            self._trained_on[start[1]] += 1
+        if future.status == "finished":
+            try:
+                evaluation = future.result()
+            except Exception as exc:  # noqa: BLE001 - e.g. a result that cannot be unpickled here
+                batch.fail(i, "exception", describe(exc))
+            else:
+                batch.finish(i, evaluation)
+        elif future.status == "error":
+            exc = future.exception()
+            if isinstance(exc, KilledWorker):
+                address = getattr(exc.last_worker, "address", str(exc.last_worker))
+                batch.lost.setdefault(address, (time.monotonic(), []))[1].append(i)
+            else:
+                batch.fail(i, "exception", describe(exc))
+        else:
+            batch.cancellations[i] += 1
+            if batch.cancellations[i] > MAX_CANCELLATIONS:
+                batch.fail(i, "worker_died", f"the cluster cancelled this candidate {batch.cancellations[i]} times")
+            else:
+                batch.run_again([i])
+
+    def _start_time(self, token: int) -> float | None:
+        start = self._started.get(token)
+        return None if start is None else start[0]
+
+    def _wait_time(self, batch: "_DaskBatch") -> float | None:
         now = time.monotonic()
-        for address, (seen, indices) in list(lost.items()):
+        waits = [max(0.0, seen + SETTLE_SECONDS - now) for seen, _ in batch.lost.values()]
+        if not self.trainer_processes:  # a trainer process keeps its own timeout clock
+            wait = batch.timeout_wait(self._start_time, self.timeout)
+            waits += [] if wait is None else [wait]
+        return min(waits) if waits else None
+
+    def _judge_losses(self, batch: "_DaskBatch") -> None:
+        """Candidates lost with a worker, once the scheduler has reported them all: innocent if
+        the worker was ended here, else judged by the crash-isolation rule."""
+        now = time.monotonic()
+        for address, (seen, indices) in list(batch.lost.items()):
             if now - seen < SETTLE_SECONDS:
                 continue
-            del lost[address]
+            del batch.lost[address]
             if address in self._killed:
-                queue.extendleft(reversed(indices))
-            elif len(indices) > 1:
-                suspects.update(indices)
-                queue.extendleft(reversed(indices))
+                batch.run_again(indices)
             else:
-                finish(indices[0], failure(tasks[indices[0]].spec, "worker_died",
-                                           f"the Dask worker {address} died while training this candidate"))
+                batch.died(indices, f"the Dask worker {address}")
 
-    def _stop_overdue(self, client: Any, tasks: Sequence[Task], in_flight: dict[Any, tuple[int, int]],
-                      finish: Any) -> None:
-        if self.timeout is None or self.trainer_processes:
+    def _stop_overdue(self, client: Any, batch: "_DaskBatch") -> None:
+        """Fail candidates training in a worker's thread past the timeout, and end their workers."""
+        if self.trainer_processes:
             return
-        now = time.monotonic()
-        for future, (i, token) in list(in_flight.items()):
-            start = self._started.get(token)
-            if start is None or now - start[0] <= self.timeout:
-                continue
-            del in_flight[future]
-            self._started.pop(token, None)
+        for future, elapsed in batch.overdue(self._start_time, self.timeout):
+            _, address, pid = self._started.pop(batch.running[future][1])
             client.cancel([future])  # before the worker goes, so that the scheduler does not run it again
-            self._end_worker(client, start[1], start[2])
-            finish(i, failure(tasks[i].spec, "timeout", f"still running after {self.timeout:g} s", now - start[0]))
+            self._end_worker(client, address, pid)
+            batch.time_out(future, self.timeout, elapsed)  # type: ignore[arg-type]
 
-    def _recycle(self, client: Any, in_flight: dict[Any, tuple[int, int]]) -> None:
+    def _recycle(self, client: Any, batch: Batch) -> None:
         """Restart the idle workers that trained ``max_tasks_per_worker`` candidates in their own
         thread (memory; trainer processes are replaced by their worker)."""
         if self.max_tasks_per_worker is None or self.trainer_processes:
             return
-        busy = {start[1] for _, token in in_flight.values() if (start := self._started.get(token)) is not None}
+        busy = {start[1] for _, token in batch.running.values() if (start := self._started.get(token)) is not None}
         for address in [a for a, n in self._trained_on.items() if n >= self.max_tasks_per_worker and a not in busy]:
             del self._trained_on[address]
             self._killed.add(address)
@@ -417,7 +323,7 @@ class DaskEvaluator(Evaluator):
             return
         self._killed.add(address)
         try:
-            client.run(_exit_process, workers=[address], wait=False)
+            client.run(exit_process, workers=[address], wait=False)
         except Exception:  # noqa: BLE001 - already gone
             pass
 
@@ -441,15 +347,11 @@ class DaskEvaluator(Evaluator):
     def __getstate__(self) -> dict[str, Any]:
         """Configuration only: a live client or cluster does not pickle (a search saved for resume
         comes back with a cluster of its own, or connects to ``address`` again)."""
-        state = {k: v for k, v in self.__dict__.items() if not k.startswith("_")}
-        state["client"] = None
-        return state
+        return {**super().__getstate__(), "client": None}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        state.setdefault("memory_limit_gb", 1.5)  # saved before these settings existed
-        state.setdefault("trainer_processes", True)
-        self.__dict__.update(state)
-        self._reset()
+        # pickled before these settings existed: their defaults
+        super().__setstate__({"memory_limit_gb": 1.5, "trainer_processes": True, **state})
 
     def __repr__(self) -> str:
         where = (f"client={self.client!r}" if self.client is not None else f"address={self.address!r}"
@@ -457,3 +359,26 @@ class DaskEvaluator(Evaluator):
         return (f"DaskEvaluator({where}, threads_per_worker={self.threads_per_worker}, timeout={self.timeout}, "
                 f"max_tasks_per_worker={self.max_tasks_per_worker}, memory_limit_gb={self.memory_limit_gb}, "
                 f"trainer_processes={self.trainer_processes})")
+
+
+class _DaskBatch(Batch):
+    """A batch on a Dask cluster: its futures report here as they finish (``done``), and
+    candidates lost with a worker wait in ``lost`` until the scheduler has reported them all."""
+
+    def __init__(self, jobs: Sequence[Job], on_result: OnResult | None, order: Any):
+        super().__init__(jobs, on_result, order)
+        self.done: queue_module.Queue = queue_module.Queue()
+        self.lost: dict[str, tuple[float, list[int]]] = {}  # dead worker -> (when we learnt it, its jobs)
+        self.cancellations: collections.Counter = collections.Counter()
+
+    def finished(self, timeout: float | None) -> list[Any]:
+        """The futures finished so far, waiting up to ``timeout`` seconds (None: for good) for one."""
+        try:
+            finished = [self.done.get(timeout=timeout)]
+        except queue_module.Empty:
+            return []
+        while True:
+            try:
+                finished.append(self.done.get_nowait())
+            except queue_module.Empty:
+                return finished
