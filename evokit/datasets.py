@@ -25,11 +25,12 @@ from typing import Any
 
 import numpy as np
 
-from evokit.errors import ConfigError, DataError, check_choice, check_int, invalid
+from evokit import tasks
+from evokit.errors import ConfigError, DataError, check_choice, check_int, invalid, invalid_data
+from evokit.tasks.arrays import finite_float32
 
 __all__ = ["Dataset", "load", "from_arrays", "names"]
 
-TASKS = ("classification", "regression")
 _NAMES = ("digits", "breast_cancer", "wine", "iris", "mnist1d")
 _SPLITS = ("train", "val", "test")
 _SHAPES_ALLOWED = ("expected 2 to 4 dimensions: (n, features), (n, length, channels) "
@@ -40,19 +41,8 @@ _MNIST1D_CACHE: dict[str, tuple[np.ndarray, ...]] = {}
 _MNIST1D_LOCK = threading.Lock()
 
 
-class _Shown:
-    """A description standing in for a value in an error message (arrays are too long to repr)."""
-
-    def __init__(self, text: str) -> None:
-        self.text = text
-
-    def __repr__(self) -> str:
-        return f"<{self.text}>"
-
-
-def _bad(field: str, what: str, allowed: str) -> DataError:
-    """A DataError in the standard ``field=<what> is invalid: allowed`` form."""
-    return invalid(field, _Shown(what), allowed, DataError)  # type: ignore[return-value]
+_bad = invalid_data
+"""A DataError in the standard ``field=<what> is invalid: allowed`` form."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -61,7 +51,7 @@ class Dataset:
 
     Build one with :func:`load` or :func:`from_arrays`; they validate, encode and scale.  Treat
     the arrays as read-only: :attr:`fingerprint` (part of fitness cache keys) is computed from
-    their contents.
+    their contents.  ``task`` is a task's name (:func:`evokit.tasks.get` gives the task).
     """
 
     name: str
@@ -75,7 +65,8 @@ class Dataset:
     classes: tuple = ()
 
     def __post_init__(self) -> None:
-        check_choice("task", self.task, TASKS)
+        check_choice("task", self.task, tasks.names())
+        stratified = tasks.get(self.task).stratified
         for split in _SPLITS:
             x, y = getattr(self, f"x_{split}"), getattr(self, f"y_{split}")
             if len(x) != len(y):
@@ -84,7 +75,7 @@ class Dataset:
             if x.shape[1:] != self.x_train.shape[1:]:
                 raise _bad(f"x_{split}", f"array of shape {x.shape}",
                            f"expected samples of shape {self.x_train.shape[1:]} like x_train")
-        if self.task == "classification" and not self.classes:
+        if stratified and not self.classes:  # class codes given as they are: classes 0..max
             top = max((int(np.max(getattr(self, f"y_{s}"))) for s in _SPLITS
                        if len(getattr(self, f"y_{s}"))), default=-1)
             object.__setattr__(self, "classes", tuple(range(top + 1)))
@@ -96,15 +87,13 @@ class Dataset:
 
     @property
     def n_classes(self) -> int | None:
-        """The number of classes, or None for regression."""
-        return len(self.classes) if self.task == "classification" else None
+        """The number of classes, or None for a task without classes (regression)."""
+        return len(self.classes) if tasks.get(self.task).stratified else None
 
     @property
     def n_outputs(self) -> int:
         """The width of the network's output layer: K classes, or the number of targets."""
-        if self.task == "classification":
-            return len(self.classes)
-        return 1 if self.y_train.ndim == 1 else int(self.y_train.shape[1])
+        return tasks.get(self.task).n_outputs(self.y_train, self.classes)
 
     @property
     def fingerprint(self) -> str:
@@ -130,13 +119,14 @@ class Dataset:
         """
         seed = check_int("seed", seed, minimum=0)
         rng = np.random.default_rng(seed)
+        stratified = tasks.get(self.task).stratified
         parts: dict[str, np.ndarray] = {}
         for split, n in (("train", n_train), ("val", n_val)):
             x, y = getattr(self, f"x_{split}"), getattr(self, f"y_{split}")
             if n is not None:
                 check_int(f"n_{split}", n, minimum=1, maximum=len(y))
                 if n < len(y):
-                    keep = (_stratified_pick(y, n, rng) if self.task == "classification"
+                    keep = (_stratified_pick(y, n, rng) if stratified
                             else np.sort(rng.choice(len(y), size=n, replace=False)))
                     x, y = x[keep], y[keep]
             parts[f"x_{split}"], parts[f"y_{split}"] = x, y
@@ -145,7 +135,7 @@ class Dataset:
 
     def __repr__(self) -> str:
         shapes = ", ".join(f"{s}={getattr(self, f'x_{s}').shape}" for s in _SPLITS)
-        extra = f", n_classes={self.n_classes}" if self.task == "classification" else ""
+        extra = f", n_classes={self.n_classes}" if self.n_classes is not None else ""
         return f"Dataset({self.name!r}, {self.task}, {shapes}{extra})"
 
 
@@ -209,8 +199,8 @@ def from_arrays(X: Any, y: Any, *, task: str | None = None, name: str = "user", 
         raise _bad("y", f"array of shape {y_arr.shape}", f"expected one target per sample of X "
                    f"({len(x)})")
     if task is None:
-        task = "regression" if y_arr.dtype.kind == "f" else "classification"
-    check_choice("task", task, TASKS)
+        task = tasks.infer(y_arr)
+    check_choice("task", task, tasks.names())
     if (X_test is None) != (y_test is None):
         given, missing = ("X_test", "y_test") if y_test is None else ("y_test", "X_test")
         raise invalid(missing, None, f"{given} was given, so {missing} is needed too", DataError)
@@ -252,70 +242,13 @@ def _as_array(field: str, value: Any) -> np.ndarray:
     return array
 
 
-def _numeric(field: str, array: np.ndarray) -> np.ndarray:
-    """``array`` as float32, refusing text, complex and non-finite values."""
-    if array.dtype.kind not in "biufO":
-        raise _bad(field, f"array of dtype {array.dtype}", "expected real numbers")
-    try:
-        out = array.astype(np.float32)
-    except (TypeError, ValueError):
-        raise _bad(field, f"array of dtype {array.dtype}", "expected real numbers") from None
-    bad = ~np.isfinite(out)
-    if bad.any():
-        n_nan = int(np.isnan(out).sum())
-        n_inf = int(bad.sum()) - n_nan
-        raise _bad(field, f"array of shape {array.shape} with {n_nan} NaN and {n_inf} infinite "
-                   "values", "expected finite numbers only (|value| < 3.4e38 for float32)")
-    return out
-
-
 def _check_x(field: str, X: Any) -> np.ndarray:
     array = _as_array(field, X)
     if not 2 <= array.ndim <= 4:
         raise _bad(field, f"array of shape {array.shape}", _SHAPES_ALLOWED)
     if len(array) == 0:
         raise _bad(field, f"array of shape {array.shape}", "expected at least one sample")
-    return _numeric(field, array)
-
-
-def _encode_labels(y: np.ndarray, y_test: np.ndarray | None) -> tuple:
-    """Labels -> int64 codes 0..K-1 (sorted unique values), with the original values."""
-    if y.ndim != 1:
-        raise _bad("y", f"array of shape {y.shape}", "expected 1-D class labels for classification "
-                   "(use y.argmax(1) for one-hot labels, y.ravel() for a column)")
-    n_missing = sum(1 for v in y.tolist() if v is None or (isinstance(v, float) and v != v))
-    if n_missing:
-        raise _bad("y", f"labels with {n_missing} NaN/None values", "expected a label per sample")
-    try:
-        values = np.unique(y)
-    except TypeError:
-        raise _bad("y", "labels of mixed types", "expected labels that sort (all numbers or all "
-                   "strings)") from None
-    if len(values) < 2:
-        raise _bad("y", f"labels with {len(values)} distinct value(s) {values.tolist()}",
-                   "classification needs at least 2 classes")
-    codes = np.searchsorted(values, y).astype(np.int64)
-    test_codes = None
-    if y_test is not None:
-        if y_test.ndim != 1:
-            raise _bad("y_test", f"array of shape {y_test.shape}", "expected 1-D class labels")
-        try:
-            test_codes = np.clip(np.searchsorted(values, y_test), 0, len(values) - 1)
-            unknown = sorted(set(y_test[values[test_codes] != y_test].tolist()), key=repr)
-        except TypeError:
-            unknown = ["(labels of another type than y)"]
-        if unknown:
-            raise _bad("y_test", f"labels {unknown[:10]} not in y", f"expected labels among the "
-                       f"training classes {values.tolist()[:20]}")
-        test_codes = test_codes.astype(np.int64)
-    return codes, test_codes, tuple(values.tolist())
-
-
-def _check_targets(field: str, y: np.ndarray) -> np.ndarray:
-    if y.ndim not in (1, 2):
-        raise _bad(field, f"array of shape {y.shape}", "expected regression targets of shape "
-                   "(n,) or (n, outputs)")
-    return _numeric(field, y)
+    return finite_float32(field, array)
 
 
 # --- splitting and scaling ------------------------------------------------------------------
@@ -387,28 +320,13 @@ def _make(name: str, task: str, x: np.ndarray, y: np.ndarray, x_test: np.ndarray
     x = np.asarray(x, dtype=np.float32)
     if x_test is not None:
         x_test = np.asarray(x_test, dtype=np.float32)
-    classification = task == "classification"
-    if classification:
-        y, y_test, classes = _encode_labels(y, y_test)
-        needed = 2 if x_test is not None else 3
-        counts = np.bincount(y, minlength=len(classes))
-        if counts.min() < needed:
-            k = int(counts.argmin())
-            raise _bad("y", f"labels where class {classes[k]!r} has {int(counts[k])} sample(s)",
-                       f"a stratified train/validation{'' if x_test is not None else '/test'} "
-                       f"split needs at least {needed} samples of every class")
-    else:
-        y, classes = _check_targets("y", y), ()
-        if y_test is not None:
-            y_test = _check_targets("y_test", y_test)
-            if y_test.shape[1:] != y.shape[1:]:
-                raise _bad("y_test", f"array of shape {y_test.shape}",
-                           f"expected targets of shape {y.shape[1:]} like y")
-    strata = classes if classification else None
+    kind = tasks.get(task)
+    y, y_test, classes = kind.targets(y, y_test)
+    strata = classes if kind.stratified else None
     if x_test is None:
         x, x_test, y, y_test = _split(x, y, test_size, "test_size", strata, seed)
     x_train, x_val, y_train, y_val = _split(x, y, val_size, "val_size", strata, seed)
-    if classification and len(np.unique(y_train)) < len(classes):
+    if kind.stratified and len(np.unique(y_train)) < len(classes):
         k = int(np.setdiff1d(np.arange(len(classes)), y_train)[0])
         raise _bad("y", f"labels where class {classes[k]!r} has no sample left for training",
                    f"every class needs training samples: lower test_size={test_size} / "

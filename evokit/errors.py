@@ -81,3 +81,18 @@ def check_choices(field: str, values: Any, ok: Any = is_positive_int, what: str 
         raise ConfigError(f"{field}={values!r} is invalid: expected a non-empty list of "
                           f"{'distinct ' if distinct else ''}{what}")
     return tuple(values)
+
+
+class Described:
+    """A description standing in for a value in an error message (arrays are too long to repr)."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    def __repr__(self) -> str:
+        return f"<{self.text}>"
+
+
+def invalid_data(field: str, what: str, allowed: str) -> DataError:
+    """A DataError in the standard form for a value too long to show: ``field=<what> is invalid: allowed``."""
+    return invalid(field, Described(what), allowed, DataError)  # type: ignore[return-value]

@@ -8,20 +8,22 @@ draw from and what a seeded search seeds).
 """
 from __future__ import annotations
 
-import inspect
 import random as _random
 from abc import ABC, abstractmethod
 from typing import Any
 
 from deap import base
 
-from evokit.errors import ConfigError, check_choice
+from evokit import tasks
+from evokit.errors import ConfigError
 from evokit.netspec import Dense, Flatten, Graph, NetSpec
+from evokit.params import Configurable
 
-TASKS = ("classification", "regression")
+TASKS = tasks.names()
+"""The task names the registry knew when encodings were imported (``evokit.tasks.names()``)."""
 
 
-class Encoding(ABC):
+class Encoding(Configurable, ABC):
     """A genotype representation: random genotypes, decoding, variation operators, distance.
 
     Contract for implementations:
@@ -30,7 +32,8 @@ class Encoding(ABC):
       module-level classes with a ``fitness`` attribute (set by the toolbox) that is not part of
       their equality.
     * ``decode(genotype, input_shape, n_outputs, task)`` returns a valid NetSpec whose last node
-      is the head (softmax over ``n_outputs`` classes, or ``n_outputs`` linear outputs). Genotypes
+      is the head, the task's output layer (``add_head`` asks ``Task.head``: a softmax over
+      ``n_outputs`` classes, ``n_outputs`` linear outputs, ...). Genotypes
       that would give impossible shapes are repaired, never rejected. It raises GenotypeError
       only for genotypes that don't belong to this encoding.
     * ``register(toolbox)`` registers ``mate`` and ``mutate`` following DEAP's contract
@@ -88,14 +91,6 @@ class Encoding(ABC):
         """The genotype ``to_json`` wrote, validated (GenotypeError naming the gene if broken)."""
         raise NotImplementedError(f"{type(self).__name__} does not read genotypes back from JSON")
 
-    def get_params(self) -> dict[str, Any]:
-        """Constructor arguments, as scikit-learn's ``get_params``."""
-        names = [p for p in inspect.signature(type(self).__init__).parameters if p != "self"]
-        return {n: getattr(self, n) for n in names}
-
-    def __repr__(self) -> str:
-        args = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
-        return f"{type(self).__name__}({args})"
 
 
 def rng_or_global(rng: Any) -> Any:
@@ -103,12 +98,13 @@ def rng_or_global(rng: Any) -> Any:
     return _random if rng is None else rng
 
 
-def add_head(g: Graph, x: int, n_outputs: int, task: str) -> NetSpec:
-    """Finish a network: flatten if needed, then softmax (classification) or linear outputs."""
-    check_choice("task", task, TASKS)
+def add_head(g: Graph, x: int, n_outputs: int, task: str | tasks.Task) -> NetSpec:
+    """Finish a network: flatten if needed, then the task's output layer (``Task.head``: a softmax
+    over the classes, linear outputs, ...). ``task`` is a task's name or a Task."""
+    kind = tasks.get(task)
     if not isinstance(n_outputs, int) or n_outputs < 1:
         raise ConfigError(f"n_outputs={n_outputs!r} is invalid: expected a positive integer")
     if len(g.shape(x)) > 1:
         x = g.add(Flatten(), x)
-    activation = "softmax" if task == "classification" else "linear"
-    return g.finish(g.add(Dense(n_outputs, activation=activation), x))
+    head = kind.head(n_outputs)
+    return g.finish(g.add(Dense(head.units, activation=head.activation), x))

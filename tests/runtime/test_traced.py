@@ -261,3 +261,12 @@ def test_nan_loss_fails_that_candidate_only_and_the_graph_recovers(small_digits)
     alone = train(spec, small_digits, CONFIG, seed=0)
     assert _max_diff(alone.weights, again.weights) < WEIGHT_TOL
     assert again.history["loss"] == pytest.approx(alone.history["loss"])
+
+
+def test_graphs_are_cached_per_task_given_by_name_or_object(small_digits):
+    traced.clear_graphs()
+    p = traced.plan(_family(small_digits)[0])
+    graph = traced.graph_for(p, CONFIG, small_digits.task)
+    assert traced.graph_for(p, CONFIG, ek.tasks.Classification()) is graph
+    assert graph.model.loss == ek.tasks.get(small_digits.task).loss()
+    assert traced.cached_graphs() == 1

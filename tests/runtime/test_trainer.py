@@ -130,7 +130,7 @@ def test_seed_candidate_seeds_like_keras_without_touching_tensorflows_global_see
     import tensorflow as tf
     from tensorflow.python.eager import context
 
-    from evokit.runtime.training.loop import seed_candidate
+    from evokit.runtime.training.seeds import seed_candidate
 
     def draws():
         return random.random(), float(np.random.rand()), np.asarray(keras.random.uniform((3,))).tolist()
@@ -180,3 +180,45 @@ def test_a_trained_model_leaves_no_traced_graph_behind(small_digits, tiny_encodi
         spec = decode(DeepGAGenome([ConvBlock(filters, 3, "max", 2, "relu")], [DenseBlock(8, "relu", 0.0)], []))
         assert train(spec, small_digits, TrainingConfig(epochs=1), seed=filters).status == "ok"
     assert train_steps_alive() == before
+
+
+def _regression_data():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(160, 5)).astype("float32")
+    return ek.datasets.from_arrays(x, np.stack([x @ rng.normal(size=5), x[:, 0]], axis=1).astype("float32"))
+
+
+@pytest.mark.parametrize("trace_once", [False, True])
+def test_regression_trains_with_its_tasks_loss_and_is_scored_by_it(trace_once):
+    """The task, not a branch in the trainer, gives the head, the loss and the metrics."""
+    from evokit.runtime.training.forward import predict, score_test_split
+
+    data = _regression_data()
+    task = ek.tasks.get(data.task)
+    g = ek.netspec.Graph(data.input_shape)
+    spec = ek.encodings.add_head(g, g.add(ek.netspec.Dense(8, "tanh"), g.input), data.n_outputs, data.task)
+    ev = train(spec, data, ek.TrainingConfig(epochs=3, learning_rate=0.01, trace_once=trace_once), seed=0)
+    assert ev.status == "ok" and set(ev.metrics) == {"val_loss", "loss"}
+    assert ev.history["loss"][-1] < ev.history["loss"][0]
+    model = ev.model()
+    assert ev.metrics["val_loss"] == pytest.approx(task.score(data.y_val, predict(model, data.x_val))["val_loss"],
+                                                   rel=1e-5)
+    assert set(score_test_split(model, data)) == {"test_loss"}
+
+
+def test_one_forward_pass_helper_eager_or_traced_gives_the_same_outputs(small_digits):
+    from evokit.runtime.training.forward import predict
+
+    model = ek.build(_spec(small_digits), seed=0)
+    eager = predict(model, small_digits.x_val, batch_size=32)
+    assert eager.shape == (len(small_digits.x_val), small_digits.n_outputs)
+    np.testing.assert_allclose(predict(model, small_digits.x_val, traced=True), eager, rtol=1e-6, atol=1e-7)
+
+
+def test_the_room_face_keeps_its_public_names():
+    """Importers outside the room use these from ``trainer`` (search, export, the candidates' room)."""
+    from evokit.runtime.training import forward, seeds
+
+    assert trainer.candidate_seed is seeds.candidate_seed
+    assert trainer.score_test_split is forward.score_test_split
+    assert callable(trainer.forget_models) and callable(trainer.train)

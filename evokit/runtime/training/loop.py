@@ -5,7 +5,8 @@ model, ~0.1-0.2 s per candidate on the small networks a search trains: more than
 Here batches are drawn from a NumPy generator seeded with the candidate's seed, the last, short
 batch is padded with zero-weighted samples (every step has one shape: the train function is
 traced once per model, or once per shared graph with :mod:`evokit.runtime.training.traced`), and
-validation is ``predict_on_batch``, never ``model.evaluate``.
+validation is a forward pass (:func:`evokit.runtime.training.forward.predict`), never
+``model.evaluate``, scored by the data's task (``Task.score``).
 """
 from __future__ import annotations
 
@@ -15,35 +16,10 @@ from typing import Any, Callable
 
 import numpy as np
 
+from evokit import tasks
 from evokit.evaluation import Evaluation, TrainingConfig, failure
 from evokit.netspec import NetSpec
-
-
-def seed_candidate(seed: int) -> None:
-    """Seed Python, NumPy and Keras's global ``SeedGenerator`` for one candidate.
-
-    What ``keras.utils.set_random_seed`` does, but without ``tf.random.set_seed``: TensorFlow
-    clears its kernel cache whenever its global seed is set, and every traced function then
-    instantiates its kernels again at its next call (measured: 27-31 ms on the first step of
-    each candidate in a reused trace-once graph, against ~2 ms for a step). evokit seeds every
-    initializer and dropout layer explicitly, and Keras's random ops take their seeds from
-    Keras's own generator, so TensorFlow's global seed decides nothing here.
-    """
-    import random
-
-    try:
-        from keras.src.backend.common import global_state
-        from keras.src.random.seed_generator import GLOBAL_SEED_GENERATOR
-        from keras.src.utils.rng_utils import GLOBAL_RANDOM_SEED
-    except ImportError:  # a Keras without these internals: the public call, cache clearing and all
-        import keras
-
-        keras.utils.set_random_seed(seed)
-        return
-    global_state.set_global_attribute(GLOBAL_RANDOM_SEED, seed)
-    global_state.set_global_attribute(GLOBAL_SEED_GENERATOR, None)  # made again from the seed
-    random.seed(seed)
-    np.random.seed(seed)
+from evokit.runtime.training import forward
 
 
 class StepTimer:
@@ -77,9 +53,9 @@ def train_batches(model: Any, data: Any, config: TrainingConfig, seed: int, time
     NumPy generator seeded with ``seed``: the model's traced train function is reused and no
     ``tf.data`` pipeline is rebuilt per candidate (``fit`` rebuilds one, ~0.1-0.2 s). Returns the
     history (``loss`` per epoch, the weighted mean over its batches like ``fit``; ``val_loss``
-    with early stopping). Stops at the first non-finite loss (its last ``loss`` is then NaN)."""
-    from evokit.runtime.training.trainer import score_predictions
-
+    with early stopping, scored each epoch through the model's traced predict function). Stops
+    at the first non-finite loss (its last ``loss`` is then NaN)."""
+    task = tasks.get(data.task)
     rng = np.random.default_rng(seed)
     n, size = len(data.x_train), config.batch_size
     full = np.ones(size, "float32")
@@ -112,7 +88,7 @@ def train_batches(model: Any, data: Any, config: TrainingConfig, seed: int, time
         if not math.isfinite(loss):
             break
         if config.early_stopping is not None:
-            val_loss = score_predictions(data.y_val, predict_batches(model, data.x_val), data.task, "val_")["val_loss"]
+            val_loss = task.score(data.y_val, forward.predict(model, data.x_val, traced=True), "val_")["val_loss"]
             history.setdefault("val_loss", []).append(val_loss)
             if val_loss < best:
                 best, best_weights, waited = val_loss, model.get_weights(), 0
@@ -125,20 +101,12 @@ def train_batches(model: Any, data: Any, config: TrainingConfig, seed: int, time
     return history
 
 
-def predict_batches(model: Any, x: np.ndarray, batch_size: int = 1024) -> np.ndarray:
-    """Inference-mode forward pass with the model's traced predict function (``predict_on_batch``)."""
-    return np.concatenate([np.asarray(model.predict_on_batch(x[i:i + batch_size]))
-                           for i in range(0, len(x), batch_size)], axis=0)
-
-
 def train_and_score(spec: NetSpec, model: Any, data: Any, config: TrainingConfig, seed: int, start: float,
                     predict: Callable[[np.ndarray], np.ndarray], train: bool = True) -> Evaluation:
     """Train a compiled ``model`` of ``spec`` with :func:`train_batches` (unless ``train`` is
     False) and score it on the validation split with ``predict``: the candidate's Evaluation, or
     a ``nan_loss`` failure when the training loss or a validation metric is not finite.
     ``start`` is when the candidate's clock started (its wall time counts from there)."""
-    from evokit.runtime.training.trainer import score_predictions
-
     history: dict[str, list[float]] = {}
     train_time = 0.0
     timer = StepTimer()
@@ -150,7 +118,7 @@ def train_and_score(spec: NetSpec, model: Any, data: Any, config: TrainingConfig
         if not losses or not all(math.isfinite(v) for v in losses):
             return failure(spec, "nan_loss", f"training loss became {losses[-1] if losses else 'undefined'}",
                            time.perf_counter() - start)
-    metrics = score_predictions(data.y_val, predict(data.x_val), data.task, "val_")
+    metrics = tasks.get(data.task).score(data.y_val, predict(data.x_val), "val_")
     if not all(math.isfinite(v) for v in metrics.values()):
         return failure(spec, "nan_loss", f"validation metrics not finite: {metrics}", time.perf_counter() - start)
     if train:

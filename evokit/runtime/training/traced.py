@@ -44,9 +44,13 @@ from typing import Any
 import keras
 import numpy as np
 
+from evokit import tasks
 from evokit.evaluation import Evaluation, TrainingConfig, failure
 from evokit.netspec import INPUT, Activation, Conv1D, Conv2D, Dense, Dropout, Flatten, GlobalPool, NetSpec, Pool
-from evokit.runtime.training.loop import predict_batches, seed_candidate, train_and_score
+from evokit.runtime.training import forward
+from evokit.runtime.training.compiling import compile_model
+from evokit.runtime.training.loop import train_and_score
+from evokit.runtime.training.seeds import seed_candidate
 
 MIN_WIDTH = 8
 """Smallest width bucket: widths 1..8 share one graph."""
@@ -151,12 +155,29 @@ def _bucketed(layer: Any) -> bool:
     return layer.padding == "same" and set(layer.stride) == {1}
 
 
+MASKABLE_LAYERS = (Conv1D, Conv2D, Pool, GlobalPool, Flatten, Dense, Dropout, Activation)
+"""The layer kinds a padded graph has (see the module docstring)."""
+
+
+def _is_chain(spec: NetSpec) -> bool:
+    """Whether validated ``spec`` has a padded graph's shape: a chain of ``MASKABLE_LAYERS``, each
+    reading the one before, ending in a Dense head, with a softmax at the head only."""
+    last = len(spec.nodes) - 1
+    if not isinstance(spec.nodes[last].layer, Dense):
+        return False
+    for i, node in enumerate(spec.nodes):
+        if type(node.layer) not in MASKABLE_LAYERS or node.inputs != ((INPUT,) if i == 0 else (i - 1,)):
+            return False
+        if getattr(node.layer, "activation", None) == "softmax" and i != last:
+            return False  # softmax mixes channels: padded ones would change the true ones' values
+    return True
+
+
 def _plan(spec: NetSpec, pads: dict[int, tuple[tuple[int, ...], int]]) -> Plan | None:
     """:func:`plan` with each weighted layer at its own buckets, or at ``pads[index]`` (kernel,
     width) where given."""
     spec = spec.validate()
-    layers = (Conv1D, Conv2D, Pool, GlobalPool, Flatten, Dense, Dropout, Activation)
-    if not isinstance(spec.nodes[-1].layer, Dense):
+    if not _is_chain(spec):
         return None
     steps: list[_Step] = []
     flops = 0
@@ -165,10 +186,6 @@ def _plan(spec: NetSpec, pads: dict[int, tuple[tuple[int, ...], int]]) -> Plan |
     last = len(spec.nodes) - 1
     for i, node in enumerate(spec.nodes):
         layer = node.layer
-        if type(layer) not in layers or node.inputs != ((INPUT,) if i == 0 else (i - 1,)):
-            return None
-        if getattr(layer, "activation", None) == "softmax" and i != last:
-            return None  # softmax mixes channels: padded ones would change the true ones' values
         out = spec.shapes[i]
         step = _Step(i, layer, [layer.kind])
         if isinstance(layer, (Conv1D, Conv2D)):
@@ -320,16 +337,10 @@ class _Net(keras.Model):
         return x
 
 
-def _optimizer(config: TrainingConfig) -> Any:
-    from evokit.runtime.training.trainer import _optimizer as make
-
-    return make(keras, config)
-
-
 class TracedGraph:
     """One compiled padded graph and how to load a candidate into it and read it back."""
 
-    def __init__(self, first: Plan, config: TrainingConfig, task: str):
+    def __init__(self, first: Plan, config: TrainingConfig, task: tasks.Task):
         from evokit.builder import _layer
 
         self.layers: list[Any] = []
@@ -356,9 +367,7 @@ class TracedGraph:
             self.layers.append(made)
         self.model = _Net(self.layers, name="evokit_traced")
         self.model(np.zeros((1, *first.spec.input_shape), "float32"))  # creates every layer's variables
-        self.model.compile(optimizer=_optimizer(config),
-                           loss="sparse_categorical_crossentropy" if task == "classification" else "mse")
-        self.model.optimizer.build(self.model.trainable_variables)
+        compile_model(self.model, config, task)
         self.candidates = 0  # candidates trained in this graph
 
     @property
@@ -440,15 +449,17 @@ class TracedGraph:
 
     def predict(self, x: np.ndarray) -> np.ndarray:
         """Inference-mode forward pass through the graph's one traced predict function."""
-        return predict_batches(self.model, x)
+        return forward.predict(self.model, x, traced=True)
 
 
 _GRAPHS: "collections.OrderedDict[str, TracedGraph]" = collections.OrderedDict()
 
 
-def graph_for(p: Plan, config: TrainingConfig, task: str) -> TracedGraph:
-    """The cached graph of ``p``'s signature for these settings (built, compiled on a miss)."""
-    key = "|".join([keras.config.backend(), p.signature, config.optimizer, repr(config.learning_rate), task])
+def graph_for(p: Plan, config: TrainingConfig, task: str | tasks.Task) -> TracedGraph:
+    """The cached graph of ``p``'s signature for these settings and task (a name or a Task;
+    built and compiled with the task's loss on a miss)."""
+    task = tasks.get(task)
+    key = "|".join([keras.config.backend(), p.signature, config.optimizer, repr(config.learning_rate), repr(task)])
     graph = _GRAPHS.pop(key, None)
     if graph is None:
         graph = TracedGraph(p, config, task)

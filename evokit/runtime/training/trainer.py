@@ -5,13 +5,22 @@ its structural signature: see :mod:`evokit.runtime.training.traced`).
 Each candidate is built and trained under a seed of its own, derived from the run seed and the
 network's canonical hash: the same network trains to the same weights whatever genotype produced
 it, in whatever order, in whatever process. Validation is one direct forward pass (no
-``model.evaluate``, which traces another function per model). A NaN or infinite loss, or any
-exception, fails this candidate only.
+``model.evaluate``, which traces another function per model), scored by the data's task. A NaN
+or infinite loss, or any exception, fails this candidate only.
+
+The training room's modules import one way, each only from those above it in this list:
+
+* :mod:`~evokit.runtime.training.seeds` (a candidate's seed), :mod:`~evokit.runtime.training.compiling`
+  (the optimizer and the task's loss), :mod:`~evokit.runtime.training.forward` (the forward pass,
+  a split scored by the task), :mod:`~evokit.runtime.training.allocator`;
+* :mod:`~evokit.runtime.training.loop`: the batch loop;
+* :mod:`~evokit.runtime.training.traced`: trace-once graphs;
+* this module: train one NetSpec either way, and what a process keeps between candidates. It is
+  the room's face: ``candidate_seed`` and ``score_test_split`` are importable from here.
 """
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import os
 import random
 import time
@@ -19,36 +28,19 @@ from typing import Any, Iterator, Sequence
 
 import numpy as np
 
+from evokit import tasks
 from evokit.evaluation import Evaluation, TrainingConfig, failure
 from evokit.fitness.probes import Probe
 from evokit.netspec import NetSpec
+from evokit.runtime.training import forward
 from evokit.runtime.training.allocator import keep_tensors_on_heap
+from evokit.runtime.training.compiling import compile_model
+from evokit.runtime.training.forward import score_test_split
+from evokit.runtime.training.loop import train_and_score
+from evokit.runtime.training.seeds import candidate_seed, seed_candidate
 
-def candidate_seed(run_seed: int, spec_hash: str) -> int:
-    """The seed one network is built and trained with, from the run seed and its hash."""
-    return int(hashlib.sha256(f"{run_seed}:{spec_hash}".encode()).hexdigest()[:8], 16) % (2**31 - 1)
-
-
-def _optimizer(keras: Any, config: TrainingConfig) -> Any:
-    cls = {"adam": keras.optimizers.Adam, "sgd": keras.optimizers.SGD, "rmsprop": keras.optimizers.RMSprop,
-           "adamw": keras.optimizers.AdamW, "nadam": keras.optimizers.Nadam}[config.optimizer]
-    return cls(learning_rate=config.learning_rate)
-
-
-def predict(model: Any, x: np.ndarray, batch_size: int = 1024) -> np.ndarray:
-    """Forward pass in inference mode, batched, without tracing a predict function."""
-    outs = [np.asarray(model(x[i:i + batch_size], training=False)) for i in range(0, len(x), batch_size)]
-    return np.concatenate(outs, axis=0)
-
-
-def score_predictions(y_true: np.ndarray, y_pred: np.ndarray, task: str, prefix: str) -> dict[str, float]:
-    """Accuracy and cross-entropy (classification) or MSE (regression) of predictions."""
-    if task == "classification":
-        p = np.clip(y_pred[np.arange(len(y_true)), y_true.astype(int)], 1e-7, 1.0)
-        return {f"{prefix}accuracy": float(np.mean(np.argmax(y_pred, axis=1) == y_true)),
-                f"{prefix}loss": float(-np.mean(np.log(p)))}
-    y_true = y_true.reshape(len(y_true), -1)
-    return {f"{prefix}loss": float(np.mean((y_pred.reshape(y_true.shape) - y_true) ** 2))}
+__all__ = ["train", "candidate_seed", "score_test_split", "forget_models", "released_custom_gradients",
+           "lean_graphs", "cores_in_use", "resident_memory_gb"]
 
 
 def train(spec: NetSpec, data: Any, config: TrainingConfig, seed: int, keep_weights: bool = True,
@@ -160,7 +152,7 @@ def _train(spec: NetSpec, data: Any, config: TrainingConfig, seed: int, keep_wei
 
             evaluation, graph = traced.fit(traced_plan, data, config, seed, start, weights, fit)
         else:
-            evaluation, model = _build_and_fit(keras, spec, data, config, seed, start, weights, fit)
+            evaluation, model = _build_and_fit(spec, data, config, seed, start, weights, fit)
     except Exception as exc:  # noqa: BLE001 - one candidate's crash never ends the run
         evaluation = failure(spec, "exception", f"{type(exc).__name__}: {exc}", time.perf_counter() - start)
     finally:
@@ -213,10 +205,9 @@ def forget_models() -> None:
         _built_since_clear[0] = 0
 
 
-def _build_and_fit(keras: Any, spec: NetSpec, data: Any, config: TrainingConfig, seed: int, start: float,
+def _build_and_fit(spec: NetSpec, data: Any, config: TrainingConfig, seed: int, start: float,
                    weights: list[Any] | None = None, fit: bool = True) -> tuple[Evaluation, Any]:
     from evokit.builder import build
-    from evokit.runtime.training.loop import seed_candidate, train_and_score
 
     try:
         seed_candidate(seed)
@@ -226,13 +217,9 @@ def _build_and_fit(keras: Any, spec: NetSpec, data: Any, config: TrainingConfig,
     except Exception as exc:  # noqa: BLE001 - a candidate that cannot be built fails alone
         return failure(spec, "build_error", f"{type(exc).__name__}: {exc}", time.perf_counter() - start), None
     if fit:
-        model.compile(optimizer=_optimizer(keras, config),
-                      loss="sparse_categorical_crossentropy" if data.task == "classification" else "mse")
-        # Slot variables made now, not inside the first traced step: a variable created while a
-        # tf.function traces makes TensorFlow trace it twice and guard every read with a
-        # conditional. Measured: build + compile + first step 0.15 s instead of 0.33 s.
-        model.optimizer.build(model.trainable_variables)
-    evaluation = train_and_score(spec, model, data, config, seed, start, lambda x: predict(model, x), train=fit)
+        compile_model(model, config, tasks.get(data.task))  # optimizer slots made before the first step
+    evaluation = train_and_score(spec, model, data, config, seed, start, lambda x: forward.predict(model, x),
+                                 train=fit)
     return evaluation, (None if evaluation.failed else model)
 
 
@@ -266,7 +253,3 @@ def resident_memory_gb() -> float:
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # bytes on macOS, KB elsewhere
         return peak / (1024**3 if sys.platform == "darwin" else 1024**2)
 
-
-def score_test_split(model: Any, data: Any) -> dict[str, float]:
-    """Metrics of a trained model on the held-out test split (``test_accuracy``, ``test_loss``)."""
-    return score_predictions(data.y_test, predict(model, data.x_test), data.task, "test_")

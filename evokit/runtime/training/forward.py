@@ -1,0 +1,31 @@
+"""The forward pass of a model in inference mode, and scoring it on a split with its task."""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from evokit import tasks
+
+
+def predict(model: Any, x: np.ndarray, batch_size: int = 1024, traced: bool = False) -> np.ndarray:
+    """Forward pass in inference mode, in batches of ``batch_size``.
+
+    ``traced=False`` calls the model eagerly, without tracing a predict function: a model scored
+    once (a candidate's own model, validated after training; a model on the test split) would
+    pay more to trace one than to run it. ``traced=True`` uses the model's traced predict
+    function (``predict_on_batch``), traced at its first call and reused after: a model scored
+    again and again (every epoch with early stopping; a shared graph, for every candidate trained
+    in it), never ``model.evaluate``, which traces another function per model.
+    """
+    if traced:
+        outs = [np.asarray(model.predict_on_batch(x[i:i + batch_size])) for i in range(0, len(x), batch_size)]
+    else:
+        outs = [np.asarray(model(x[i:i + batch_size], training=False)) for i in range(0, len(x), batch_size)]
+    return np.concatenate(outs, axis=0)
+
+
+def score_test_split(model: Any, data: Any) -> dict[str, float]:
+    """Metrics of a trained model on the held-out test split (``test_accuracy``, ``test_loss``,
+    ...: what ``data``'s task scores)."""
+    return tasks.get(data.task).score(data.y_test, predict(model, data.x_test), "test_")

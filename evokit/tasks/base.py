@@ -1,0 +1,106 @@
+"""The Task interface: what kind of problem a dataset poses, and everything that follows from it.
+
+A task is the one place that knows its output layer, its loss, how its predictions are scored,
+which metric the report leads with and which targets it accepts. The trainer, the encodings'
+heads and the datasets ask it; none of them branches on the task's name, so a new task is one
+module (plus its tests), not edits across the trainer, the report and the CLI.
+
+``Dataset.task`` stays a string (pickled datasets and run directories carry strings);
+:func:`evokit.tasks.get` turns a name into its task. This module imports neither TensorFlow nor
+Keras: a task names its loss and Keras builds it.
+"""
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import Any, NamedTuple
+
+import numpy as np
+
+from evokit.params import Configurable
+
+
+class Head(NamedTuple):
+    """The network's last (Dense) layer: its activation and its number of units."""
+
+    activation: str
+    units: int
+
+
+class Metric(NamedTuple):
+    """A metric by its name without a split prefix (``accuracy``, ``loss``) and its direction."""
+
+    name: str
+    higher_is_better: bool
+
+    def key(self, prefix: str = "val_") -> str:
+        """The metric's key in an Evaluation's metrics (``val_accuracy``) or a test score (``test_...``)."""
+        return f"{prefix}{self.name}"
+
+
+class Task(Configurable, ABC):
+    """A kind of problem: output layer, loss, scoring, headline metric and the targets it accepts.
+
+    Contract for implementations:
+
+    * ``name`` is the string a ``Dataset.task`` carries and :func:`evokit.tasks.get` resolves;
+      one module per task, registered by one line in ``evokit/tasks/__init__.py``.
+    * ``head(n_outputs)`` is the network's output layer (activation, units); ``add_head`` asks
+      it each time an encoding decodes a genotype into a NetSpec.
+    * ``loss()`` is the loss a model is compiled with: a name Keras 3 knows or a
+      ``keras.losses`` object. Asked once per model (or per traced graph), just before training;
+      predictions of a model trained with it are what ``score`` expects.
+    * ``score(y_true, y_pred, prefix)`` scores predictions with NumPy alone: a dict of plain
+      floats keyed ``prefix + metric`` (``val_accuracy``, ``val_loss``), always holding ``loss``
+      (the loss as ``loss()`` computes it: early stopping watches ``val_loss``) and the headline.
+      Called on the validation split after training and, with early stopping, after every epoch
+      (``val_``); on the test split for the best model (``test_``). A non-finite value fails the
+      candidate.
+    * ``headline`` is the :class:`Metric` the report and the CLI show first, and its direction.
+    * ``targets(y, y_test)`` validates and encodes a dataset's targets before it is split:
+      ``(y, y_test, classes)``, raising DataError that names ``y`` or ``y_test``; called by
+      :func:`evokit.datasets.from_arrays` and :func:`evokit.datasets.load`. ``n_outputs(y,
+      classes)`` is the width of the head such targets need (``Dataset.n_outputs``).
+    * ``stratified``: True when targets are class codes ``0..K-1`` (``classes`` holds the
+      original labels): train/validation/test splits and subsets then keep each class's share.
+    * Constructors take keywords only and store them (scikit-learn style); ``repr`` shows them and
+      ``==``/``hash`` follow it, because a task enters cache keys (a traced graph is compiled
+      with its loss).
+    """
+
+    name: str = "task"
+    stratified: bool = False
+
+    def __init__(self) -> None:
+        """A task without settings (the built-in ones); a task with settings takes them as keywords."""
+
+    @abstractmethod
+    def head(self, n_outputs: int) -> Head:
+        """The output layer for ``n_outputs`` outputs (classes or targets)."""
+
+    @abstractmethod
+    def loss(self) -> Any:
+        """The Keras 3 loss to compile with: a name (``"mse"``) or a ``keras.losses`` object."""
+
+    @abstractmethod
+    def score(self, y_true: np.ndarray, y_pred: np.ndarray, prefix: str = "val_") -> dict[str, float]:
+        """Metrics of ``y_pred`` (the model's outputs) against ``y_true``, keyed ``prefix + name``."""
+
+    @property
+    @abstractmethod
+    def headline(self) -> Metric:
+        """The metric the report and the CLI lead with."""
+
+    @abstractmethod
+    def targets(self, y: np.ndarray, y_test: np.ndarray | None = None
+                ) -> tuple[np.ndarray, np.ndarray | None, tuple]:
+        """``y`` and ``y_test`` checked and encoded, and the class labels (``()`` without classes)."""
+
+    @abstractmethod
+    def n_outputs(self, y: np.ndarray, classes: tuple) -> int:
+        """The head's width for targets ``y`` (encoded by :meth:`targets`) with these ``classes``."""
+
+    def __eq__(self, other: object) -> bool:
+        return type(other) is type(self) and repr(self) == repr(other)
+
+    def __hash__(self) -> int:
+        return hash(repr(self))
