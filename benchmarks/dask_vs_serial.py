@@ -23,8 +23,7 @@ import time
 
 import evokit as ek
 from evokit.runtime.candidates.evaluator import CandidateEvaluator
-from evokit.runtime.executors.dask import DaskEvaluator
-from evokit.runtime.executors.process import ProcessEvaluator, SerialEvaluator
+from evokit.runtime.executors import DaskEvaluator, ProcessEvaluator, SerialEvaluator
 
 
 def distinct_genotypes(encoding: ek.encodings.Encoding, data: ek.datasets.Dataset, n: int, seed: int) -> list:

@@ -26,7 +26,7 @@ import psutil  # noqa: E402
 
 import evokit as ek  # noqa: E402
 from evokit.runtime.candidates.evaluator import CandidateEvaluator  # noqa: E402
-from evokit.runtime.executors.process import ProcessEvaluator  # noqa: E402
+from evokit.runtime.executors import ProcessEvaluator  # noqa: E402
 
 
 def total_rss_mb() -> float:

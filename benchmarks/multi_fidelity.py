@@ -14,7 +14,7 @@ import time
 from typing import Any, Sequence
 
 import evokit as ek
-from evokit.runtime.executors.process import SerialEvaluator, Task
+from evokit.runtime.executors import Job, SerialEvaluator
 from evokit.runtime.candidates.fidelity import SuccessiveHalving
 
 
@@ -25,8 +25,8 @@ class CountingEvaluator(SerialEvaluator):
         self.trainings = 0
         self.epochs = 0
 
-    def train(self, tasks: Sequence[Task], on_result: Any = None) -> list[ek.Evaluation]:
-        results = super().train(tasks, on_result)
+    def train(self, jobs: Sequence[Job], on_result: Any = None) -> list[ek.Evaluation]:
+        results = super().train(jobs, on_result)
         self.trainings += len(results)
         self.epochs += sum(len(e.history.get("loss", ())) for e in results)
         return results

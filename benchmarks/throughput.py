@@ -31,7 +31,7 @@ os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
 
 import evokit as ek  # noqa: E402
 from evokit.runtime.candidates.evaluator import CandidateEvaluator  # noqa: E402
-from evokit.runtime.executors.process import ProcessEvaluator, SerialEvaluator  # noqa: E402
+from evokit.runtime.executors import ProcessEvaluator, SerialEvaluator  # noqa: E402
 
 EPOCHS = 2
 

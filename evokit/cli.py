@@ -94,28 +94,42 @@ the seed they were trained with during the search. Load one with keras.models.lo
 
 
 def _parser() -> argparse.ArgumentParser:
-    formatter = argparse.RawDescriptionHelpFormatter
     common = argparse.ArgumentParser(add_help=False)
     talk = common.add_mutually_exclusive_group()
     talk.add_argument("-q", "--quiet", action="store_true", help="no progress bar; warnings and errors only")
     talk.add_argument("-v", "--verbose", action="store_true", help="debug messages; tracebacks of failures")
-    parser = argparse.ArgumentParser(prog="evokit", epilog=MAIN_EXAMPLES, formatter_class=formatter,
+    parser = argparse.ArgumentParser(prog="evokit", epilog=MAIN_EXAMPLES, formatter_class=_FORMATTER,
                                      description="Neuroevolution on DEAP and Keras: search for small, accurate "
                                                  "neural networks.")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for add in (_add_run, _add_resume, _add_report, _add_compare, _add_export):
+        add(sub, common)
+    return parser
 
+
+_FORMATTER = argparse.RawDescriptionHelpFormatter
+
+
+def _budget_arguments(parser: argparse.ArgumentParser, generations: str, evaluations: str, seconds: str,
+                      workers: str) -> None:
+    """The options that set a Budget (``BUDGET_OPTIONS``), and ``--workers``."""
+    parser.add_argument("--generations", type=int, default=None, help=generations)
+    parser.add_argument("--evaluations", type=int, default=None, help=evaluations)
+    parser.add_argument("--seconds", type=float, default=None, help=seconds)
+    parser.add_argument("--workers", type=int, default=None, help=workers)
+
+
+def _add_run(sub: Any, common: argparse.ArgumentParser) -> None:
     run = sub.add_parser("run", parents=[common], help="run a search (default: DeepGA on digits, or a TOML config)",
                          description="Run a search: the embedded default (DeepGA on digits) or one described "
-                                     "in a TOML config file.", epilog=RUN_EXAMPLES, formatter_class=formatter)
+                                     "in a TOML config file.", epilog=RUN_EXAMPLES, formatter_class=_FORMATTER)
     run.add_argument("config", nargs="?", default=None, help="a TOML config file (see docs/config.md)")
     run.add_argument("--run-dir", default=None,
                      help="run directory (default: the config's run_dir, else runs/<name>-<date>-<time>)")
     run.add_argument("--overwrite", action="store_true", help="replace an earlier run in the run directory")
     run.add_argument("--seed", type=int, default=None, help="random seed (default: 0 or the config's)")
-    run.add_argument("--generations", type=int, default=None, help="generations after the first (default: 10)")
-    run.add_argument("--evaluations", type=int, default=None, help="stop after this many networks trained")
-    run.add_argument("--seconds", type=float, default=None, help="stop after this much wall-clock time")
-    run.add_argument("--workers", type=int, default=None, help="worker processes (default: 1, train in-process)")
+    _budget_arguments(run, "generations after the first (default: 10)", "stop after this many networks trained",
+                      "stop after this much wall-clock time", "worker processes (default: 1, train in-process)")
     run.add_argument("--dataset", default=None, choices=DATASETS,
                      help="embedded dataset (default: digits)")
     run.add_argument("--population", type=int, default=None, help="population size (default: 12)")
@@ -127,43 +141,46 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--size-weight", type=float, default=None,
                      help="default search only: weight w of the size term in DeepGA's fitness (default: 0.05)")
 
+
+def _add_resume(sub: Any, common: argparse.ArgumentParser) -> None:
     resume = sub.add_parser("resume", parents=[common], help="continue a run from its last checkpoint",
                             description="Continue a run from its last checkpoint, optionally with a new budget.",
-                            epilog=RESUME_EXAMPLES, formatter_class=formatter)
+                            epilog=RESUME_EXAMPLES, formatter_class=_FORMATTER)
     resume.add_argument("run_dir", help="the run directory")
-    resume.add_argument("--generations", type=int, default=None, help="new total number of generations")
-    resume.add_argument("--evaluations", type=int, default=None, help="new total number of networks trained")
-    resume.add_argument("--seconds", type=float, default=None, help="new total wall-clock time")
-    resume.add_argument("--workers", type=int, default=None, help="worker processes")
+    _budget_arguments(resume, "new total number of generations", "new total number of networks trained",
+                      "new total wall-clock time", "worker processes")
 
+
+def _add_report(sub: Any, common: argparse.ArgumentParser) -> None:
     report = sub.add_parser("report", parents=[common], help="regenerate the plots and the HTML report of a run",
                             description="Regenerate fitness.png and report.html of a run directory.",
-                            epilog=REPORT_EXAMPLES, formatter_class=formatter)
+                            epilog=REPORT_EXAMPLES, formatter_class=_FORMATTER)
     report.add_argument("run_dir", help="the run directory")
 
+
+def _add_compare(sub: Any, common: argparse.ArgumentParser) -> None:
     compare = sub.add_parser("compare", parents=[common], help="compare searches on the same data and budget",
                              description="Run several searches (presets or config files) with several seeds "
                                          "on the same data and budget and print a table.",
-                             epilog=COMPARE_EXAMPLES, formatter_class=formatter)
+                             epilog=COMPARE_EXAMPLES, formatter_class=_FORMATTER)
     compare.add_argument("searches", nargs="+", metavar="NAME_OR_CONFIG",
                          help=f"a preset ({', '.join(PRESETS)}) or a TOML config file")
     compare.add_argument("--seeds", type=int, nargs="+", default=[0], help="seeds (default: 0)")
-    compare.add_argument("--evaluations", type=int, default=None, help="networks trained per run")
-    compare.add_argument("--generations", type=int, default=None, help="generations per run")
-    compare.add_argument("--seconds", type=float, default=None, help="wall-clock time per run")
+    _budget_arguments(compare, "generations per run", "networks trained per run", "wall-clock time per run",
+                      "worker processes for every run")
     compare.add_argument("--data", default=None, choices=DATASETS,
                          help="embedded dataset for every search (default: each search's own)")
-    compare.add_argument("--workers", type=int, default=None, help="worker processes for every run")
     compare.add_argument("--out", default=None, help="directory for the comparison's files and runs")
 
+
+def _add_export(sub: Any, common: argparse.ArgumentParser) -> None:
     export = sub.add_parser("export", parents=[common], help="export the best or the Pareto models as .keras",
                             description="Export the best model, or every Pareto-front model, of a finished run "
-                                        "as .keras files.", epilog=EXPORT_EXAMPLES, formatter_class=formatter)
+                                        "as .keras files.", epilog=EXPORT_EXAMPLES, formatter_class=_FORMATTER)
     export.add_argument("run_dir", help="the run directory")
     export.add_argument("--pareto", action="store_true",
                         help="every member of the Pareto front (one objective: the hall of fame)")
     export.add_argument("--out", default=None, help="output directory (default: RUN_DIR/export)")
-    return parser
 
 
 # --- run and resume -------------------------------------------------------------------------
@@ -342,7 +359,7 @@ def _compare(args: argparse.Namespace) -> int:
     budget = _budget(args)
     log.info("compare: %s, seeds %s, %s", ", ".join(searches), " ".join(map(str, args.seeds)),
              budget or "each search's own budget")
-    from evokit.compare import compare
+    from evokit.comparison import compare
 
     comparison = compare(searches, data=args.data, budget=budget, seeds=tuple(args.seeds), run_dir=args.out,
                          progress=not args.quiet, workers=args.workers)

@@ -91,7 +91,7 @@ CONSTRAINTS: dict[str, str] = {
 """``[[constraints]] type`` -> the constraint class."""
 
 EVALUATORS: dict[str, str] = {
-    "serial": "evokit.runtime.executors.process:SerialEvaluator",
+    "serial": "evokit.runtime.executors.serial:SerialEvaluator",
     "processes": "evokit.runtime.executors.process:ProcessEvaluator",
     "dask": "evokit.runtime.executors.dask:DaskEvaluator",
 }

@@ -49,7 +49,7 @@ class RunModels:
 
     def _setup(self) -> tuple[Any, Any, Any]:
         from evokit.runtime.candidates.evaluator import CandidateEvaluator
-        from evokit.toolbox import resolve_data
+        from evokit.deap_toolbox import resolve_data
 
         if self._state is None:
             if not self._search_path.is_file():

@@ -24,6 +24,7 @@ from evokit import unpickle
 from evokit.algorithms.base import Algorithm
 from evokit.algorithms.budget import Budget
 from evokit.algorithms.ga import GA
+from evokit.algorithms.loop import drive
 from evokit.algorithms.nsga2 import NSGA2
 from evokit.encodings.base import Encoding
 from evokit.errors import ConfigError, check_int
@@ -39,7 +40,7 @@ from evokit.runtime.executors import make_evaluator
 from evokit.runtime.candidates.fidelity import SuccessiveHalving
 from evokit.runtime.run.directory import RunDirectory
 from evokit.runtime.run.log import RunLog
-from evokit.toolbox import check_data, genotype_toolbox, resolve_data
+from evokit.deap_toolbox import check_data, genotype_toolbox, resolve_data
 
 
 @dataclass
@@ -214,7 +215,6 @@ class Search:
         log = RunLog(candidates, run_dir, names, self.encoding, self.budget.generations, self.progress,
                      reference_point=getattr(self.algorithm, "reference_point", None),
                      total_evaluations=self.budget.evaluations)
-        reason = None
         try:
             with Interrupts() as interrupts:
                 if payload is None:
@@ -230,14 +230,12 @@ class Search:
                 else:
                     state, hof, elapsed = log.restore(payload)
                     start = time.perf_counter() - elapsed
-                while (reason := self.budget.stop_reason(state.generation, candidates.evaluations,
-                                                         time.perf_counter() - start, log.best_first(hof),
-                                                         self.objectives[0].weight)) is None:
-                    if interrupts.requested:
-                        reason = "interrupted"
-                        break
-                    state = self.algorithm.step(state, tb, log.evaluate)
-                    log.finish_generation(state, hof, time.perf_counter() - start)
+                state, reason = drive(
+                    self.algorithm, tb, log.evaluate, state, self.budget,
+                    spent=lambda: (candidates.evaluations, time.perf_counter() - start, log.best_first(hof),
+                                   self.objectives[0].weight),
+                    finished=lambda new: log.finish_generation(new, hof, time.perf_counter() - start),
+                    interrupted=lambda: interrupts.requested)
                 return _result(self, log, hof, data, reason, time.perf_counter() - start)
         finally:
             log.close()

@@ -19,7 +19,7 @@ import evokit as ek
 from evokit.algorithms import evolve
 from evokit.algorithms.neat import NEAT
 from evokit.encodings.graph import forward
-from evokit.toolbox import genotype_toolbox
+from evokit.deap_toolbox import genotype_toolbox
 
 INPUTS = np.array([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]])
 TARGETS = np.array([0.0, 1.0, 1.0, 0.0])

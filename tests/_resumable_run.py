@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 import evokit as ek
-from evokit.runtime.executors.process import SerialEvaluator
+from evokit.runtime.executors import SerialEvaluator
 
 
 class LoggingEvaluator(SerialEvaluator):

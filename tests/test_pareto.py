@@ -161,7 +161,7 @@ def test_a_given_reference_point_is_used_and_kept(small_digits, tiny_encoding):
     from evokit.algorithms.base import SearchState
     from evokit.runtime.candidates.evaluator import CandidateEvaluator
     from evokit.runtime.run.log import RunLog
-    from evokit.toolbox import genotype_toolbox
+    from evokit.deap_toolbox import genotype_toolbox
 
     objectives = [ek.fitness.ParameterCount(), ek.fitness.FLOPs()]
     candidates = CandidateEvaluator(tiny_encoding, objectives, small_digits)

@@ -75,11 +75,6 @@ class AgingEvolution(Algorithm):
         else:
             toolbox.register("select", selParetoTournament, tournsize=self.sample)
 
-    def initialize(self, toolbox: base.Toolbox, evaluate: Evaluate) -> SearchState:
-        population = toolbox.population(n=self.population)
-        evaluate(population)
-        return SearchState(population)
-
     def step(self, state: SearchState, toolbox: base.Toolbox, evaluate: Evaluate) -> SearchState:
         queue = state.population
         children = []

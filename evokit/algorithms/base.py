@@ -5,12 +5,13 @@ between steps, stop on any budget, and show progress, the same way for every alg
 """
 from __future__ import annotations
 
-import inspect
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from deap import base
+
+from evokit.params import Configurable
 
 Evaluate = Callable[[list[Any]], None]
 """Evaluates the individuals whose fitness is invalid (in one batch) and sets their fitness."""
@@ -25,7 +26,7 @@ class SearchState:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-class Algorithm(ABC):
+class Algorithm(Configurable, ABC):
     """A search strategy. Constructors take keywords only and store them (``repr`` shows them).
 
     Contract: ``configure(toolbox, n_objectives)`` registers what the algorithm needs (e.g.
@@ -50,17 +51,12 @@ class Algorithm(ABC):
 
         toolbox.register("select", tools.selTournament, tournsize=3)
 
-    @abstractmethod
     def initialize(self, toolbox: base.Toolbox, evaluate: Evaluate) -> SearchState:
-        """Make and evaluate the initial population."""
+        """Make and evaluate the initial population (default: ``toolbox.population(n=self.population)``)."""
+        population = toolbox.population(n=getattr(self, "population"))
+        evaluate(population)
+        return SearchState(population)
 
     @abstractmethod
     def step(self, state: SearchState, toolbox: base.Toolbox, evaluate: Evaluate) -> SearchState:
         """Make and evaluate the next generation."""
-
-    def get_params(self) -> dict[str, Any]:
-        names = [p for p in inspect.signature(type(self).__init__).parameters if p != "self"]
-        return {n: getattr(self, n) for n in names}
-
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}({', '.join(f'{k}={v!r}' for k, v in self.get_params().items())})"

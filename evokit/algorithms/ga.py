@@ -39,11 +39,6 @@ class GA(Algorithm):
         toolbox.register("select", tools.selTournament, tournsize=self.tournament_size)
         toolbox.register("survive", tools.selBest)
 
-    def initialize(self, toolbox: base.Toolbox, evaluate: Evaluate) -> SearchState:
-        population = toolbox.population(n=self.population)
-        evaluate(population)
-        return SearchState(population)
-
     def step(self, state: SearchState, toolbox: base.Toolbox, evaluate: Evaluate) -> SearchState:
         population = state.population
         n = len(population) if self.replacement == "simple" else (self.offspring or self.population)

@@ -16,7 +16,7 @@ from typing import Any, Callable
 import numpy as np
 from deap import base
 
-from evokit.algorithms.base import Algorithm, SearchState
+from evokit.algorithms.base import Algorithm, Evaluate, SearchState
 from evokit.algorithms.budget import Budget
 
 
@@ -67,14 +67,35 @@ def evolve(algorithm: Algorithm, toolbox: base.Toolbox, evaluate: Callable[[Any]
     history = [_row(state, start)]
     if on_generation is not None:
         on_generation(state)
-    while (reason := budget.stop_reason(state.generation, count, time.perf_counter() - start,
-                                        None if best is None else best.fitness.values[0],
-                                        1.0 if weights is None else weights[0])) is None:
-        state = algorithm.step(state, toolbox, evaluate_batch)
-        history.append(_row(state, start))
+
+    def spent() -> tuple[int, float, float | None, float]:
+        return (count, time.perf_counter() - start, None if best is None else best.fitness.values[0],
+                1.0 if weights is None else weights[0])
+
+    def finished(new: SearchState) -> None:
+        history.append(_row(new, start))
         if on_generation is not None:
-            on_generation(state)
+            on_generation(new)
+
+    state, reason = drive(algorithm, toolbox, evaluate_batch, state, budget, spent, finished)
     return Evolution(state, best, count, state.generation, time.perf_counter() - start, reason, history)
+
+
+def drive(algorithm: Algorithm, toolbox: base.Toolbox, evaluate: Evaluate, state: SearchState, budget: Budget,
+          spent: Callable[[], tuple[int, float, float | None, float]], finished: Callable[[SearchState], None],
+          interrupted: Callable[[], bool] = lambda: False) -> tuple[SearchState, str]:
+    """Step ``algorithm`` from ``state`` until ``budget`` is spent: the one budget loop of every
+    search (``evokit.Search``, ``evolve``). ``spent()`` says what has been used (evaluations,
+    seconds, the best first-objective value or None, and that objective's weight);
+    ``finished(state)`` is called after each generation; ``interrupted()`` is asked before each
+    step (a Ctrl-C). Returns the last state and why the loop stopped (a ``Budget.stop_reason``,
+    or ``"interrupted"``)."""
+    while (reason := budget.stop_reason(state.generation, *spent())) is None:
+        if interrupted():
+            return state, "interrupted"
+        state = algorithm.step(state, toolbox, evaluate)
+        finished(state)
+    return state, reason
 
 
 def _row(state: SearchState, start: float) -> dict[str, float]:

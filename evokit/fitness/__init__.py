@@ -7,7 +7,7 @@ from evokit.evaluation import Evaluation
 from evokit.fitness.accuracy import ValidationAccuracy, ValidationLoss
 from evokit.fitness.base import Objective
 from evokit.fitness.carbon import CO2, CostModel, Energy, Footprint, GreenAlgorithms, search_cost
-from evokit.fitness.combine import DeepGAScore, WeightedSum, as_objectives, probes, training_config, weights
+from evokit.fitness.combine import DeepGAScore, WeightedSum
 from evokit.fitness.complexity import FLOPs, ParameterCount, SpecObjective
 from evokit.fitness.constraints import Constraint, MaxFLOPs, MaxMemory, MaxParams, MaxPredictedCO2
 from evokit.fitness.measured import Latency, ModelObjective
@@ -16,5 +16,4 @@ from evokit.fitness.probes import EnergyProbe, FunctionProbe, LatencyProbe, Prob
 __all__ = ["Evaluation", "Objective", "ValidationAccuracy", "ValidationLoss", "ParameterCount", "FLOPs",
            "SpecObjective", "DeepGAScore", "WeightedSum", "CO2", "Energy", "Footprint", "GreenAlgorithms",
            "CostModel", "search_cost", "Latency", "ModelObjective", "Constraint", "MaxParams", "MaxFLOPs", "MaxMemory",
-           "MaxPredictedCO2", "Probe", "EnergyProbe", "LatencyProbe", "FunctionProbe", "as_objectives", "probes",
-           "training_config", "weights"]
+           "MaxPredictedCO2", "Probe", "EnergyProbe", "LatencyProbe", "FunctionProbe"]

@@ -3,7 +3,7 @@ from evokit.netspec.graph import INPUT, Graph, NetSpec, Node
 from evokit.netspec.layers import (ACTIVATIONS, Activation, Add, BatchNorm, Concat, Conv1D, Conv2D, Dense,
                                    Dropout, Flatten, GlobalPool, LayerSpec, Pool, Shape, layer_from_config,
                                    register_layer)
-from evokit.netspec.repair import add_pool, merge, reduce_to, repair
+from evokit.netspec.repairs import add_pool, merge, reduce_to, repair
 from evokit.netspec.select import Select
 
 # Layer specs defined in further modules of this package register themselves when imported.

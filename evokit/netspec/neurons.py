@@ -101,8 +101,29 @@ def _pairs(field: str, value: Any, width: int) -> tuple[tuple[Any, ...], ...]:
 def make_plan(n_inputs: int, n_outputs: int, hidden: tuple[tuple[int, str], ...],
               connections: tuple[tuple[int, int], ...], output_activation: str) -> Plan:
     """Validate a neuron graph and schedule its evaluation (raises ConfigError naming the field)."""
-    n_hidden = len(hidden)
-    # node id -> (bias index, activation) for every non-input neuron
+    neurons = _neurons(n_inputs, n_outputs, hidden, output_activation)
+    incoming = _incoming(n_inputs, neurons, connections)
+    level = _levels(n_inputs, neurons, incoming, connections)
+    # steps: by level, then activation; neurons in bias order within a step
+    groups: dict[tuple[int, str], list[int]] = {}
+    for node in sorted(neurons, key=lambda n: neurons[n][0]):
+        groups.setdefault((level[node], neurons[node][1]), []).append(node)
+    column = {i: i for i in range(n_inputs)}
+    steps = []
+    for key in sorted(groups):
+        nodes = groups[key]
+        local = {node: p for p, node in enumerate(nodes)}
+        ins = sorted((c, src, local[node]) for node in nodes for c, src in incoming[node])
+        steps.append(Step(key[1], tuple(neurons[n][0] for n in nodes), tuple(c for c, _, _ in ins),
+                          tuple(column[s] for _, s, _ in ins), tuple(d for _, _, d in ins)))
+        for node in nodes:
+            column[node] = len(column)
+    return Plan(tuple(steps), tuple(column[n_inputs + j] for j in range(n_outputs)))
+
+
+def _neurons(n_inputs: int, n_outputs: int, hidden: tuple[tuple[int, str], ...],
+             output_activation: str) -> dict[int, tuple[int, str]]:
+    """Node id -> (bias index, activation) for every non-input neuron: hidden ones, then outputs."""
     neurons: dict[int, tuple[int, str]] = {}
     for k, (node, activation) in enumerate(hidden):
         check_int(f"hidden[{k}] id", node, minimum=0)
@@ -114,7 +135,13 @@ def make_plan(n_inputs: int, n_outputs: int, hidden: tuple[tuple[int, str], ...]
             raise ConfigError(f"hidden[{k}]=({node!r}, {activation!r}) is invalid: id {node} appears twice")
         neurons[node] = (k, activation)
     for j in range(n_outputs):
-        neurons[n_inputs + j] = (n_hidden + j, output_activation)
+        neurons[n_inputs + j] = (len(hidden) + j, output_activation)
+    return neurons
+
+
+def _incoming(n_inputs: int, neurons: dict[int, tuple[int, str]],
+              connections: tuple[tuple[int, int], ...]) -> dict[int, list[tuple[int, int]]]:
+    """Neuron -> its (connection index, source) pairs, every connection checked."""
     incoming: dict[int, list[tuple[int, int]]] = {node: [] for node in neurons}
     seen: set[tuple[int, int]] = set()
     for c, (src, dst) in enumerate(connections):
@@ -129,7 +156,13 @@ def make_plan(n_inputs: int, n_outputs: int, hidden: tuple[tuple[int, str], ...]
             raise ConfigError(f"connections[{c}]=({src!r}, {dst!r}) is invalid: it appears twice")
         seen.add((src, dst))
         incoming[dst].append((c, src))
-    # levels (Kahn's algorithm over the non-input neurons)
+    return incoming
+
+
+def _levels(n_inputs: int, neurons: dict[int, tuple[int, str]], incoming: dict[int, list[tuple[int, int]]],
+            connections: tuple[tuple[int, int], ...]) -> dict[int, int]:
+    """Each node's level (inputs 0; a neuron one more than its deepest source), by Kahn's
+    algorithm over the non-input neurons; a cycle raises ConfigError naming its neurons."""
     level = {i: 0 for i in range(n_inputs)}
     pending = {node: sum(1 for _, s in ins if s in neurons) for node, ins in incoming.items()}
     outgoing: dict[int, list[int]] = {node: [] for node in neurons}
@@ -148,21 +181,7 @@ def make_plan(n_inputs: int, n_outputs: int, hidden: tuple[tuple[int, str], ...]
     if len(level) < n_inputs + len(neurons):
         stuck = sorted(node for node in neurons if node not in level)
         raise ConfigError(f"connections={list(connections)!r} is invalid: they form a cycle through neurons {stuck}")
-    # steps: by level, then activation; neurons in bias order within a step
-    groups: dict[tuple[int, str], list[int]] = {}
-    for node in sorted(neurons, key=lambda n: neurons[n][0]):
-        groups.setdefault((level[node], neurons[node][1]), []).append(node)
-    column = {i: i for i in range(n_inputs)}
-    steps = []
-    for key in sorted(groups):
-        nodes = groups[key]
-        local = {node: p for p, node in enumerate(nodes)}
-        ins = sorted((c, src, local[node]) for node in nodes for c, src in incoming[node])
-        steps.append(Step(key[1], tuple(neurons[n][0] for n in nodes), tuple(c for c, _, _ in ins),
-                          tuple(column[s] for _, s, _ in ins), tuple(d for _, _, d in ins)))
-        for node in nodes:
-            column[node] = len(column)
-    return Plan(tuple(steps), tuple(column[n_inputs + j] for j in range(n_outputs)))
+    return level
 
 
 @register_layer

@@ -11,7 +11,7 @@ import evokit as ek
 from evokit.algorithms import evolve
 from evokit.algorithms.gp import GP, SizeLimited
 from evokit.runtime.run.directory import read_candidates
-from evokit.toolbox import genotype_toolbox, new_individual
+from evokit.deap_toolbox import genotype_toolbox, new_individual
 
 
 def small_tree(**kw):

@@ -12,7 +12,7 @@ from evokit.encodings.deepga import check_genome
 from evokit.errors import ConfigError
 from evokit.runtime.run.checkpoint import load_checkpoint
 from evokit.runtime.run.directory import read_candidates
-from evokit.toolbox import genotype_toolbox
+from evokit.deap_toolbox import genotype_toolbox
 
 BOUNDS = (-5.12, 5.12)
 

@@ -6,7 +6,7 @@ import pytest
 import evokit as ek
 from evokit.algorithms.random_search import RandomSearch
 from evokit.runtime.run.directory import read_candidates
-from evokit.toolbox import genotype_toolbox
+from evokit.deap_toolbox import genotype_toolbox
 
 
 def tree():

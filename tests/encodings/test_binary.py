@@ -17,7 +17,7 @@ from evokit.encodings.binary import (Binary, BinaryGenome, check_genome, edge_in
 from evokit.errors import ConfigError, GenotypeError
 from evokit.individual import attach_fitness
 from evokit.netspec import Concat, Conv1D, Conv2D, Dense, Flatten, Pool
-from evokit.toolbox import genotype_toolbox
+from evokit.deap_toolbox import genotype_toolbox
 
 IMAGE, SEQUENCE, TABULAR = (8, 8, 1), (40, 1), (30,)
 

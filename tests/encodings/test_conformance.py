@@ -53,7 +53,7 @@ def test_random_genotypes_decode_to_valid_specs_with_keras_parity(name):
 
 @pytest.mark.parametrize("name", NAMES)
 def test_variation_returns_valid_genotypes(name):
-    from evokit.toolbox import genotype_toolbox
+    from evokit.deap_toolbox import genotype_toolbox
 
     random.seed(1)
     for shape, n_out in SHAPES:

@@ -16,7 +16,7 @@ from evokit.encodings.permutation import (DEFAULT_BLOCKS, Block, Permutation, Pe
 from evokit.errors import ConfigError, GenotypeError
 from evokit.individual import attach_fitness
 from evokit.netspec import Conv1D, Conv2D, Dense, Pool
-from evokit.toolbox import genotype_toolbox
+from evokit.deap_toolbox import genotype_toolbox
 
 IMAGE, SEQUENCE, TABULAR = (8, 8, 1), (40, 1), (30,)
 POOL = (Block("conv", 4, 3), Block("conv", 8, 5, "tanh"), Block("maxpool", 2), Block("avgpool", 3),

@@ -233,7 +233,7 @@ def test_carried_weights_score_as_the_trained_model_without_training(small_digit
     candidates = CandidateEvaluator(enc, ek.fitness.ValidationAccuracy(epochs=2), small_digits,
                                     evaluator=counting_evaluator)
     good, bad = candidates.evaluate_all([enc.from_weights(trained.weights), enc.random(random.Random(0))])
-    assert [t.fit for t in counting_evaluator.tasks] == [False, False]
+    assert [t.fit for t in counting_evaluator.jobs] == [False, False]
     assert good.evaluation.history == {} and bad.evaluation.history == {}
     assert good.values[0] == trained.metrics["val_accuracy"] > bad.values[0]
     assert [w.shape for w in good.evaluation.weights] == [tuple(s) for s in weight_shapes(spec)]
@@ -245,9 +245,9 @@ def test_a_weights_ga_scores_candidates_without_training(counting_evaluator):
                        algorithm=ek.algorithms.GA(population=6, generations=2), seed=0, workers=counting_evaluator,
                        progress=False).run()
     assert result.stats["trained"] >= 6 and not result.stats["failures"]
-    tasks = counting_evaluator.tasks
+    tasks = counting_evaluator.jobs
     assert len(tasks) == result.stats["trained"] and not any(t.fit for t in tasks)
-    assert all(t.weights is not None for t in counting_evaluator.tasks)
+    assert all(t.weights is not None for t in counting_evaluator.jobs)
     assert result.best.values["val_accuracy"] > 0.5
 
 

@@ -16,7 +16,7 @@ from evokit.encodings.tree import Net, Tree, TreeGenome, gen_full, mutTree, prim
 from evokit.errors import ConfigError, GenotypeError
 from evokit.individual import attach_fitness
 from evokit.netspec import INPUT, Add, Concat, Conv1D, Dense, Flatten, Pool
-from evokit.toolbox import genotype_toolbox
+from evokit.deap_toolbox import genotype_toolbox
 
 SHAPES = {"image": (8, 8, 1), "sequence": (20, 2), "tabular": (30,)}
 

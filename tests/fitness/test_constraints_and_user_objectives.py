@@ -2,6 +2,7 @@ import numpy as np
 import pytest
 
 import evokit as ek
+from evokit.fitness.combine import training_config
 from evokit.runtime.candidates.evaluator import CandidateEvaluator
 
 
@@ -77,7 +78,7 @@ def test_probes_are_part_of_the_cache_key(small_digits, tiny_encoding):
 def test_weighted_sum_normalises_and_propagates_training(small_digits):
     acc = ek.fitness.ValidationAccuracy(epochs=2)
     ws = ek.fitness.WeightedSum([(acc, 1.0), (ek.fitness.ParameterCount(), -0.5)], scales={"params": 1000})
-    assert ek.fitness.training_config([ws]).epochs == 2 and ws.needs_training
+    assert training_config([ws]).epochs == 2 and ws.needs_training
     g = ek.netspec.Graph((4,))
     spec = g.finish(g.add(ek.netspec.Dense(2, "softmax"), g.input))  # 10 parameters
     assert ws(ek.Evaluation(spec, metrics={"val_accuracy": 0.9})) == pytest.approx(0.9 - 0.5 * 10 / 1000)

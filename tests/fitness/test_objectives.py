@@ -4,7 +4,7 @@ import pytest
 
 import evokit as ek
 from evokit.evaluation import Evaluation, failure
-from evokit.fitness import as_objectives, training_config, weights
+from evokit.fitness.combine import as_objectives, training_config, weights
 
 
 @pytest.fixture

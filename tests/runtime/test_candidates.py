@@ -101,13 +101,13 @@ def test_process_workers_are_replaced_over_the_memory_limit(small_digits, tiny_e
 def test_a_process_pool_starts_the_largest_networks_first(small_digits, tiny_encoding):
     """A batch should not end on a big network while the other workers idle."""
     from evokit.evaluation import TrainingConfig
-    from evokit.runtime.executors.process import Task
+    from evokit.runtime.executors import Job
 
     decode = CandidateEvaluator(tiny_encoding, ek.fitness.ParameterCount(), small_digits).decode
     specs = [decode(_genome(f)) for f in (4, 8, 5, 6)]
-    tasks = [Task(spec, seed=1) for spec in specs] + [Task(specs[0], seed=1, epochs=3)]  # 3 epochs: the most work
+    jobs = [Job(spec, seed=1) for spec in specs] + [Job(specs[0], seed=1, epochs=3)]  # 3 epochs: the most work
     started: list[int] = []
     with ek.runtime.ProcessEvaluator(workers=1).start(small_digits, TrainingConfig(epochs=1)) as evaluator:
-        evaluations = evaluator.train(tasks, on_result=lambda i, evaluation: started.append(i))
+        evaluations = evaluator.train(jobs, on_result=lambda i, evaluation: started.append(i))
     assert all(e.status == "ok" for e in evaluations)
     assert started == [4, 1, 3, 2, 0]

@@ -61,7 +61,7 @@ def test_all_train_min_epochs_and_only_the_best_third_go_on(small_digits, tiny_e
     assert [o.evaluation.extra["epochs"] for o in outcomes] == epochs
     assert all(o.evaluation.extra["fidelity"] == round(e / 3, 4) for o, e in zip(outcomes, epochs))
     assert len(counting_evaluator.trained) == 8  # 6 first-rung trainings, 2 continued
-    assert counting_evaluator.starts == 1  # rungs set epochs per task: worker processes keep their job
+    assert counting_evaluator.starts == 1  # rungs set epochs per job: worker processes keep their settings
     assert ce.training_stats() == {"trainings": 8, "epochs_trained": 10, "epochs_full": 18, "epochs_saved": 0.4444,
                                    "stopped_early": 4, "inherited_starts": 0}
     # the promoted ones were the best after one epoch; the best of the batch ends at full fidelity

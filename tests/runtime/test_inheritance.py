@@ -35,12 +35,12 @@ def test_child_starts_from_the_parents_trained_first_conv_block(small_digits, ti
                             evaluator=counting_evaluator,
                             inherit_weights=True)
     parent = ce.evaluate_all([_genome(8)])[0].evaluation
-    assert counting_evaluator.tasks[0].weights is None  # nothing to inherit from yet
+    assert counting_evaluator.jobs[0].weights is None  # nothing to inherit from yet
     child_outcome = ce.evaluate_all([_genome(4)])[0]
-    task = counting_evaluator.tasks[1]
-    child = task.spec
-    start = task.weights
-    fresh = build(child, seed=task.seed).get_weights()  # what it would start from without inheritance
+    job = counting_evaluator.jobs[1]
+    child = job.spec
+    start = job.weights
+    fresh = build(child, seed=job.seed).get_weights()  # what it would start from without inheritance
     mapping = kept_layers(child, parent.spec)
     parent_arrays = {(a.node, a.name): w for a, w in zip(weight_arrays(parent.spec), parent.weights)}
     inherited = 0
@@ -61,7 +61,7 @@ def test_child_starts_from_the_parents_trained_first_conv_block(small_digits, ti
     assert not plain.evaluate_all([_genome(4)])[0].cached
     # the same network again in this search is a cache hit of its inherited evaluation
     again = ce.evaluate_all([_genome(4)])[0]
-    assert again.cached and again.values == child_outcome.values and len(counting_evaluator.tasks) == 2
+    assert again.cached and again.values == child_outcome.values and len(counting_evaluator.jobs) == 2
 
 
 def test_pool_keeps_the_most_recent_and_picks_the_most_shared(small_digits, tiny_encoding):
@@ -110,5 +110,5 @@ def test_resume_is_exact_with_halving_and_inheritance(tmp_path, counting_evaluat
     search = _search(tmp_path / "killed", 1, workers=counting_evaluator)
     search.budget = ek.Budget(generations=2)
     search.run(resume=True)
-    assert counting_evaluator.tasks == []  # every network of the lost batch, and the donors, came from the files
+    assert counting_evaluator.jobs == []  # every network of the lost batch, and the donors, came from the files
     assert _final(tmp_path / "killed") == _final(tmp_path / "whole")

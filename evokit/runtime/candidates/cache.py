@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import os
 import pickle
-import sqlite3
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Iterable
 
 from evokit import unpickle
 from evokit.evaluation import Evaluation
+from evokit.runtime.candidates.store import SQLiteFile
 
 
 class FitnessCache:
@@ -27,14 +27,14 @@ class FitnessCache:
         self._entries: dict[str, Evaluation] = {}
         self.hits = 0
         self.misses = 0
-        self.path = None if path is None else Path(path)
-        self._db: sqlite3.Connection | None = None
-        if self.path is not None:
-            self._db = sqlite3.connect(self.path)
-            self._db.execute("CREATE TABLE IF NOT EXISTS evaluations (key TEXT PRIMARY KEY, evaluation BLOB)")
-            self._db.commit()
-            for key, blob in self._db.execute("SELECT key, evaluation FROM evaluations"):
-                self._entries[key] = unpickle.loads(blob)
+        self._file = SQLiteFile(path, ["evaluations (key TEXT PRIMARY KEY, evaluation BLOB)"])
+        for key, blob in self._file.rows("SELECT key, evaluation FROM evaluations"):
+            self._entries[key] = unpickle.loads(blob)
+
+    @property
+    def path(self) -> Path | None:
+        """The SQLite file the cache is kept in (None: in memory only)."""
+        return self._file.path
 
     @staticmethod
     def key(spec_hash: str, context: str) -> str:
@@ -55,10 +55,9 @@ class FitnessCache:
 
     def put(self, key: str, evaluation: Evaluation) -> None:
         self._entries[key] = evaluation
-        if self._db is not None:
+        if self.path is not None:
             blob = pickle.dumps(evaluation.without_weights(), protocol=pickle.HIGHEST_PROTOCOL)
-            self._db.execute("INSERT OR REPLACE INTO evaluations VALUES (?, ?)", (key, blob))
-            self._db.commit()
+            self._file.write(("INSERT OR REPLACE INTO evaluations VALUES (?, ?)", (key, blob)))
 
     def drop_weights(self, keep: Iterable[str] = ()) -> None:
         """Forget trained weights except for the entries (cache keys) in ``keep``, to bound memory."""
@@ -68,17 +67,10 @@ class FitnessCache:
                 self._entries[key] = evaluation.without_weights()
 
     def close(self) -> None:
-        if self._db is not None:
-            self._db.close()
-            self._db = None
+        self._file.close()
 
     def __len__(self) -> int:
         return len(self._entries)
 
     def __contains__(self, key: str) -> bool:
         return key in self._entries
-
-    def __getstate__(self) -> dict[str, Any]:
-        state = self.__dict__.copy()
-        state["_db"] = None  # a copy in another process is in-memory only
-        return state

@@ -24,7 +24,7 @@ import dataclasses
 import hashlib
 import math
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Sequence
 
 import numpy as np
@@ -37,7 +37,7 @@ from evokit.fitness.combine import as_objectives, probes, training_config, walk,
 from evokit.fitness.constraints import Constraint
 from evokit.netspec import NetSpec
 from evokit.runtime.candidates.cache import FitnessCache
-from evokit.runtime.executors.process import Evaluator, SerialEvaluator, Task
+from evokit.runtime.executors import Evaluator, Job, SerialEvaluator
 from evokit.runtime.candidates.fidelity import SuccessiveHalving, best
 from evokit.runtime.candidates.inheritance import WeightPool, inherit
 from evokit.runtime.training.trainer import candidate_seed
@@ -58,7 +58,7 @@ class Outcome:
 
 
 @dataclass
-class _Job:
+class _NewNetwork:
     """One distinct network to train in a batch: the key stem (``name``) its results are cached
     under, its seed and starting weights (carried or inherited; None: seeded initial)."""
 
@@ -71,6 +71,29 @@ class _Job:
     carried: bool
     order: int = 0
     inherited: int = 0
+
+
+@dataclass
+class _Batch:
+    """One call of ``evaluate_all``: the evaluation of each index known without training now
+    (``known``), and the new networks to train, by cache key (``todo``: the first index that
+    asked for it, ``waiting``: every index that did, ``networks``)."""
+
+    known: dict[int, Evaluation] = field(default_factory=dict)
+    todo: dict[str, int] = field(default_factory=dict)
+    waiting: dict[str, list[int]] = field(default_factory=dict)
+    networks: dict[str, _NewNetwork] = field(default_factory=dict)
+    cached: set[int] = field(default_factory=set)  # indices served by the cache or by an equal network
+    restored: list[tuple[int, str, str, NetSpec, bool]] = field(default_factory=list)  # found in a killed run's cache
+
+    def add(self, key: str, i: int, network: _NewNetwork) -> None:
+        self.todo[key] = i
+        self.waiting[key] = [i]
+        self.networks[key] = network
+
+
+DECODE_ERRORS = (EvokitError, ValueError, TypeError, KeyError, IndexError, AttributeError)
+"""What a broken genotype raises while it decodes: a ``decode_error`` failure of that candidate."""
 
 
 def _digest(weights: list[Any] | None, prefix: str = "+w") -> str:
@@ -232,8 +255,8 @@ class CandidateEvaluator:
                 del self.donors.entries[key]
             self.resolved = {b: k for b, k in self.resolved.items() if k in self.seen}
 
-    def _job(self, spec: NetSpec, carried: list[Any] | None, base: str) -> _Job:
-        """The training job of a new network: with inheritance, its start from the best donor."""
+    def _new_network(self, spec: NetSpec, carried: list[Any] | None, base: str) -> _NewNetwork:
+        """A new network to train: with inheritance, its start from the best donor."""
         seed = candidate_seed(self.seed, spec.hash)
         name, start, count = spec.hash + _digest(carried), carried, 0
         if self.donors is not None and carried is None and self.encoding.trains:
@@ -241,100 +264,96 @@ class CandidateEvaluator:
             if found is not None:
                 start, count = inherit(spec, seed, found[0].spec, found[0].weights, found[1])
                 name += _digest(start, "+i")
-        return _Job(spec, name, seed, start, self.encoding.trains, base, carried is not None, inherited=count)
+        return _NewNetwork(spec, name, seed, start, self.encoding.trains, base, carried is not None, inherited=count)
 
     def evaluate_all(self, genotypes: Sequence[Any]) -> list[Outcome]:
         """Evaluate genotypes, training each distinct uncached network once, in one batch."""
         self._sync()
         self._batch_start = len(self.seen)
-        specs: list[NetSpec | None] = []
-        carried: list[list[Any] | None] = []
-        keys: list[str] = []
-        early: dict[int, Evaluation] = {}
+        batch = _Batch()
         for i, genotype in enumerate(genotypes):
-            start = time.perf_counter()
-            try:
-                spec, weights, key = self.prepare(genotype)
-            except (EvokitError, ValueError, TypeError, KeyError, IndexError, AttributeError) as exc:
-                spec, weights, key = None, None, ""
-                early[i] = failure(None, "decode_error", f"{type(exc).__name__}: {exc}", time.perf_counter() - start)
-            specs.append(spec)
-            carried.append(weights)
-            keys.append(key)
-        todo: dict[str, int] = {}
-        jobs: dict[str, _Job] = {}
-        waiting: dict[str, list[int]] = {}
-        cached: set[int] = set()
-        restored: list[tuple[int, str, str, NetSpec, bool]] = []  # new to this search, found in a persistent cache
-        for i, spec in enumerate(specs):
-            if spec is None:
-                continue
-            key = keys[i]
-            violations = [v for c in self.constraints if (v := c.violation(spec)) is not None]
-            if violations:
-                early[i] = failure(spec, "infeasible", "; ".join(violations))
-                continue
-            if self.training is None:
-                early[i] = Evaluation(spec=spec, status="untrained")
-                self.seen.add(key)
-                continue
-            job = None
-            earlier = self._earlier(key, spec.hash + _digest(carried[i]))
-            if earlier is not None and earlier in self.cache:
-                key = earlier  # evaluated before in this search: its evaluation, whatever its start or fidelity
-            elif self.fidelity is not None or self.donors is not None:
-                job = self._job(spec, carried[i], key)
-                key = self._key(job.name, self._top() if self.fidelity is not None and job.fit else None)
-            if key in todo:
-                waiting[key].append(i)
-                cached.add(i)
-                self.cache.hits += 1
-            elif job is not None and job.fit and self.fidelity is not None:
-                # new to this search: ranked with the batch's other new networks even if a killed run
-                # cached its results (the rungs then come from the cache), so the batch halves as before
-                todo[key] = i
-                waiting[key] = [i]
-                jobs[key] = job
-            elif (hit := self.cache.get(key)) is not None:
-                early[i] = hit
-                if key in self.seen:  # else restored from a persistent cache: new to this search
-                    cached.add(i)
-                elif job is not None:
-                    restored.append((i, keys[i], key, spec, job.carried))
-                self.seen.add(key)
-            else:
-                todo[key] = i
-                waiting[key] = [i]
-                jobs[key] = job or _Job(spec, spec.hash + _digest(carried[i]), candidate_seed(self.seed, spec.hash),
-                                        carried[i], self.encoding.trains, keys[i], carried[i] is not None)
-        adds: list[tuple[int, str, str, NetSpec, list[Any] | None, bool]] = []
-        for i, base, key, spec, has_carried in restored:
-            stored = self.donors.stored(key) if self.donors is not None else None
-            adds.append((self._order(i), base, key, spec, None if stored is None else stored[1], has_carried))
-        if todo:
-            batch = list(todo)
-            for key in batch:
-                jobs[key].order = self._order(todo[key])
-            finals = self._train([jobs[key] for key in batch])
-            for key, (final_key, evaluation) in zip(batch, finals):
-                job = jobs[key]
-                adds.append((job.order, job.base, final_key, job.spec, evaluation.weights, job.carried))
-                if not self.keep_weights and evaluation.weights is not None:
-                    evaluation = evaluation.without_weights()
-                    if final_key in self.cache:
-                        self.cache.put(final_key, evaluation)
-                early.update((i, evaluation) for i in waiting[key])
-                if evaluation.weights is not None:
-                    for i in waiting[key]:
-                        self.encoding.inherit(genotypes[i], evaluation)
-                        if (written := self.prepare(genotypes[i])[2]) != job.base:
-                            self.inherited[written] = job.base
-                self.seen.add(final_key)
+            self._place(batch, i, genotype)
+        adds = [self._restored(i, base, key, spec, has_carried) for i, base, key, spec, has_carried in batch.restored]
+        if batch.todo:
+            adds += self._train_new(batch, genotypes)
         for order, base, key, spec, trained, has_carried in sorted(adds, key=lambda a: a[0]):
             self._remember(base, key, spec, trained, has_carried, order)
         if self.donors is not None and adds:
             self.donors.prune()
-        return [Outcome(genotype, early[i], self.scores(early[i]), i in cached) for i, genotype in enumerate(genotypes)]
+        return [Outcome(genotype, batch.known[i], self.scores(batch.known[i]), i in batch.cached)
+                for i, genotype in enumerate(genotypes)]
+
+    def _place(self, batch: "_Batch", i: int, genotype: Any) -> None:
+        """Decide what genotype ``i`` of a batch gets: a failure or an evaluation known without
+        training, a cache hit, or a place among the batch's new networks."""
+        start = time.perf_counter()
+        try:
+            spec, carried, key = self.prepare(genotype)
+        except DECODE_ERRORS as exc:
+            batch.known[i] = failure(None, "decode_error", f"{type(exc).__name__}: {exc}", time.perf_counter() - start)
+            return
+        violations = [v for c in self.constraints if (v := c.violation(spec)) is not None]
+        if violations:
+            batch.known[i] = failure(spec, "infeasible", "; ".join(violations))
+            return
+        if self.training is None:
+            batch.known[i] = Evaluation(spec=spec, status="untrained")
+            self.seen.add(key)
+            return
+        base, network = key, None
+        earlier = self._earlier(key, spec.hash + _digest(carried))
+        if earlier is not None and earlier in self.cache:
+            key = earlier  # evaluated before in this search: its evaluation, whatever its start or fidelity
+        elif self.fidelity is not None or self.donors is not None:
+            network = self._new_network(spec, carried, base)
+            key = self._key(network.name, self._top() if self.fidelity is not None and network.fit else None)
+        if key in batch.todo:
+            batch.waiting[key].append(i)
+            batch.cached.add(i)
+            self.cache.hits += 1
+        elif network is not None and network.fit and self.fidelity is not None:
+            # new to this search: ranked with the batch's other new networks even if a killed run
+            # cached its results (the rungs then come from the cache), so the batch halves as before
+            batch.add(key, i, network)
+        elif (hit := self.cache.get(key)) is not None:
+            batch.known[i] = hit
+            if key in self.seen:  # else restored from a persistent cache: new to this search
+                batch.cached.add(i)
+            elif network is not None:
+                batch.restored.append((i, base, key, spec, network.carried))
+            self.seen.add(key)
+        else:
+            batch.add(key, i, network or _NewNetwork(spec, spec.hash + _digest(carried),
+                                                     candidate_seed(self.seed, spec.hash), carried,
+                                                     self.encoding.trains, base, carried is not None))
+
+    def _restored(self, i: int, base: str, key: str, spec: NetSpec, has_carried: bool) -> tuple:
+        """What to remember of a network a killed run had evaluated (its weights, if the pool kept them)."""
+        stored = self.donors.stored(key) if self.donors is not None else None
+        return self._order(i), base, key, spec, None if stored is None else stored[1], has_carried
+
+    def _train_new(self, batch: "_Batch", genotypes: Sequence[Any]) -> list[tuple]:
+        """Train the batch's new networks; hand each result to the genotypes that wait for it
+        (writing trained weights back into genotypes that carry them). Returns what to remember."""
+        keys = list(batch.todo)
+        for key in keys:
+            batch.networks[key].order = self._order(batch.todo[key])
+        adds = []
+        for key, (final_key, evaluation) in zip(keys, self._train([batch.networks[key] for key in keys])):
+            network = batch.networks[key]
+            adds.append((network.order, network.base, final_key, network.spec, evaluation.weights, network.carried))
+            if not self.keep_weights and evaluation.weights is not None:
+                evaluation = evaluation.without_weights()
+                if final_key in self.cache:
+                    self.cache.put(final_key, evaluation)
+            batch.known.update((i, evaluation) for i in batch.waiting[key])
+            if evaluation.weights is not None:
+                for i in batch.waiting[key]:
+                    self.encoding.inherit(genotypes[i], evaluation)
+                    if (written := self.prepare(genotypes[i])[2]) != network.base:
+                        self.inherited[written] = network.base
+            self.seen.add(final_key)
+        return adds
 
     def _order(self, i: int) -> int:
         """The position in the run of the network first seen at index ``i`` of this batch: the same
@@ -363,7 +382,7 @@ class CandidateEvaluator:
         self.evaluator.start(self.data, self.training, keep, self.probes)
         self._started = True
 
-    def _train(self, jobs: list[_Job]) -> list[tuple[str, Evaluation]]:
+    def _train(self, jobs: list[_NewNetwork]) -> list[tuple[str, Evaluation]]:
         """Train new networks; returns each one's final cache key and evaluation."""
         self.inherited_starts += sum(job.start is not None and not job.carried for job in jobs)
         halving = [j for j, job in enumerate(jobs) if self.fidelity is not None and job.fit]
@@ -376,7 +395,7 @@ class CandidateEvaluator:
             results.update(self._halving(jobs, halving))
         return [results[j] for j in range(len(jobs))]
 
-    def _rung(self, jobs: list[_Job], which: list[int], done: int, epochs: int | None,
+    def _rung(self, jobs: list[_NewNetwork], which: list[int], done: int, epochs: int | None,
               previous: dict[int, Evaluation], again: bool = False) -> dict[int, Evaluation]:
         """Train jobs ``which`` from epoch ``done`` (from their ``previous`` weights; at 0 from
         their start) to ``epochs`` in all (None: one plain full training). Each result is cached
@@ -389,10 +408,10 @@ class CandidateEvaluator:
         for j in which:
             job = jobs[j]
             if done == 0:
-                tasks.append(Task(job.spec, job.seed, job.start, job.fit, epochs=rung))
+                tasks.append(Job(job.spec, job.seed, job.start, job.fit, epochs=rung))
             else:  # go on from the weights reached, with fresh shuffles for the new epochs
-                tasks.append(Task(job.spec, candidate_seed(self.seed, f"{job.spec.hash}@{done}"), previous[j].weights,
-                                  epochs=rung))
+                tasks.append(Job(job.spec, candidate_seed(self.seed, f"{job.spec.hash}@{done}"), previous[j].weights,
+                                 epochs=rung))
 
         def merged(t: int, evaluation: Evaluation) -> Evaluation:
             job = jobs[which[t]]
@@ -439,7 +458,7 @@ class CandidateEvaluator:
         value = self.objectives[k](evaluation) * self.weights[k]
         return value if math.isfinite(value) else -math.inf
 
-    def _halving(self, jobs: list[_Job], which: list[int]) -> dict[int, tuple[str, Evaluation]]:
+    def _halving(self, jobs: list[_NewNetwork], which: list[int]) -> dict[int, tuple[str, Evaluation]]:
         """Successive halving of new networks ``which``: see :mod:`evokit.runtime.candidates.fidelity`."""
         assert self.fidelity is not None and self.training is not None
         rungs = self.fidelity.rungs(self.training.epochs)

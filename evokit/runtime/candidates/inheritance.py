@@ -20,7 +20,6 @@ from __future__ import annotations
 import os
 import pickle
 import random
-import sqlite3
 from collections import OrderedDict, deque
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,6 +30,7 @@ import numpy as np
 from evokit.errors import check_int
 from evokit.netspec import NetSpec
 from evokit.netspec.weights import weight_arrays
+from evokit.runtime.candidates.store import SQLiteFile
 
 KEEP_BATCHES = 8
 """Batches after which the file forgets networks dropped from the pool (see ``WeightPool.prune``)."""
@@ -102,9 +102,9 @@ class WeightPool:
 
     def __init__(self, capacity: int = 16, path: str | os.PathLike | None = None):
         self.capacity = check_int("capacity", capacity, minimum=1)
-        self.path = None if path is None else Path(path)
+        self._file = SQLiteFile(path, ["donors (key TEXT PRIMARY KEY, ord INTEGER, blob BLOB)",
+                                       "resolved (base TEXT PRIMARY KEY, key TEXT)"])
         self.entries: OrderedDict[str, Donor] = OrderedDict()
-        self._db: sqlite3.Connection | None = None
         self._oldest: deque[int] = deque(maxlen=KEEP_BATCHES)
 
     # -- donors ---------------------------------------------------------------------------------
@@ -136,11 +136,9 @@ class WeightPool:
     def store(self, key: str, spec: NetSpec, weights: list[Any], order: int) -> None:
         """Write trained weights to the file only (a result that may become a donor, kept so that
         a run killed before its checkpoint finds them again)."""
-        db = self._connect()
-        if db is not None:
+        if self.path is not None:
             blob = pickle.dumps((spec.to_dict(), [np.asarray(w) for w in weights]), protocol=pickle.HIGHEST_PROTOCOL)
-            db.execute("INSERT OR REPLACE INTO donors VALUES (?, ?, ?)", (key, order, blob))
-            db.commit()
+            self._file.write(("INSERT OR REPLACE INTO donors VALUES (?, ?, ?)", (key, order, blob)))
 
     def prune(self) -> None:
         """Call after each batch: delete from the file the weights older than every network kept
@@ -149,74 +147,49 @@ class WeightPool:
         if not self.entries:
             return
         self._oldest.append(min(e.order for e in self.entries.values()))
-        db = self._connect()
-        if db is not None and len(self._oldest) == self._oldest.maxlen:
-            db.execute("DELETE FROM donors WHERE ord < ?", (self._oldest[0],))
-            db.commit()
+        if len(self._oldest) == self._oldest.maxlen:
+            self._file.write(("DELETE FROM donors WHERE ord < ?", (self._oldest[0],)))
 
     def stored(self, key: str) -> tuple[NetSpec, list[Any]] | None:
         """The network and weights written to the file under ``key`` (e.g. by a run that was
         killed before its checkpoint), or None."""
-        db = self._connect()
-        row = None if db is None else db.execute("SELECT blob FROM donors WHERE key = ?", (key,)).fetchone()
-        if row is None:
+        rows = self._file.rows("SELECT blob FROM donors WHERE key = ?", (key,))
+        if not rows:
             return None
-        spec, weights = pickle.loads(row[0])
+        spec, weights = pickle.loads(rows[0][0])
         return NetSpec.from_dict(spec), weights
 
     # -- which evaluation a network got ----------------------------------------------------------
 
     def remember(self, base: str, key: str) -> None:
         """Write down that the network with plain key ``base`` was evaluated under ``key``."""
-        db = self._connect()
-        if db is not None:
-            db.execute("INSERT OR REPLACE INTO resolved VALUES (?, ?)", (base, key))
-            db.commit()
+        self._file.write(("INSERT OR REPLACE INTO resolved VALUES (?, ?)", (base, key)))
 
     def reload(self, seen: Collection[str]) -> dict[str, str]:
         """Rebuild the pool from the file, keeping only networks in ``seen`` (those evaluated
         before the checkpoint the run resumes from); returns the plain key -> evaluation key map
         of those networks."""
         self.entries.clear()
-        db = self._connect()
-        if db is None:
-            return {}
-        rows = [r for r in db.execute("SELECT key, ord, blob FROM donors ORDER BY ord") if r[0] in seen]
+        rows = [r for r in self._file.rows("SELECT key, ord, blob FROM donors ORDER BY ord") if r[0] in seen]
         for key, order, blob in rows[-self.capacity:]:
             spec, weights = pickle.loads(blob)
             self.entries[key] = Donor(key, NetSpec.from_dict(spec), weights, order)
-        return {base: key for base, key in db.execute("SELECT base, key FROM resolved") if key in seen}
+        return {base: key for base, key in self._file.rows("SELECT base, key FROM resolved") if key in seen}
 
-    def _connect(self) -> sqlite3.Connection | None:
-        if self.path is None:
-            return None
-        if self._db is None:
-            self._db = sqlite3.connect(self.path)
-            self._db.execute("CREATE TABLE IF NOT EXISTS donors (key TEXT PRIMARY KEY, ord INTEGER, blob BLOB)")
-            self._db.execute("CREATE TABLE IF NOT EXISTS resolved (base TEXT PRIMARY KEY, key TEXT)")
-            self._db.commit()
-        return self._db
+    @property
+    def path(self) -> Path | None:
+        """The SQLite file the pool is kept in (None: in memory only)."""
+        return self._file.path
 
     def clear_file(self) -> None:
         """Forget what the file holds (a run starting from an empty cache)."""
-        db = self._connect()
-        if db is not None:
-            db.execute("DELETE FROM donors")
-            db.execute("DELETE FROM resolved")
-            db.commit()
+        self._file.write(("DELETE FROM donors", ()), ("DELETE FROM resolved", ()))
 
     def close(self) -> None:
-        if self._db is not None:
-            self._db.close()
-            self._db = None
+        self._file.close()
 
     def __len__(self) -> int:
         return len(self.entries)
-
-    def __getstate__(self) -> dict[str, Any]:
-        state = self.__dict__.copy()
-        state["_db"] = None
-        return state
 
     def __repr__(self) -> str:
         return f"WeightPool(capacity={self.capacity})"

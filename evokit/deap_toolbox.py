@@ -13,7 +13,7 @@ from evokit.errors import ConfigError
 from evokit.fitness.constraints import Constraint
 from evokit.individual import attach_fitness
 from evokit.runtime.candidates.evaluator import CandidateEvaluator
-from evokit.runtime.executors.process import Evaluator
+from evokit.runtime.executors import Evaluator
 
 
 def new_individual(encoding: Encoding, weights: tuple[float, ...]) -> Any:
