@@ -23,9 +23,25 @@ passes the rest of its keys to that class's constructor, so a config file can sa
     population = 16
 
 Type names resolve lazily through name tables (``"evokit.algorithms.neat:NEAT"``), so a class is
-imported only when a config uses it; ``type`` may also be any ``"package.module:Name"`` of the
-user's own. Bad input raises :class:`evokit.errors.ConfigError` naming the key path
-(``algorithm.populaton: unknown key; allowed: ...``, ``algorithm.population=1 is invalid: ...``).
+imported only when a config uses it. Bad input raises :class:`evokit.errors.ConfigError` naming
+the key path (``algorithm.populaton: unknown key; allowed: ...``, ``algorithm.population=1 is
+invalid: ...``).
+
+A config file is data: loading one never runs code it names. What a ``type`` may be:
+
+* a short name of the section's table (``"deepga"``, ``"accuracy"``, ``"nsga2"`` ...);
+* ``"evokit.module:Name"``, a class of evokit that is a subclass of the section's base
+  (``BASES``: an Encoding for ``[encoding]``, an Objective for ``[[objectives]]`` ...);
+* only with ``allow_imports=True`` (``evokit run`` sets it for a local file): such a class from
+  a module of the user's own, found on ``sys.path`` or beside the config file (``base_dir``),
+  and, for an objective, a plain Python function of an Evaluation. Importing a module runs its
+  code, so a config from someone else is loaded without it.
+
+Whatever a name resolves to, it is checked to be a class of the section's base *before* it is
+called; anything else (``"os:system"``, ``"builtins:eval"``, an evokit function) is refused
+with a ConfigError naming ``section.type``. Names are public (no part starts with ``_``), so
+``evokit.__main__`` is never imported. Keys that hand a value to code outside evokit
+(``TRUSTED_KEYS``: a Dask scheduler ``address``, ``cluster_kwargs``) also need the opt-in.
 """
 from __future__ import annotations
 
@@ -34,6 +50,8 @@ import importlib
 import inspect
 import math
 import re
+import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
@@ -105,6 +123,20 @@ NESTED: dict[str, str] = {
 }
 """Constructor arguments that take an object: a table given for one is built into that class."""
 
+BASES: dict[str, str] = {
+    "encoding": "evokit.encodings.base:Encoding",
+    "algorithm": "evokit.algorithms.base:Algorithm",
+    "objectives": "evokit.fitness.base:Objective",
+    "constraints": "evokit.fitness.constraints:Constraint",
+    "evaluator": "evokit.runtime.executors.base:Evaluator",
+}
+"""Each section's base class: its ``type`` must name a subclass of it (checked before calling it)."""
+
+TRUSTED_KEYS: dict[str, tuple[str, ...]] = {"evaluator": ("address", "cluster_kwargs")}
+"""Keys allowed only with ``allow_imports=True``: a Dask scheduler's messages are unpickled (an
+``address`` of someone else's runs their code) and ``cluster_kwargs`` reach LocalCluster, whose
+``preload`` runs scripts."""
+
 TOP_LEVEL = ("description", "seed", "run_dir", "final_training", "hall_of_fame", "overwrite", "data", "encoding",
              "objectives", "constraints", "algorithm", "budget", "evaluator")
 DATA_KEYS = ("name", "path", "target", "header", "delimiter", "task", "seed", "val_size", "test_size", "scale",
@@ -113,10 +145,10 @@ BUDGET_KEYS = ("generations", "evaluations", "seconds", "target")
 TRAINING_KEYS = ("epochs", "batch_size", "optimizer", "learning_rate", "early_stopping", "trace_once")
 
 
-def load(path: str | Path) -> Any:
-    """The :class:`evokit.Search` a TOML file describes (relative data paths are read from the
-    file's directory)."""
-    return from_dict(read(path), base_dir=Path(path).parent)
+def load(path: str | Path, allow_imports: bool = False) -> Any:
+    """The :class:`evokit.Search` a TOML file describes (relative data paths, and with
+    ``allow_imports`` the user's own modules, are looked up in the file's directory)."""
+    return from_dict(read(path), base_dir=Path(path).parent, allow_imports=allow_imports)
 
 
 def read(path: str | Path) -> dict[str, Any]:
@@ -133,41 +165,48 @@ def read(path: str | Path) -> dict[str, Any]:
         raise ConfigError(f"config={str(path)!r} is invalid: not UTF-8 text ({exc})") from exc
 
 
-def loads(text: str, base_dir: str | Path | None = None) -> Any:
+def loads(text: str, base_dir: str | Path | None = None, allow_imports: bool = False) -> Any:
     """The :class:`evokit.Search` a TOML string describes."""
     try:
         config = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"config is invalid: not valid TOML ({exc})") from exc
-    return from_dict(config, base_dir=base_dir)
+    return from_dict(config, base_dir=base_dir, allow_imports=allow_imports)
 
 
-def from_dict(config: Mapping[str, Any], base_dir: str | Path | None = None) -> Any:
-    """The :class:`evokit.Search` a config dict (a parsed TOML file) describes.
+def from_dict(config: Mapping[str, Any], base_dir: str | Path | None = None, allow_imports: bool = False) -> Any:
+    """The :class:`evokit.Search` a config dict (a parsed TOML file) describes, not yet run.
 
-    ``base_dir`` is where a relative ``data.path`` is looked up (default: the current directory).
+    ``base_dir`` is where a relative ``data.path`` is looked up (default: the current directory)
+    and, with ``allow_imports``, where a ``type``'s module is looked for first.
+    ``allow_imports=False`` (the default, for a config from anyone else): ``type`` names only
+    evokit's own classes; ``True``: also classes (and objective functions) of the user's own
+    modules, which importing runs. See the module docstring for the whole rule.
     """
     from evokit.search import Search
 
     if not isinstance(config, Mapping):
         raise ConfigError(f"config={config!r} is invalid: expected a table of keys")
+    if not isinstance(allow_imports, bool):
+        raise ConfigError(f"allow_imports={allow_imports!r} is invalid: expected True or False")
+    imports = Imports(allow_imports, None if base_dir is None else Path(base_dir))
     _check_keys("", config, TOP_LEVEL)
     seed = config.get("seed", 0)
     if "description" in config and not isinstance(config["description"], str):
         raise ConfigError(f"description={config['description']!r} is invalid: expected a string")
-    objectives = build_objectives(config.get("objectives", [{"type": "accuracy"}]))
+    objectives = build_objectives(config.get("objectives", [{"type": "accuracy"}]), imports=imports)
     kwargs: dict[str, Any] = {
-        "encoding": build_encoding(config.get("encoding", {"type": "deepga"})),
+        "encoding": build_encoding(config.get("encoding", {"type": "deepga"}), imports=imports),
         "objectives": objectives,
         "data": build_data(config.get("data", {}), seed=seed, base_dir=base_dir),
-        "algorithm": None if "algorithm" not in config else build_algorithm(config["algorithm"]),
+        "algorithm": None if "algorithm" not in config else build_algorithm(config["algorithm"], imports=imports),
         "budget": None if "budget" not in config else build_budget(config["budget"]),
         "seed": seed,
-        "workers": build_evaluator(config.get("evaluator", {"type": "serial"})),
+        "workers": build_evaluator(config.get("evaluator", {"type": "serial"}), imports=imports),
         "run_dir": config.get("run_dir"),
         "final_training": build_final_training(config.get("final_training")),
         "hall_of_fame": config.get("hall_of_fame", 5),
-        "constraints": build_constraints(config.get("constraints", [])),
+        "constraints": build_constraints(config.get("constraints", []), imports=imports),
         "overwrite": config.get("overwrite", False),
     }
     if not isinstance(kwargs["overwrite"], bool):
@@ -175,21 +214,154 @@ def from_dict(config: Mapping[str, Any], base_dir: str | Path | None = None) -> 
     return Search(**kwargs)
 
 
+# --- what a type name may be ----------------------------------------------------------------
+
+class Refused(ConfigError):
+    """A ``type`` name outside what a config may name (``reason`` says why); raised before
+    anything it names is imported or called."""
+
+    def __init__(self, spec: Any, reason: str) -> None:
+        super().__init__(f"type={spec!r} is invalid: {reason}")
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class Imports:
+    """What one config's ``type`` names may import: evokit's own modules always; with
+    ``allowed`` (the opt-in), any module on ``sys.path`` or beside the config (in ``base_dir``)."""
+
+    allowed: bool = False
+    base_dir: Path | None = None
+
+    def find(self, spec: str) -> Any:
+        """The object ``"package.module:Name"`` names (``Name`` may be dotted), its module imported
+        now; Refused, before any import, for a name that is not public or a module outside evokit
+        without the opt-in."""
+        module_name, colon, attr = spec.partition(":")
+        parts = module_name.split(".") + attr.split(".")
+        if not colon or not all(p.isidentifier() and not p.startswith("_") for p in parts):
+            raise Refused(spec, "expected 'package.module:Name' of public names (none starting with _)")
+        inside = parts[0] == "evokit"
+        if not inside and not self.allowed:
+            raise Refused(spec, f"module {module_name!r} is outside evokit, and importing it runs its code: a "
+                                "config may name it only when loaded with allow_imports=True (evokit run: a local "
+                                "file)")
+        top = parts[0]
+        if not inside and self.base_dir is not None and ((self.base_dir / f"{top}.py").is_file()
+                                                         or (self.base_dir / top / "__init__.py").is_file()):
+            obj: Any = _import_beside(module_name, self.base_dir)
+        else:
+            obj = importlib.import_module(module_name)
+        for part in attr.split("."):
+            obj = getattr(obj, part)
+        return obj
+
+
+_BESIDE: dict[str, Path] = {}
+"""Top-level modules imported from a config's directory -> that directory."""
+
+
+def _import_beside(name: str, directory: Path) -> Any:
+    """Module ``name`` imported from ``directory`` (a config's own module beside it), which is on
+    ``sys.path`` only during the import. A module of the same name imported from another
+    config's directory is replaced; one imported from anywhere else is an error."""
+    folder = directory.resolve()
+    top = name.split(".")[0]
+    loaded = sys.modules.get(top)
+    origin = getattr(loaded, "__file__", None)
+    if loaded is not None and (origin is None or folder not in Path(origin).resolve().parents):
+        if _BESIDE.get(top) is None:
+            raise ImportError(f"{top}.py beside the config is shadowed by the module {top!r} already imported from "
+                              f"{origin}: rename it")
+        for stale in [n for n in sys.modules if n == top or n.startswith(top + ".")]:
+            del sys.modules[stale]
+    sys.path.insert(0, str(folder))
+    importlib.invalidate_caches()
+    try:
+        module = importlib.import_module(name)
+    finally:
+        sys.path.remove(str(folder))
+    _BESIDE[top] = folder
+    return module
+
+
+def resolve(spec: str, allow_imports: bool = False, base_dir: str | Path | None = None) -> Any:
+    """The object ``"package.module:Name"`` names (``Name`` may be dotted), imported now: from
+    evokit, or with ``allow_imports`` from any module (``base_dir``: a config's directory, looked
+    in first). Nothing is called; ConfigError for a name outside these rules."""
+    return Imports(allow_imports, None if base_dir is None else Path(base_dir)).find(spec)
+
+
+def _resolve(path: str, kind: Any, names: Mapping[str, str], imports: Imports) -> Any:
+    """What ``path.type = kind`` names: a short name of ``names`` or a ``"module:Name"``."""
+    if not isinstance(kind, str) or not (kind in names or ":" in kind):
+        allowed = ", ".join(repr(n) for n in names)
+        raise ConfigError(f"{path}.type={kind!r} is invalid: expected one of {allowed}, or 'package.module:Name'")
+    spec = names.get(kind, kind)
+    try:
+        return imports.find(spec)
+    except Refused as exc:
+        raise ConfigError(f"{path}.type={kind!r} is invalid: {exc.reason}") from exc
+    except Exception as exc:  # noqa: BLE001 - a module that fails to import is this key's error
+        raise ConfigError(f"{path}.type={kind!r} is not available: {spec} could not be loaded "
+                          f"({type(exc).__name__}: {exc})") from exc
+
+
+def _class_of(path: str, kind: Any, names: Mapping[str, str], base: str, imports: Imports) -> type:
+    """The class ``path.type = kind`` names, checked to be a concrete subclass of ``base`` (a
+    spec) before anything calls it."""
+    return _checked(path, kind, _resolve(path, kind, names, imports), base)
+
+
+def _checked(path: str, kind: Any, target: Any, base: str) -> type:
+    """``target`` if it is a concrete subclass of ``base``, else ConfigError naming ``path.type``."""
+    base_class = resolve(base)
+    if not (issubclass(type(target), type) and issubclass(target, base_class)):  # its metaclass: no __class__ lookup
+        raise ConfigError(f"{path}.type={kind!r} is invalid: expected a subclass of {base.replace(':', '.')}; "
+                          f"it names {_describe(target)}")
+    if inspect.isabstract(target):
+        raise ConfigError(f"{path}.type={kind!r} is invalid: {target.__name__} is abstract; name one of its "
+                          "subclasses")
+    return target
+
+
+def _describe(obj: Any) -> str:
+    """What a name turned out to be, for an error message (never its repr, which is its code)."""
+    kind = type(obj)
+    what = "a class" if issubclass(kind, type) else "a module" if issubclass(kind, type(sys)) else (
+        "a function" if callable(obj) else f"a {kind.__name__} value")
+    try:
+        name = getattr(obj, "__qualname__", None) or getattr(obj, "__name__", None)
+        module = getattr(obj, "__module__", None)
+    except Exception:  # noqa: BLE001 - an object whose attributes raise is described by its kind alone
+        return what
+    return f"{what} ({module}.{name})" if isinstance(name, str) and isinstance(module, str) else what
+
+
 # --- sections -------------------------------------------------------------------------------
 
-def build_encoding(section: Any, path: str = "encoding") -> Any:
+SAFE = Imports()
+"""The default: evokit's own classes only."""
+
+
+def build_encoding(section: Any, path: str = "encoding", imports: Imports = SAFE) -> Any:
     """An encoding from its table (``type`` + constructor keys)."""
-    return construct(path, _table(path, section), ENCODINGS)
+    return construct(path, _table(path, section), ENCODINGS, base=BASES["encoding"], imports=imports)
 
 
-def build_algorithm(section: Any, path: str = "algorithm") -> Any:
+def build_algorithm(section: Any, path: str = "algorithm", imports: Imports = SAFE) -> Any:
     """An algorithm from its table (``type`` + constructor keys)."""
-    return construct(path, _table(path, section), ALGORITHMS)
+    return construct(path, _table(path, section), ALGORITHMS, base=BASES["algorithm"], imports=imports)
 
 
-def build_evaluator(section: Any, path: str = "evaluator") -> Any:
+def build_evaluator(section: Any, path: str = "evaluator", imports: Imports = SAFE) -> Any:
     """An evaluator from its table: ``type = "serial" | "processes" | "dask"`` + its keys."""
-    return construct(path, _table(path, section, default_type="serial"), EVALUATORS)
+    table = _table(path, section, default_type="serial")
+    for key in TRUSTED_KEYS["evaluator"]:
+        if key in table and not imports.allowed:
+            raise ConfigError(f"{path}.{key}={table[key]!r} is invalid: it hands control to code outside evokit, "
+                              "so a config may set it only when loaded with allow_imports=True")
+    return construct(path, table, EVALUATORS, base=BASES["evaluator"], imports=imports)
 
 
 def build_budget(section: Any, path: str = "budget") -> Any:
@@ -211,55 +383,60 @@ def build_final_training(value: Any, path: str = "final_training") -> Any:
     if isinstance(value, Mapping):
         return _call(path, TrainingConfig, dict(value))
     if isinstance(value, int) and not isinstance(value, bool):
-        return value
+        if value < 0:
+            raise ConfigError(f"{path}={value!r} is invalid: expected epochs >= 0 (0 for none)")
+        return _call(path, TrainingConfig, {"epochs": value, "early_stopping": 5})
     raise ConfigError(f"{path}={value!r} is invalid: expected epochs (an integer, 0 for none), false, or a table "
                       f"with keys {', '.join(TRAINING_KEYS)}")
 
 
-def build_objectives(section: Any, path: str = "objectives") -> list[Any]:
+def build_objectives(section: Any, path: str = "objectives", imports: Imports = SAFE) -> list[Any]:
     """Objectives from ``[[objectives]]`` tables (or one table, or type names)."""
     items = _items(path, section)
     if not items:
         raise ConfigError(f"{path}=[] is invalid: expected at least one objective")
-    return [build_objective(item, f"{path}[{i}]") for i, item in enumerate(items)]
+    return [build_objective(item, f"{path}[{i}]", imports) for i, item in enumerate(items)]
 
 
-def build_objective(section: Any, path: str) -> Any:
+def build_objective(section: Any, path: str, imports: Imports = SAFE) -> Any:
     """One objective: ``type`` + constructor keys; ``weight`` (the DEAP weight: + maximise,
     - minimise) and ``name`` apply to every objective. ``type = "weighted_sum"`` takes ``terms``,
-    each an objective table whose ``weight`` is its coefficient and ``scale`` its divisor."""
+    each an objective table whose ``weight`` is its coefficient and ``scale`` its divisor. With
+    ``imports.allowed``, ``type`` may also name a plain function of an Evaluation."""
     from evokit.fitness.base import Objective
 
     table = _table(path, section)
     kind = table["type"]
     if kind == "weighted_sum":
-        return _weighted_sum(path, table)
-    target = _resolve(path, kind, OBJECTIVES)
+        return _weighted_sum(path, table, imports)
     params = {k: v for k, v in table.items() if k != "type"}
-    if inspect.isclass(target):
-        if not issubclass(target, Objective):
-            raise ConfigError(f"{path}.type={kind!r} is invalid: {target.__name__} is not an evokit Objective")
-        accepted = _parameters(target)
-        extra = {k: params.pop(k) for k in ("weight", "name") if k in params and accepted is not None
-                 and k not in accepted}
-        generic = tuple(k for k in ("weight", "name") if k not in (accepted or ()))
-        objective = construct(path, {"type": kind, **params}, OBJECTIVES, target=target, generic=generic)
-        if "name" in extra:
-            if not isinstance(extra["name"], str) or not extra["name"]:
-                raise ConfigError(f"{path}.name={extra['name']!r} is invalid: expected a non-empty string")
-            objective.name = extra["name"]
-        if "weight" in extra:
-            objective.weight = _weight(f"{path}.weight", extra["weight"])
-        return objective
-    if callable(target):  # a user's function of an Evaluation
+    target = _resolve(path, kind, OBJECTIVES, imports)
+    if inspect.isfunction(target) and imports.allowed:  # a user's function of an Evaluation
         accepted = ("name", "weight", "needs_training", "failure_value")
         return _call(path, lambda **kw: Objective(target, **kw), params, accepted=accepted, generic=("type",))
-    raise ConfigError(f"{path}.type={kind!r} is invalid: it names neither an Objective class nor a function")
+    if inspect.isfunction(target):
+        raise ConfigError(f"{path}.type={kind!r} is invalid: it names a function; a config may make a function an "
+                          "objective only when loaded with allow_imports=True")
+    target = _checked(path, kind, target, BASES["objectives"])
+    accepted = _parameters(target)
+    extra = {k: params.pop(k) for k in ("weight", "name") if k in params and accepted is not None
+             and k not in accepted}
+    generic = tuple(k for k in ("weight", "name") if k not in (accepted or ()))
+    objective = construct(path, {"type": kind, **params}, OBJECTIVES, target=target, generic=generic,
+                          imports=imports)
+    if "name" in extra:
+        if not isinstance(extra["name"], str) or not extra["name"]:
+            raise ConfigError(f"{path}.name={extra['name']!r} is invalid: expected a non-empty string")
+        objective.name = extra["name"]
+    if "weight" in extra:
+        objective.weight = _weight(f"{path}.weight", extra["weight"])
+    return objective
 
 
-def build_constraints(section: Any, path: str = "constraints") -> list[Any]:
+def build_constraints(section: Any, path: str = "constraints", imports: Imports = SAFE) -> list[Any]:
     """Constraints from ``[[constraints]]`` tables (``type`` + constructor keys)."""
-    return [construct(f"{path}[{i}]", _table(f"{path}[{i}]", item), CONSTRAINTS)
+    return [construct(f"{path}[{i}]", _table(f"{path}[{i}]", item), CONSTRAINTS, base=BASES["constraints"],
+                      imports=imports)
             for i, item in enumerate(_items(path, section))]
 
 
@@ -304,28 +481,33 @@ def build_data(section: Any, seed: Any = 0, base_dir: str | Path | None = None, 
 # --- building blocks ------------------------------------------------------------------------
 
 def construct(path: str, table: Mapping[str, Any], names: Mapping[str, str], target: Any = None,
-              generic: tuple[str, ...] = ()) -> Any:
-    """Build the class ``table["type"]`` names (looked up in ``names``, or ``"module:Name"``)
-    from the table's other keys, checked against its constructor: an unknown key, a missing
-    required one, or a value the constructor rejects raises ConfigError naming ``path.key``."""
+              generic: tuple[str, ...] = (), base: str | None = None, imports: Imports = SAFE) -> Any:
+    """Build the class ``table["type"]`` names (looked up in ``names``, or ``"module:Name"``; a
+    subclass of ``base``, checked before it is called) from the table's other keys, checked
+    against its constructor: an unknown key, a missing required one, or a value the constructor
+    rejects raises ConfigError naming ``path.key``. A table given for a key of ``NESTED`` is built
+    into that key's class first."""
     kind = table["type"]
-    cls = target if target is not None else _resolve(path, kind, names)
-    if not callable(cls):
-        raise ConfigError(f"{path}.type={kind!r} is invalid: {cls!r} cannot be constructed")
+    if target is None:
+        if base is None:
+            raise ConfigError(f"{path}.type={kind!r} is invalid: no base class to check it against")
+        target = _class_of(path, kind, names, base, imports)
+    accepted = _parameters(target)
     params = {}
     for key, value in table.items():
         if key == "type":
             continue
-        if key in NESTED and isinstance(value, Mapping):
-            value = construct(f"{path}.{key}", {"type": NESTED[key], **value}, {})
+        if key in NESTED and isinstance(value, Mapping) and (accepted is None or key in accepted):
+            value = construct(f"{path}.{key}", {"type": NESTED[key], **value}, {}, base=NESTED[key], imports=imports)
         params[key] = value
-    return _call(path, cls, params, generic=("type", *generic))
+    return _call(path, target, params, generic=("type", *generic))
 
 
 def _call(path: str, fn: Callable[..., Any], params: dict[str, Any], accepted: tuple[str, ...] | None = None,
           generic: tuple[str, ...] = ()) -> Any:
     """``fn(**params)``; unknown or missing keys, and values ``fn`` rejects, raise ConfigError
-    naming ``path.key`` (``generic`` keys are listed as allowed too: handled by the caller)."""
+    naming ``path.key`` (``generic`` keys are listed as allowed too: handled by the caller). Any
+    other exception the constructor raises on these values is this key path's ConfigError too."""
     accepted = accepted if accepted is not None else _parameters(fn)
     if accepted is not None:
         for key in params:
@@ -338,7 +520,7 @@ def _call(path: str, fn: Callable[..., Any], params: dict[str, Any], accepted: t
         return fn(**params)
     except EvokitError as exc:
         raise type(exc)(_with_path(path, str(exc), params)) from exc
-    except (TypeError, ValueError) as exc:
+    except Exception as exc:  # noqa: BLE001 - a value the constructor did not expect is still a config error
         raise ConfigError(f"{path}: {type(exc).__name__}: {exc}") from exc
 
 
@@ -372,27 +554,6 @@ def _required(fn: Any) -> list[str]:
         return []
     return [p.name for p in signature.parameters.values() if p.default is p.empty and p.name != "self"
             and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
-
-
-def resolve(spec: str) -> Any:
-    """The object ``"package.module:Name"`` names (``Name`` may be dotted), imported now."""
-    module_name, _, attr = spec.partition(":")
-    obj: Any = importlib.import_module(module_name)
-    for part in attr.split(".") if attr else []:
-        obj = getattr(obj, part)
-    return obj
-
-
-def _resolve(path: str, kind: Any, names: Mapping[str, str]) -> Any:
-    if not isinstance(kind, str) or not (kind in names or ":" in kind):
-        allowed = ", ".join(repr(n) for n in names)
-        raise ConfigError(f"{path}.type={kind!r} is invalid: expected one of {allowed}, or 'package.module:Name'")
-    spec = names.get(kind, kind)
-    try:
-        return resolve(spec)
-    except (ImportError, AttributeError) as exc:
-        raise ConfigError(f"{path}.type={kind!r} is not available: {spec} could not be loaded "
-                          f"({type(exc).__name__}: {exc})") from exc
 
 
 def _table(path: str, section: Any, default_type: str | None = None) -> dict[str, Any]:
@@ -430,7 +591,7 @@ def _weight(path: str, value: Any) -> float:
     return float(value)
 
 
-def _weighted_sum(path: str, table: dict[str, Any]) -> Any:
+def _weighted_sum(path: str, table: dict[str, Any], imports: Imports) -> Any:
     from evokit.fitness.combine import WeightedSum
 
     for key in table:
@@ -448,7 +609,7 @@ def _weighted_sum(path: str, table: dict[str, Any]) -> Any:
         if isinstance(coefficient, bool) or not isinstance(coefficient, (int, float)):
             raise ConfigError(f"{term_path}.weight={coefficient!r} is invalid: expected a number (its coefficient)")
         scale = item.pop("scale", None)
-        objective = build_objective(item, term_path)
+        objective = build_objective(item, term_path, imports)
         terms.append((objective, float(coefficient)))
         if scale is not None:
             scales[objective.name] = scale

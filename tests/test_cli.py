@@ -282,3 +282,64 @@ def test_entry_point_exit_codes(tmp_path):
     failed = subprocess.run([*command, "run", str(broken), "--run-dir", str(tmp_path / "r"), "-q"], capture_output=True,
                             text=True, env=env)
     assert failed.returncode == 1 and "the run failed: RuntimeError: the algorithm broke" in failed.stderr
+
+
+# --- config files are data; one rule for --workers; bounds (issue 16, items 1, 10 and 13) -------------
+
+def test_a_config_that_names_a_shell_command_exits_2_and_runs_nothing(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    cfg = tmp_path / "evil.toml"
+    cfg.write_text('[encoding]\ntype = "os:system"\ncommand = "echo PWNED > pwned.txt"\n')
+    assert main(["run", str(cfg), "-q"]) == 2  # evokit run allows imports for a local file: still no Encoding
+    err = capsys.readouterr().err
+    assert "encoding.type='os:system' is invalid: expected a subclass of evokit.encodings.base.Encoding" in err
+    assert main(["compare", str(cfg), "-q"]) == 2
+    assert "encoding.type='os:system' is invalid" in capsys.readouterr().err
+    assert not (tmp_path / "pwned.txt").exists() and not (tmp_path / "runs").exists()
+
+
+OWN_OBJECTIVE = "def size(evaluation):\n    return float(evaluation.params)\n"
+
+
+def test_run_a_config_whose_objective_module_sits_beside_it(tmp_path, capsys):
+    folder = tmp_path / "project"
+    folder.mkdir()
+    (folder / "cli16_objectives.py").write_text(OWN_OBJECTIVE)
+    cfg = folder / "search.toml"
+    cfg.write_text(UNTRAINED.replace('type = "params"', 'type = "cli16_objectives:size"\nweight = -1.0\n'
+                                                        'needs_training = false'))
+    path_before = list(sys.path)
+    assert main(["run", str(cfg), "--run-dir", str(tmp_path / "r"), "-q"]) == 0  # no PYTHONPATH needed
+    summary = json.loads((tmp_path / "r" / "summary.json").read_text())
+    assert list(summary["best"]["values"]) == ["size"]
+    assert sys.path == path_before
+
+
+def test_workers_below_one_is_bad_input_with_or_without_a_config(tmp_path, capsys):
+    cfg = tmp_path / "search.toml"
+    cfg.write_text(UNTRAINED)
+    for argv in (["run", str(cfg), "--workers", "0", "--run-dir", str(tmp_path / "a"), "-q"],
+                 ["run", "--workers", "0", "--run-dir", str(tmp_path / "b"), "-q"],
+                 ["compare", str(cfg), "--workers", "0", "--out", str(tmp_path / "c"), "-q"],
+                 ["resume", str(tmp_path / "a"), "--workers", "-1", "-q"]):
+        assert main(argv) == 2, argv
+        err = capsys.readouterr().err
+        assert "workers=" in err and "is invalid: expected an integer >= 1" in err, (argv, err)
+    assert not any((tmp_path / name).exists() for name in "abc")
+
+
+def test_a_population_over_the_bound_is_refused_before_the_run(tmp_path, capsys):
+    cfg = tmp_path / "search.toml"
+    cfg.write_text(UNTRAINED)
+    assert main(["run", str(cfg), "--population", "10000000000", "--run-dir", str(tmp_path / "a"), "-q"]) == 2
+    assert "algorithm.population=10000000000 is invalid: expected an integer <= 100000" in capsys.readouterr().err
+    assert main(["run", "--population", "10000000000", "--run-dir", str(tmp_path / "b"), "-q"]) == 2
+    assert "population=10000000000 is invalid: expected an integer <= 100000" in capsys.readouterr().err
+    assert not (tmp_path / "a").exists() and not (tmp_path / "b").exists()
+
+
+def test_help_says_a_config_file_is_trusted_and_how_to_load_one_that_is_not(capsys):
+    for command in ("run", "compare"):
+        assert main([command, "--help"]) == 0
+        out = " ".join(capsys.readouterr().out.split())
+        assert "trusted like a script" in out and "allow_imports=True" in out, command

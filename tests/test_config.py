@@ -1,6 +1,7 @@
 """Config files: TOML -> Search, one to one with the Python API; errors name the key path."""
 import inspect
 import re
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -132,14 +133,148 @@ def test_weighted_sum_terms_with_coefficients_and_scales(small_digits):
     assert score(evaluation) == pytest.approx(0.8 - 0.5 * spec.params / 1000)
 
 
-def test_user_types_by_module_path(tmp_path, monkeypatch):
+def test_user_types_by_module_path_with_the_opt_in(tmp_path, monkeypatch):
     (tmp_path / "my_objectives.py").write_text("def depth(evaluation):\n    return float(evaluation.params)\n")
     monkeypatch.syspath_prepend(str(tmp_path))
-    search = config.from_dict({"objectives": [{"type": "evokit.fitness.accuracy:ValidationAccuracy", "epochs": 1},
-                                              {"type": "my_objectives:depth", "weight": -1.0,
-                                               "needs_training": False}]})
+    doc = {"objectives": [{"type": "evokit.fitness.accuracy:ValidationAccuracy", "epochs": 1},
+                          {"type": "my_objectives:depth", "weight": -1.0, "needs_training": False}]}
+    search = config.from_dict(doc, allow_imports=True)
     assert search.objectives[1].name == "depth" and search.objectives[1].weight == -1.0
     assert search.objectives[1].needs_training is False
+    with pytest.raises(ConfigError, match=r"^objectives\[1\]\.type='my_objectives:depth' is invalid: module "
+                                          "'my_objectives' is outside evokit"):
+        config.from_dict(doc)
+
+
+# --- a config file is data: it never runs code (issue 16, items 1 and 13) ---------------------------
+
+SHELL = {"encoding": {"type": "os:system", "command": "echo PWNED > pwned.txt"}}
+
+
+@pytest.mark.parametrize("doc, field", [
+    (SHELL, "encoding"),
+    ({"algorithm": {"type": "subprocess:run", "args": "echo PWNED > pwned.txt", "shell": True}}, "algorithm"),
+    ({"objectives": [{"type": "os:system", "command": "echo PWNED > pwned.txt"}]}, "objectives[0]"),
+    ({"objectives": [{"type": "os:system"}]}, "objectives[0]"),
+    ({"constraints": [{"type": "os:system", "command": "echo PWNED > pwned.txt"}]}, "constraints[0]"),
+    ({"evaluator": {"type": "os:system", "command": "echo PWNED > pwned.txt"}}, "evaluator"),
+    ({"objectives": [{"type": "deepga_score", "accuracy": {"type": "os:system", "command": "echo PWNED > pwned.txt"}}]},
+     "objectives[0].accuracy"),
+])
+@pytest.mark.parametrize("allow_imports", [False, True])
+def test_a_config_never_calls_what_it_names_even_with_the_opt_in(tmp_path, monkeypatch, doc, field, allow_imports):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ConfigError) as info:
+        config.from_dict(doc, allow_imports=allow_imports)
+    kind = "'subprocess:run'" if "subprocess" in str(doc) else "'os:system'"
+    assert str(info.value).startswith(f"{field}.type={kind} is invalid: ")
+    # without the opt-in the module is not even imported; with it, os.system is no Encoding (etc.)
+    assert ("outside evokit" in str(info.value)) is not allow_imports
+    assert not (tmp_path / "pwned.txt").exists()
+
+
+def test_the_issues_shell_command_is_refused_from_a_file_too(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    cfg = tmp_path / "evil.toml"
+    cfg.write_text('[encoding]\ntype = "os:system"\ncommand = "echo PWNED > pwned.txt"\n')
+    for allow_imports in (False, True):
+        with pytest.raises(ConfigError, match=r"^encoding\.type='os:system' is invalid: "):
+            config.load(cfg, allow_imports=allow_imports)
+    assert not (tmp_path / "pwned.txt").exists()
+
+
+@pytest.mark.parametrize("kind, message", [
+    ("evokit.algorithms.ga:GA", "expected a subclass of evokit.encodings.base.Encoding; it names a class "
+                                "(evokit.algorithms.ga.GA)"),
+    ("evokit.config:load", "expected a subclass of evokit.encodings.base.Encoding; it names a function"),
+    ("evokit.encodings.base:Encoding", "Encoding is abstract"),
+    ("evokit.__main__:main", "expected 'package.module:Name' of public names"),  # importing it would run the CLI
+    ("evokit:_os.system", "expected 'package.module:Name' of public names"),
+    ("builtins:eval", "module 'builtins' is outside evokit"),
+    ("os:", "expected 'package.module:Name'"),
+])
+def test_evokit_names_of_the_wrong_kind_are_refused_before_a_call(kind, message):
+    with pytest.raises(ConfigError) as info:
+        config.from_dict({"encoding": {"type": kind}})
+    assert str(info.value).startswith(f"encoding.type={kind!r} is invalid: ") and message in str(info.value)
+
+
+def test_evokit_classes_of_the_right_base_need_no_opt_in():
+    search = config.from_dict({"encoding": {"type": "evokit.encodings.deepga:DeepGA", "max_conv_blocks": 2},
+                               "algorithm": {"type": "evokit.algorithms.ga:GA", "population": 4},
+                               "objectives": [{"type": "evokit.fitness.complexity:ParameterCount"}],
+                               "evaluator": {"type": "evokit.runtime.executors.serial:SerialEvaluator"}})
+    assert type(search.encoding).__name__ == "DeepGA" and search.algorithm.population == 4
+
+
+def test_an_evokit_function_is_an_objective_only_with_the_opt_in():
+    doc = {"objectives": [{"type": "evokit.pareto:hypervolume"}]}
+    with pytest.raises(ConfigError, match=r"^objectives\[0\]\.type='evokit.pareto:hypervolume' is invalid: it "
+                                          "names a function; .* only when loaded with allow_imports=True"):
+        config.from_dict(doc)
+    assert config.from_dict(doc, allow_imports=True).objectives[0].name == "hypervolume"
+
+
+OWN_ENCODING = """
+from pathlib import Path
+
+from evokit.encodings.deepga import DeepGA
+
+Path(__file__).with_name("imported.txt").write_text("the module ran")
+
+
+class Small(DeepGA):
+    pass
+"""
+
+
+def test_a_module_outside_evokit_is_imported_only_with_the_opt_in(tmp_path):
+    (tmp_path / "cfg16_encodings.py").write_text(OWN_ENCODING)
+    cfg = tmp_path / "search.toml"
+    cfg.write_text('[encoding]\ntype = "cfg16_encodings:Small"\nmax_conv_blocks = 2\n')
+    path_before = list(sys.path)
+    with pytest.raises(ConfigError, match=r"^encoding\.type='cfg16_encodings:Small' is invalid: module "
+                                          r"'cfg16_encodings' is outside evokit, .* allow_imports=True"):
+        config.load(cfg)
+    assert not (tmp_path / "imported.txt").exists() and "cfg16_encodings" not in sys.modules
+    search = config.load(cfg, allow_imports=True)  # found beside the config file, no PYTHONPATH needed
+    assert type(search.encoding).__name__ == "Small" and search.encoding.max_conv_blocks == 2
+    assert (tmp_path / "imported.txt").exists()
+    assert sys.path == path_before  # the config's directory was on the path only during the import
+
+
+OWN_OBJECTIVES = """
+def score(evaluation):
+    return float(evaluation.params) / 1000
+"""
+
+
+def test_a_configs_own_objective_module_beside_it(tmp_path):
+    folder = tmp_path / "project"
+    folder.mkdir()
+    (folder / "cfg16_objectives.py").write_text(OWN_OBJECTIVES)
+    cfg = folder / "search.toml"
+    cfg.write_text('[[objectives]]\ntype = "cfg16_objectives:score"\nweight = -1.0\nneeds_training = false\n')
+    search = config.load(cfg, allow_imports=True)
+    objective = search.objectives[0]
+    assert objective.name == "score" and objective.weight == -1.0 and objective.needs_training is False
+    spec = ek.encodings.DeepGA().decode(ek.encodings.DeepGA().random(), (8, 8, 1), 10)
+    assert objective.compute(ek.Evaluation(spec)) == spec.params / 1000
+    same = config.loads(cfg.read_text(), base_dir=folder, allow_imports=True)  # from_dict/loads: base_dir
+    assert same.objectives[0].fn is objective.fn
+    other = tmp_path / "other"  # another config's module of the same name is its own
+    other.mkdir()
+    (other / "cfg16_objectives.py").write_text("def score(evaluation):\n    return -1.0\n")
+    assert config.loads(cfg.read_text(), base_dir=other, allow_imports=True).objectives[0].fn(None) == -1.0
+
+
+def test_dask_keys_that_reach_outside_need_the_opt_in():
+    for key, value in (("address", "tcp://203.0.113.7:8786"), ("cluster_kwargs", {"preload": ["evil.py"]})):
+        doc = {"evaluator": {"type": "dask", key: value}}
+        with pytest.raises(ConfigError, match=rf"^evaluator\.{key}=.* is invalid: it hands control to code "
+                                              "outside evokit, .* allow_imports=True"):
+            config.from_dict(doc)
+        assert getattr(config.from_dict(doc, allow_imports=True).evaluator, key) == value
 
 
 @pytest.mark.parametrize("text, message", [
@@ -151,7 +286,9 @@ def test_user_types_by_module_path(tmp_path, monkeypatch):
      "algorithm.type='simulated_annealing' is invalid: expected one of 'ga', 'nsga2', 'nsga3', 'neat', 'pso', 'gp', "
      "'aging', 'random'"),
     ("[algorithm]\npopulation = 4", "algorithm.type: missing"),
-    ("[algorithm]\ntype = 'no_such_module:X'", "algorithm.type='no_such_module:X' is not available"),
+    ("[algorithm]\ntype = 'evokit.no_such_module:X'", "algorithm.type='evokit.no_such_module:X' is not available"),
+    ("[algorithm]\ntype = 'no_such_module:X'",
+     "algorithm.type='no_such_module:X' is invalid: module 'no_such_module' is outside evokit"),
     ("[encoding]\ntype = 'deepga'\nfilters = []", "encoding.filters=[] is invalid: expected a non-empty list"),
     ("[encoding]\ntype = 'deepgaa'", "encoding.type='deepgaa' is invalid: expected one of 'deepga', 'binary'"),
     ("[[objectives]]\ntype = 'accuracy'\nepoch = 2",
@@ -178,11 +315,48 @@ def test_user_types_by_module_path(tmp_path, monkeypatch):
     ("objectives = []", "objectives=[] is invalid"),
     ("[[objectives]]\ntype = 'accuracy'\n[algorithm]\ntype = 'nsga2'", "NSGA2 needs 2 or more"),
     ("seed = [", "config is invalid: not valid TOML"),
+    ("[algorithm]\ntype = 'ga'\npopulation = 10000000000",
+     "algorithm.population=10000000000 is invalid: expected an integer <= 100000"),
+    ("[algorithm]\ntype = 'ga'\noffspring = 100001",
+     "algorithm.offspring=100001 is invalid: expected an integer <= 100000"),
+    ("[algorithm]\ntype = 'random'\nbatch = 10000000000",
+     "algorithm.batch=10000000000 is invalid: expected an integer <= 100000"),
+    ("[[objectives]]\ntype = 'accuracy'\nbatch_size = 10000000",
+     "objectives[0].batch_size=10000000 is invalid: expected an integer <= 1000000"),
+    ("[[objectives]]\ntype = 'accuracy'\nepochs = 10000000000",
+     "objectives[0].epochs=10000000000 is invalid: expected an integer <= 10000"),
+    ("final_training = 10000000000", "final_training.epochs=10000000000 is invalid: expected an integer <= 10000"),
+    ("final_training = { epochs = 3, batch_size = 2000000 }",
+     "final_training.batch_size=2000000 is invalid: expected an integer <= 1000000"),
 ])
 def test_errors_name_the_key_path_and_what_is_allowed(text, message):
     with pytest.raises((ConfigError, DataError)) as info:
         config.loads(text)
     assert message in str(info.value)
+
+
+@pytest.mark.parametrize("make, field", [(lambda n, cls=cls: cls(population=n), "population") for cls in (
+    ek.algorithms.GA, ek.algorithms.NSGA2, ek.algorithms.NSGA3, ek.algorithms.NEAT, ek.algorithms.PSO,
+    ek.algorithms.GP, ek.algorithms.AgingEvolution)] + [
+    (lambda n: ek.algorithms.GA(offspring=n), "offspring"), (lambda n: ek.algorithms.GP(offspring=n), "offspring"),
+    (lambda n: ek.algorithms.RandomSearch(batch=n), "batch")])
+def test_population_sizes_have_one_upper_bound_checked_at_construction(make, field):
+    from evokit.algorithms.base import MAX_POPULATION
+
+    assert MAX_POPULATION == 100_000
+    make(MAX_POPULATION)  # the bound itself is allowed
+    with pytest.raises(ConfigError, match=rf"^{field}=10000000000 is invalid: expected an integer <= 100000$"):
+        make(10_000_000_000)
+
+
+def test_training_settings_have_upper_bounds():
+    from evokit.evaluation import MAX_BATCH_SIZE, MAX_EPOCHS
+
+    ek.TrainingConfig(epochs=MAX_EPOCHS, batch_size=MAX_BATCH_SIZE, early_stopping=MAX_EPOCHS)
+    for key, value in (("epochs", MAX_EPOCHS + 1), ("batch_size", MAX_BATCH_SIZE + 1),
+                       ("early_stopping", MAX_EPOCHS + 1)):
+        with pytest.raises(ConfigError, match=rf"^{key}={value} is invalid: expected an integer <= "):
+            ek.TrainingConfig(**{key: value})
 
 
 def test_load_of_a_missing_file_names_it(tmp_path):

@@ -13,7 +13,7 @@ from typing import Any
 
 from deap import base, tools
 
-from evokit.algorithms.base import Algorithm, Evaluate, SearchState
+from evokit.algorithms.base import Algorithm, Evaluate, SearchState, check_population
 from evokit.errors import ConfigError, check_int
 
 
@@ -55,7 +55,7 @@ class AgingEvolution(Algorithm):
     """
 
     def __init__(self, population: int = 12, sample: int = 3, generations: int = 10, batch: int | None = None):
-        self.population = check_int("population", population, minimum=2)
+        self.population = check_population("population", population)
         self.sample = check_int("sample", sample, minimum=1)
         if sample > population:
             raise ConfigError(f"sample={sample!r} is invalid: expected an integer <= population ({population})")

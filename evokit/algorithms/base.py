@@ -11,10 +11,23 @@ from typing import Any, Callable
 
 from deap import base
 
+from evokit.errors import check_int
 from evokit.params import Configurable
+
+MAX_POPULATION = 100_000
+"""The most individuals an algorithm keeps or makes in one generation (``population``,
+``offspring``, ``batch``): far above any search that trains its candidates, low enough that a
+typo (``population = 10000000000``) is refused when the algorithm is made, not after it has
+filled the memory."""
 
 Evaluate = Callable[[list[Any]], None]
 """Evaluates the individuals whose fitness is invalid (in one batch) and sets their fitness."""
+
+
+def check_population(field: str, value: Any, minimum: int = 2) -> int:
+    """``value`` if it is an integer from ``minimum`` to :data:`MAX_POPULATION`, else ConfigError
+    naming ``field``: the one rule for every population-like size of every algorithm."""
+    return check_int(field, value, minimum=minimum, maximum=MAX_POPULATION)
 
 
 @dataclass

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from deap import algorithms, base, tools
 
-from evokit.algorithms.base import Algorithm, Evaluate, SearchState
+from evokit.algorithms.base import Algorithm, Evaluate, SearchState, check_population
 from evokit.errors import ConfigError, check_choice, check_float, check_int
 
 REPLACEMENTS = ("plus", "comma", "simple")
@@ -25,9 +25,9 @@ class GA(Algorithm):
 
     def __init__(self, population: int = 12, generations: int = 10, offspring: int | None = None,
                  cxpb: float = 0.5, mutpb: float = 0.5, tournament_size: int = 3, replacement: str = "plus"):
-        self.population = check_int("population", population, minimum=2)
+        self.population = check_population("population", population)
         self.generations = check_int("generations", generations, minimum=0)
-        self.offspring = offspring if offspring is None else check_int("offspring", offspring, minimum=1)
+        self.offspring = offspring if offspring is None else check_population("offspring", offspring, minimum=1)
         self.cxpb = check_float("cxpb", cxpb, minimum=0.0, maximum=1.0)
         self.mutpb = check_float("mutpb", mutpb, minimum=0.0, maximum=1.0)
         self.tournament_size = check_int("tournament_size", tournament_size, minimum=1)

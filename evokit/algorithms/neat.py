@@ -42,7 +42,7 @@ from typing import Any, Callable, Sequence
 
 from deap import base
 
-from evokit.algorithms.base import Algorithm, Evaluate, SearchState
+from evokit.algorithms.base import Algorithm, Evaluate, SearchState, check_population
 from evokit.errors import ConfigError, check_float, check_int
 
 
@@ -78,7 +78,7 @@ class NEAT(Algorithm):
     def __init__(self, population: int = 150, generations: int = 100, compatibility_threshold: float = 3.0,
                  stagnation: int = 15, elitism_threshold: int = 5, survival_threshold: float = 0.2,
                  crossover_rate: float = 0.75, interspecies_rate: float = 0.001):
-        self.population = check_int("population", population, minimum=2)
+        self.population = check_population("population", population)
         self.generations = check_int("generations", generations, minimum=0)
         self.compatibility_threshold = check_float("compatibility_threshold", compatibility_threshold, minimum=0.0,
                                                    exclusive_minimum=True)

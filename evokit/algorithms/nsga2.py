@@ -21,7 +21,7 @@ from typing import Any, Sequence
 import numpy as np
 from deap import algorithms, base, tools
 
-from evokit.algorithms.base import Algorithm, Evaluate, SearchState
+from evokit.algorithms.base import Algorithm, Evaluate, SearchState, check_population
 from evokit.errors import ConfigError, check_float, check_int
 from evokit.pareto import check_reference_point
 
@@ -134,7 +134,7 @@ class NSGA2(Algorithm):
 
     def __init__(self, population: int = 16, generations: int = 8, cxpb: float = 0.7, mutpb: float = 0.5,
                  reference_point: Sequence[float] | None = None):
-        self.population = check_int("population", population, minimum=2)
+        self.population = check_population("population", population)
         self.generations = check_int("generations", generations, minimum=0)
         self.cxpb = check_float("cxpb", cxpb, minimum=0.0, maximum=1.0)
         self.mutpb = check_float("mutpb", mutpb, minimum=0.0, maximum=1.0)
@@ -196,7 +196,7 @@ class NSGA3(Algorithm):
     def __init__(self, population: int = 16, generations: int = 8, cxpb: float = 0.7, mutpb: float = 0.5,
                  divisions: int | None = None, memory: bool = False,
                  reference_point: Sequence[float] | None = None):
-        self.population = check_int("population", population, minimum=2)
+        self.population = check_population("population", population)
         self.generations = check_int("generations", generations, minimum=0)
         self.cxpb = check_float("cxpb", cxpb, minimum=0.0, maximum=1.0)
         self.mutpb = check_float("mutpb", mutpb, minimum=0.0, maximum=1.0)

@@ -24,7 +24,7 @@ from typing import Any
 
 from deap import base
 
-from evokit.algorithms.base import Algorithm, Evaluate, SearchState
+from evokit.algorithms.base import Algorithm, Evaluate, SearchState, check_population
 from evokit.encodings.deepga import DeepGA, DeepGAGenome
 from evokit.encodings.real import Real, RealGenome
 from evokit.errors import ConfigError, check_float, check_int
@@ -64,7 +64,7 @@ class PSO(Algorithm):
     def __init__(self, population: int = 10, generations: int = 10, phi1: float = CLERC_PHI,
                  phi2: float = CLERC_PHI, inertia: float = CLERC_INERTIA, smin: float = 0.0,
                  smax: float | None = None, bounds: Any = None, cg: float = 0.5):
-        self.population = check_int("population", population, minimum=2)
+        self.population = check_population("population", population)
         self.generations = check_int("generations", generations, minimum=0)
         self.phi1 = check_float("phi1", phi1, minimum=0.0)
         self.phi2 = check_float("phi2", phi2, minimum=0.0)

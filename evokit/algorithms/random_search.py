@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from deap import base
 
-from evokit.algorithms.base import Algorithm, Evaluate, SearchState
+from evokit.algorithms.base import Algorithm, Evaluate, SearchState, check_population
 from evokit.errors import check_int
 
 
@@ -23,7 +23,7 @@ class RandomSearch(Algorithm):
     """
 
     def __init__(self, batch: int = 12, generations: int = 10):
-        self.batch = check_int("batch", batch, minimum=1)
+        self.batch = check_population("batch", batch, minimum=1)
         self.generations = check_int("generations", generations, minimum=0)
 
     def configure(self, toolbox: base.Toolbox, n_objectives: int) -> None:
