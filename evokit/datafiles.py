@@ -1,29 +1,67 @@
 """Datasets from a user's data files, as a config's ``[data]`` table names them (``path``).
 
 * CSV: one sample per row; the target in column ``target`` (a name from the header, or an
-  index; default the last column), ``header`` (default true) and ``delimiter`` (default ``,``).
+  index; default the last column), ``header`` (default true) and ``delimiter`` (default: sniffed).
 * NPZ: arrays ``X`` and ``y``, and optionally ``X_test`` and ``y_test``.
 
-Labels are integers if every label is one, else floats if every label is a number, else text.
 Bad input raises :class:`evokit.errors.ConfigError` (a key) or :class:`evokit.errors.DataError`
-(the file's content), naming the key path (``data.target=...``).
+(the file's content), naming the key (``data.header=true is invalid: ...``) or, for an NPZ
+array, the array (``y=<object array> is invalid: ...``); the CLI answers both with exit code 2.
+
+Choices, and why
+----------------
+* **Text.** UTF-8 (a byte-order mark is dropped); a file that is not UTF-8 is read as Latin-1
+  (every byte is a character there, so a spreadsheet's export still loads). A file with NUL
+  bytes (UTF-16, binary) is refused: guessing further would give garbage labels.
+* **Delimiter.** Without ``delimiter``, :class:`csv.Sniffer` picks one of ``, ; TAB |`` from the
+  first 32 KiB (``,`` when it cannot tell); errors that could come from a wrong one say which
+  was used, and a file whose rows are single fields names ``delimiter``.
+* **Header.** With ``header = true`` a first row that reads like data is refused (naming
+  ``header``) rather than silently dropped as a header: a number in every column of numbers, and
+  in a text column a value that recurs below it. The header must name every column.
+* **Labels.** Integers if every target cell is one; numbers that are all whole and few (see
+  :func:`evokit.tasks.registry.looks_like_classes`: ``1.0``, ``2.0``) are classes too, unless
+  ``task = "regression"``; other numbers are regression targets; anything else is text labels.
+  An empty target cell is an error naming ``target`` (never a class ``''``).
+* **Blank lines** (every cell blank) are skipped; every other row must have as many fields as
+  most rows do, and every feature cell must hold a finite number.
 """
 from __future__ import annotations
 
 import csv
+import io
+import zipfile
+import zlib
+from collections import Counter
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 import numpy as np
 
 from evokit import datasets
-from evokit.errors import ConfigError, DataError
+from evokit.errors import ConfigError, DataError, invalid_data
+from evokit.tasks.registry import looks_like_classes
 
 SUFFIXES = (".csv", ".npz")
 """The data files a config may name."""
 
 FILE_ONLY_KEYS = ("target", "header", "delimiter", "task")
 """``[data]`` keys that apply to a data file only (not to an embedded dataset)."""
+
+DELIMITERS = ",;\t|"
+"""The delimiters sniffed when a CSV's ``delimiter`` is not given."""
+
+SNIFF_CHARS = 32 * 1024
+"""How much of a CSV the delimiter is sniffed from."""
+
+HEADER_SAMPLE = 100
+"""How many rows under a header are compared with it to tell a header from a data row."""
+
+NPZ_ARRAYS = ("X", "y", "X_test", "y_test")
+"""The arrays an NPZ file may hold (others are ignored)."""
+
+_FLOAT32_MAX = float(np.finfo(np.float32).max)
 
 
 def read_data_file(path: str, section: Mapping[str, Any], base_dir: str | Path | None, options: dict[str, Any]) -> Any:
@@ -33,7 +71,8 @@ def read_data_file(path: str, section: Mapping[str, Any], base_dir: str | Path |
     ``path`` is the key path of the table in the config (``"data"``), for messages; ``section``
     the table (``path``, and ``target``, ``header``, ``delimiter``, ``task``); a relative file is
     looked up in ``base_dir``; ``options`` go to ``evokit.datasets.from_arrays`` (``seed``,
-    ``val_size``, ``test_size``, ``scale``).
+    ``val_size``, ``test_size``, ``scale``). Raises ConfigError or DataError naming the key or
+    array, never anything else for a file's content.
     """
     file = section["path"]
     if not isinstance(file, str) or not file:
@@ -50,57 +89,251 @@ def read_data_file(path: str, section: Mapping[str, Any], base_dir: str | Path |
         for key in ("target", "header", "delimiter"):
             if key in section:
                 raise ConfigError(f"{path}.{key}: applies to a CSV file only")
-        with np.load(full, allow_pickle=False) as arrays:
-            found = {k: arrays[k] for k in arrays.files}
-        if "X" not in found or "y" not in found:
-            raise DataError(f"{path}.path={file!r} is invalid: expected arrays named X and y (and optionally X_test, "
-                            f"y_test); found {', '.join(sorted(found)) or 'none'}")
-        return datasets.from_arrays(found["X"], found["y"], X_test=found.get("X_test"), y_test=found.get("y_test"),
-                                    **kwargs)
-    x, y = _read_csv(path, full, section)
+        arrays = _read_npz(path, file, full)
+        return datasets.from_arrays(arrays["X"], arrays["y"], X_test=arrays.get("X_test"),
+                                    y_test=arrays.get("y_test"), **kwargs)
+    x, y = _Csv(path, file, full, section).read()
     return datasets.from_arrays(x, y, **kwargs)
 
 
-def _read_csv(path: str, file: Path, section: Mapping[str, Any]) -> tuple[Any, Any]:
-    header = section.get("header", True)
-    delimiter = section.get("delimiter", ",")
-    if not isinstance(header, bool):
-        raise ConfigError(f"{path}.header={header!r} is invalid: expected true or false")
-    if not isinstance(delimiter, str) or len(delimiter) != 1:
-        raise ConfigError(f"{path}.delimiter={delimiter!r} is invalid: expected one character")
-    with file.open(newline="") as f:
-        rows = [row for row in csv.reader(f, delimiter=delimiter) if row]
-    columns = rows.pop(0) if header and rows else []
-    if not rows:
-        raise DataError(f"{path}.path={str(section['path'])!r} is invalid: the file has no data rows")
-    width = len(rows[0])
-    target = section.get("target", width - 1)
-    if isinstance(target, str):
-        if target not in columns:
-            raise ConfigError(f"{path}.target={target!r} is invalid: expected one of the columns "
-                              f"{', '.join(map(repr, columns)) or '(the file has no header)'}")
-        target = columns.index(target)
-    elif isinstance(target, bool) or not isinstance(target, int) or not -width <= target < width:
-        raise ConfigError(f"{path}.target={target!r} is invalid: expected a column name or an index in "
-                          f"[{-width}, {width - 1}]")
-    target %= width
-    for i, row in enumerate(rows):
-        if len(row) != width:
-            raise DataError(f"{path}.path={str(section['path'])!r} is invalid: row {i + 1 + header} has {len(row)} "
-                            f"fields, expected {width}")
+# --- NPZ ------------------------------------------------------------------------------------
+
+_UNREADABLE = (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error, MemoryError)
+
+
+def _read_npz(path: str, file: str, full: Path) -> dict[str, np.ndarray]:
+    """The arrays of an NPZ file, loaded without pickle: an object array is refused naming it."""
     try:
-        x = np.array([[float(v) for j, v in enumerate(row) if j != target] for row in rows], dtype=np.float32)
+        loaded = np.load(full, allow_pickle=False)
+    except _UNREADABLE as exc:
+        raise DataError(f"{path}.path={file!r} is invalid: not a readable NPZ file (np.savez) "
+                        f"({type(exc).__name__}: {exc})") from None
+    if not hasattr(loaded, "files"):  # a single .npy array under an .npz name
+        raise DataError(f"{path}.path={file!r} is invalid: expected an NPZ archive (np.savez) of arrays X and y; "
+                        f"found a single array")
+    with loaded:
+        found = loaded.files
+        if "X" not in found or "y" not in found:
+            raise DataError(f"{path}.path={file!r} is invalid: expected arrays named X and y (and optionally X_test, "
+                            f"y_test); found {', '.join(sorted(found)) or 'none'}")
+        return {key: _npz_array(file, loaded, key) for key in NPZ_ARRAYS if key in found}
+
+
+def _npz_array(file: str, loaded: Any, key: str) -> np.ndarray:
+    """Array ``key`` of the open NPZ file; an object array (it would need pickle) is refused naming ``key``."""
+    try:
+        return loaded[key]
     except ValueError as exc:
-        raise DataError(f"{path}.path={str(section['path'])!r} is invalid: a feature is not a number ({exc})") from exc
-    labels = [row[target].strip() for row in rows]
-    return x, np.array(_parse_labels(labels))
+        if "allow_pickle" not in str(exc):
+            raise invalid_data(key, f"array in {file!r} that cannot be read ({exc})", "expected an array "
+                               "np.savez wrote") from None
+        raise invalid_data(key, f"object array in {file!r}", "expected an array of numbers (or of text "
+                           "labels for y): object arrays are refused, as loading them unpickles, which can "
+                           "run code; save it with .astype(float) or .astype(str)") from None
+    except _UNREADABLE as exc:
+        raise invalid_data(key, f"array in {file!r} that cannot be read ({type(exc).__name__}: {exc})",
+                           "expected an array np.savez wrote") from None
 
 
-def _parse_labels(labels: list[str]) -> list[Any]:
-    """Integers if every label is one, else floats if every label is a number, else the strings."""
-    for kind in (int, float):
+# --- CSV ------------------------------------------------------------------------------------
+
+class _Csv:
+    """One CSV file read for a ``[data]`` table: ``read()`` gives (features, labels)."""
+
+    def __init__(self, path: str, file: str, full: Path, section: Mapping[str, Any]) -> None:
+        self.path, self.file, self.full, self.section = path, file, full, section
+        self.header = section.get("header", True)
+        if not isinstance(self.header, bool):
+            raise ConfigError(f"{path}.header={self.header!r} is invalid: expected true or false")
+        self.delimiter = section.get("delimiter")
+        self.sniffed = self.delimiter is None
+        if not self.sniffed and (not isinstance(self.delimiter, str) or len(self.delimiter) != 1
+                                 or self.delimiter in '"\r\n\0'):
+            raise ConfigError(f"{path}.delimiter={self.delimiter!r} is invalid: expected one character "
+                              "(not a quote or a line break), or leave it out to sniff it")
+        self.task = section.get("task")
+        self.columns: list[str] = []
+
+    def error(self, field: str, value: Any, allowed: str) -> DataError:
+        return DataError(f"{self.path}.{field}={value!r} is invalid: {allowed}")
+
+    def header_error(self, allowed: str) -> DataError:
+        return DataError(f"{self.path}.header=true is invalid: {allowed}")
+
+    def file_error(self, allowed: str) -> DataError:
+        return self.error("path", self.file, allowed)
+
+    def read(self) -> tuple[np.ndarray, np.ndarray]:
+        text = self._text()
+        if self.sniffed:
+            self.delimiter = _sniff(text)
+        rows = self._rows(text)
+        if not rows:
+            raise self.file_error("the file has no data rows")
+        if self.header:
+            if len(rows) == 1:
+                raise self.file_error(f"the file has only a header row (line {rows[0][0]}); set header = false if "
+                                      "that row is data")
+            (line, names), rows = rows[0], rows[1:]
+        width = self._check_widths(rows)
+        if self.header:
+            self._check_header(line, [name.strip() for name in names], rows, width)
+        target = self._target(width)
+        return self._features(rows, target), self._labels(rows, target)
+
+    def _text(self) -> str:
         try:
-            return [kind(v) for v in labels]
-        except ValueError:
-            continue
-    return labels
+            raw = self.full.read_bytes()
+        except OSError as exc:
+            raise self.file_error(f"the file cannot be read ({exc.strerror or exc})") from None
+        if b"\0" in raw:
+            raise self.file_error("not a text file (it holds NUL bytes: UTF-16 or binary?); expected a CSV file "
+                                  "in UTF-8 or Latin-1")
+        try:
+            return raw.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            return raw.decode("latin-1")
+
+    def _rows(self, text: str) -> list[tuple[int, list[str]]]:
+        """(line number, cells) of every row that is not blank."""
+        reader = csv.reader(io.StringIO(text, newline=""), delimiter=self.delimiter)
+        rows = []
+        try:
+            for cells in reader:
+                if any(cell.strip() for cell in cells):
+                    rows.append((reader.line_num, cells))
+        except csv.Error as exc:
+            raise self.file_error(f"line {reader.line_num + 1} is not valid CSV ({exc})") from None
+        return rows
+
+    def _split_note(self) -> str:
+        """Which delimiter split the rows, for messages about fields."""
+        how = "sniffed" if self.sniffed else "given"
+        return f"fields split at {self.delimiter!r} ({how}; set data.delimiter if the file uses another)"
+
+    def _check_widths(self, rows: list[tuple[int, list[str]]]) -> int:
+        """The number of fields most rows have; every row must have it, and it must be 2 or more."""
+        width = Counter(len(cells) for _, cells in rows).most_common(1)[0][0]
+        for line, cells in rows:
+            if len(cells) != width:
+                raise self.file_error(f"line {line} has {len(cells)} fields, expected {width} like most rows "
+                                      f"({self._split_note()})")
+        if width == 1:
+            seen = sorted({d for _, cells in rows[:HEADER_SAMPLE] for d in DELIMITERS if d in cells[0]})
+            if seen:
+                raise self.error("delimiter", self.delimiter, f"every row is a single field, but the rows hold "
+                                 f"{' and '.join(map(repr, seen))}: set delimiter to the character between fields")
+            raise self.file_error("the file has a single column; expected feature columns and a target column")
+        return width
+
+    def _check_header(self, line: int, names: list[str], rows: list[tuple[int, list[str]]], width: int) -> None:
+        """The header names every column, and does not read like a data row."""
+        if len(names) != width:
+            raise self.header_error(f"the header (line {line}) has {len(names)} names but the rows have {width} "
+                                    f"fields; expected one name per column ({self._split_note()})")
+        sample = [[cell.strip() for cell in cells] for _, cells in rows[:HEADER_SAMPLE]]
+        for j, name in enumerate(names):
+            below = [cells[j] for cells in sample]
+            numeric = _is_number(name) and all(_is_number(v) for v in below)
+            if not (numeric or name in below):
+                self.columns = names
+                return
+        shown = ", ".join(map(repr, names[:6])) + (", ..." if len(names) > 6 else "")
+        raise self.header_error(f"the first row (line {line}: {shown}) reads like data, not names (a number in "
+                                "every column of numbers; in text columns, values that recur below); set header = "
+                                "false if the file has no header, or give the columns names that are not numbers")
+
+    def _target(self, width: int) -> int:
+        """The target column's index, from ``target`` (a header name or an index; default the last)."""
+        target = self.section.get("target", width - 1)
+        if isinstance(target, str):
+            if target.strip() not in self.columns:
+                raise ConfigError(f"{self.path}.target={target!r} is invalid: expected one of the columns "
+                                  f"{', '.join(map(repr, self.columns)) or '(the file has no header)'}")
+            if self.columns.count(target.strip()) > 1:
+                raise ConfigError(f"{self.path}.target={target!r} is invalid: {self.columns.count(target.strip())} "
+                                  "columns have that name; expected a unique name (or give the column's index)")
+            return self.columns.index(target.strip())
+        if isinstance(target, bool) or not isinstance(target, int) or not -width <= target < width:
+            raise ConfigError(f"{self.path}.target={target!r} is invalid: expected a column name or an index in "
+                              f"[{-width}, {width - 1}] ({self._split_note()})")
+        return target % width
+
+    def _column(self, j: int) -> str:
+        return f"column {self.columns[j]!r}" if self.columns else f"column index {j}"
+
+    def _features(self, rows: list[tuple[int, list[str]]], target: int) -> np.ndarray:
+        """Every cell but the target's, as float32; a cell that is not a finite number names its line."""
+        keep = [j for j in range(len(rows[0][1])) if j != target]
+        values = []
+        for line, cells in rows:
+            try:
+                values.append([float(cells[j]) for j in keep])
+            except ValueError:
+                j = next(j for j in keep if not _is_number(cells[j]))
+                raise self._feature_error(line, j, cells[j], rows[0][0]) from None
+        x = np.array(values, dtype=np.float64)
+        bad = ~(np.abs(x) <= _FLOAT32_MAX)  # NaN, inf and what float32 cannot hold
+        if bad.any():
+            i, k = (int(v) for v in np.argwhere(bad)[0])
+            line, cells = rows[i]
+            raise self._feature_error(line, keep[k], cells[keep[k]], rows[0][0])
+        return x.astype(np.float32)
+
+    def _feature_error(self, line: int, j: int, cell: str, first_line: int) -> DataError:
+        hint = ""
+        if any(d in cell for d in DELIMITERS if d != self.delimiter):
+            hint = f"; {self._split_note()}"
+        elif not self.header and line == first_line:
+            hint = f"; set header = true if line {line} names the columns"
+        return self.file_error(f"line {line}, {self._column(j)} holds {cell.strip()[:40]!r}; expected a finite "
+                               f"number in every feature cell (|value| < 3.4e38){hint}")
+
+    def _labels(self, rows: list[tuple[int, list[str]]], target: int) -> np.ndarray:
+        """The target column: integers, whole numbers read as classes, other numbers, or text."""
+        cells = [cells[target].strip() for _, cells in rows]
+        empty = [line for (line, _), cell in zip(rows, cells) if not cell]
+        if empty:
+            name = self.section.get("target", self.columns[target] if self.columns else target)
+            lines = ", ".join(map(str, empty[:5])) + (", ..." if len(empty) > 5 else "")
+            raise self.error("target", name, f"{len(empty)} row(s) have an empty target cell (line {lines}); "
+                             "expected a label or value in every row: fill them in or drop those rows")
+        return _parse_labels(cells, self.task)
+
+
+def _sniff(text: str) -> str:
+    """The delimiter of ``text`` among ``DELIMITERS`` by :class:`csv.Sniffer`, or ``,``."""
+    sample = text[:SNIFF_CHARS]
+    if len(text) > SNIFF_CHARS and "\n" in sample:
+        sample = sample[:sample.rindex("\n")]  # whole lines only
+    try:
+        return csv.Sniffer().sniff(sample, delimiters=DELIMITERS).delimiter
+    except csv.Error:
+        return ","
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _parse_labels(labels: list[str], task: Any) -> np.ndarray:
+    """int64 if every label is an integer; whole, few floats as int64 classes (unless ``task`` is
+    regression); other numbers as float64; else the strings."""
+    try:
+        ints = [int(v) for v in labels]
+        if all(-2**63 <= v < 2**63 for v in ints):
+            return np.array(ints, dtype=np.int64)
+    except ValueError:
+        pass
+    try:
+        floats = np.array([float(v) for v in labels], dtype=np.float64)
+    except ValueError:
+        return np.array(labels)
+    whole = np.isfinite(floats).all() and (np.abs(floats) < 2.0**53).all() and (floats == np.round(floats)).all()
+    if (task == "classification" and whole) or (task != "regression" and looks_like_classes(floats)):
+        return floats.astype(np.int64)
+    return floats

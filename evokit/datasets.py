@@ -27,7 +27,7 @@ import numpy as np
 
 from evokit import tasks
 from evokit.errors import ConfigError, DataError, check_choice, check_int, invalid, invalid_data
-from evokit.tasks.arrays import finite_float32
+from evokit.tasks.arrays import check_finite, finite_float32
 
 __all__ = ["Dataset", "load", "from_arrays", "names"]
 
@@ -65,19 +65,23 @@ class Dataset:
     classes: tuple = ()
 
     def __post_init__(self) -> None:
+        """Check what every Dataset must hold, however it was made, cheaply (no array is copied):
+        numeric, finite features of 2 to 4 dimensions, at least one sample in every split and one
+        target per sample, targets the task accepts (class codes ``0..K-1``). A pickled Dataset
+        is not checked again when loaded (pickle does not call ``__init__``)."""
         check_choice("task", self.task, tasks.names())
-        stratified = tasks.get(self.task).stratified
+        task = tasks.get(self.task)
         for split in _SPLITS:
             x, y = getattr(self, f"x_{split}"), getattr(self, f"y_{split}")
+            _check_stored_x(f"x_{split}", x, self.x_train)
+            if not isinstance(y, np.ndarray):
+                raise _bad(f"y_{split}", type(y).__name__, "expected a NumPy array")
             if len(x) != len(y):
                 raise _bad(f"y_{split}", f"array of length {len(y)}",
                            f"expected one target per sample of x_{split} ({len(x)})")
-            if x.shape[1:] != self.x_train.shape[1:]:
-                raise _bad(f"x_{split}", f"array of shape {x.shape}",
-                           f"expected samples of shape {self.x_train.shape[1:]} like x_train")
-        if stratified and not self.classes:  # class codes given as they are: classes 0..max
-            top = max((int(np.max(getattr(self, f"y_{s}"))) for s in _SPLITS
-                       if len(getattr(self, f"y_{s}"))), default=-1)
+            task.check_encoded(f"y_{split}", y, self.classes)
+        if task.stratified and not self.classes:  # class codes given as they are: classes 0..max
+            top = max(int(np.max(getattr(self, f"y_{s}"))) for s in _SPLITS)
             object.__setattr__(self, "classes", tuple(range(top + 1)))
 
     @property
@@ -181,8 +185,10 @@ def from_arrays(X: Any, y: Any, *, task: str | None = None, name: str = "user", 
                 X_test: Any = None, y_test: Any = None) -> Dataset:
     """Make a :class:`Dataset` from the user's own arrays, checking them first.
 
-    ``task=None`` infers it from ``y``: integer, bool, string or object labels mean
-    classification, floats mean regression.  Class labels of any sortable type are encoded as
+    ``task=None`` infers it from ``y`` (:func:`evokit.tasks.infer`): integer, bool, string or
+    object labels mean classification, floats mean regression; floats holding a few whole values
+    (``0.0``, ``1.0``, ``2.0``) warn (UserWarning naming ``y``): pass ``task="classification"`` if
+    they are classes.  Class labels of any sortable type are encoded as
     ``0..K-1`` in sorted order; ``Dataset.classes`` keeps the originals.
 
     Without ``X_test``/``y_test`` the test split is taken from ``X``/``y`` (``test_size``), then
@@ -194,7 +200,7 @@ def from_arrays(X: Any, y: Any, *, task: str | None = None, name: str = "user", 
         raise invalid("name", name, "expected a non-empty string")
     seed, val_size, test_size, scale = _check_options(seed, val_size, test_size, scale)
     x = _check_x("X", X)
-    y_arr = _as_array("y", y)
+    y_arr = _check_y("y", y)
     if len(y_arr) != len(x):
         raise _bad("y", f"array of shape {y_arr.shape}", f"expected one target per sample of X "
                    f"({len(x)})")
@@ -209,7 +215,7 @@ def from_arrays(X: Any, y: Any, *, task: str | None = None, name: str = "user", 
         if X_test.shape[1:] != x.shape[1:]:
             raise _bad("X_test", f"array of shape {X_test.shape}",
                        f"expected samples of shape {x.shape[1:]} like X")
-        y_test = _as_array("y_test", y_test)
+        y_test = _check_y("y_test", y_test)
         if len(y_test) != len(X_test):
             raise _bad("y_test", f"array of shape {y_test.shape}",
                        f"expected one target per sample of X_test ({len(X_test)})")
@@ -244,11 +250,37 @@ def _as_array(field: str, value: Any) -> np.ndarray:
 
 def _check_x(field: str, X: Any) -> np.ndarray:
     array = _as_array(field, X)
+    _check_shape(field, array)
+    return finite_float32(field, array)
+
+
+def _check_shape(field: str, array: np.ndarray) -> None:
     if not 2 <= array.ndim <= 4:
         raise _bad(field, f"array of shape {array.shape}", _SHAPES_ALLOWED)
     if len(array) == 0:
         raise _bad(field, f"array of shape {array.shape}", "expected at least one sample")
-    return finite_float32(field, array)
+    if array.size == 0:
+        raise _bad(field, f"array of shape {array.shape}", "expected at least one feature per sample")
+
+
+def _check_stored_x(field: str, x: Any, x_train: Any) -> None:
+    """A Dataset's feature array: checked in place (no copy), for ``Dataset.__post_init__``."""
+    if not isinstance(x, np.ndarray):
+        raise _bad(field, type(x).__name__, "expected a NumPy array")
+    _check_shape(field, x)
+    if x.dtype.kind not in "biuf":
+        raise _bad(field, f"array of dtype {x.dtype}", "expected real numbers (float32)")
+    if field != "x_train" and x.shape[1:] != x_train.shape[1:]:
+        raise _bad(field, f"array of shape {x.shape}", f"expected samples of shape {x_train.shape[1:]} like x_train")
+    check_finite(field, x)
+
+
+def _check_y(field: str, y: Any) -> np.ndarray:
+    array = _as_array(field, y)
+    if array.dtype.kind not in "biufUSO":
+        raise _bad(field, f"array of dtype {array.dtype}", "expected numbers (targets, class codes) or "
+                   "labels (text, bools)")
+    return array
 
 
 # --- splitting and scaling ------------------------------------------------------------------

@@ -415,3 +415,110 @@ def test_class_lost_by_a_large_test_split(blobs) -> None:
         from_arrays(x, labels, test_size=0.6)
     with pytest.raises(DataError, match=r"y=.*class 'b' has no sample left for training"):
         from_arrays(x, labels, test_size=0.9)
+
+
+# --- a Dataset made directly, and float labels (issue 16, item 10) -------------------------
+
+def _xy() -> tuple[np.ndarray, np.ndarray]:
+    x = np.random.default_rng(0).normal(size=(6, 2)).astype(np.float32)
+    return x, np.array([0, 1, 0, 1, 0, 1])
+
+
+def test_dataset_constructor_refuses_nan_features() -> None:
+    """Old: only from_arrays/load checked; a Dataset made directly kept the NaN."""
+    x, y = _xy()
+    nan = x.copy()
+    nan[2, 1] = np.nan
+    with pytest.raises(DataError, match=r"^x_val=<array of shape \(6, 2\) with 1 NaN and 0 infinite values> is "
+                                        r"invalid"):
+        Dataset("d", "classification", x, y, nan, y, x, y)
+    inf = x.astype(np.float64)
+    inf[0, 0] = -np.inf
+    with pytest.raises(DataError, match=r"^x_train=<array of shape \(6, 2\) with 0 NaN and 1 infinite"):
+        Dataset("d", "classification", inf, y, x, y, x, y)
+    with pytest.raises(DataError, match=r"^y_test=<array of shape \(6,\) with 3 NaN"):
+        Dataset("d", "regression", x, y.astype(float), x, y.astype(float), x, np.where(y, np.nan, 0.0))
+
+
+def test_dataset_constructor_refuses_class_codes_out_of_range() -> None:
+    """Old: label -1 was accepted (and classes became 0..max)."""
+    x, y = _xy()
+    with pytest.raises(DataError, match=r"^y_train=<class codes from -1 to 1> is invalid: expected class codes >= 0"):
+        Dataset("d", "classification", x, y - (y == 0), x, y, x, y)
+    with pytest.raises(DataError, match=r"^y_val=<class codes from 0 to 2> is invalid: expected class codes 0..1"):
+        Dataset("d", "classification", x, y, x, y * 2, x, y, classes=("a", "b"))
+    with pytest.raises(DataError, match=r"^y_test=<class codes with fractions> is invalid"):
+        Dataset("d", "classification", x, y, x, y, x, y + np.r_[0.5, 0, 0, 0, 0, 0])
+    with pytest.raises(DataError, match=r"^y_train=<array of shape \(6, 1\)> is invalid: expected 1-D class codes"):
+        Dataset("d", "classification", x, y[:, None], x, y, x, y)
+    assert Dataset("d", "classification", x, y, x, y, x, y.astype(float)).classes == (0, 1)  # whole floats pass
+
+
+def test_dataset_constructor_refuses_empty_splits_and_other_containers() -> None:
+    """Old: a split with no samples was accepted."""
+    x, y = _xy()
+    with pytest.raises(DataError, match=r"^x_val=<array of shape \(0, 2\)> is invalid: expected at least one sample"):
+        Dataset("d", "classification", x, y, x[:0], y[:0], x, y)
+    with pytest.raises(DataError, match=r"^x_test=<array of shape \(6, 0\)> is invalid: expected at least one feature"):
+        Dataset("d", "regression", x, y, x, y, x[:, :0], y)
+    with pytest.raises(DataError, match=r"^x_train=<list> is invalid: expected a NumPy array"):
+        Dataset("d", "classification", x.tolist(), y, x, y, x, y)
+    with pytest.raises(DataError, match=r"^y_val=<list> is invalid: expected a NumPy array"):
+        Dataset("d", "classification", x, y, x, y.tolist(), x, y)
+    with pytest.raises(DataError, match=r"^x_train=<array of dtype <U"):
+        Dataset("d", "classification", x.astype(str), y, x, y, x, y)
+
+
+def test_dataset_checks_copy_no_array() -> None:
+    """The checks run on every Dataset made (subsets, splits): they allocate nothing near the size of x."""
+    import tracemalloc
+
+    x = np.ones((500_000, 20), np.float32)  # 40 MB
+    y = np.arange(len(x)) % 3
+    targets = y.astype(np.float32)
+    tracemalloc.start()
+    try:
+        Dataset("big", "classification", x, y, x, y, x, y)
+        Dataset("big", "regression", x, targets, x, targets, x, targets)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 2**20  # x is 40 MB
+
+
+def test_a_pickled_dataset_loads_without_being_checked_again() -> None:
+    """Datasets pickled by older code (checkpoints, search.pkl) load even if they would now fail."""
+    import pickle
+
+    x, y = _xy()
+    old = object.__new__(Dataset)
+    for field, value in zip(("name", "task", *ARRAYS, "classes"),
+                            ("old", "classification", x, y, x[:0], y[:0], x, y, (0, 1))):
+        object.__setattr__(old, field, value)
+    again = pickle.loads(pickle.dumps(old))
+    assert len(again.x_val) == 0 and again.classes == (0, 1)
+
+
+def test_float_labels_with_few_whole_values_warn_naming_y(blobs) -> None:
+    """Old: silently regression."""
+    import warnings
+
+    x, y = blobs
+    with pytest.warns(UserWarning, match=r'^y=<floats with only 4 distinct whole values: 0.0, 1.0, 2.0, 3.0> are '
+                                         r'read as regression targets; pass task="classification"') as record:
+        ds = from_arrays(x, y.astype(float))
+    ours = [w for w in record if "distinct whole values" in str(w.message)]
+    assert ds.task == "regression" and len(ours) == 1 and ours[0].filename == __file__  # points at the caller
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)
+        assert from_arrays(x, y.astype(float), task="classification").classes == (0.0, 1.0, 2.0, 3.0)
+        assert from_arrays(x, y.astype(float), task="regression").task == "regression"
+        assert from_arrays(x, x[:, 0]).task == "regression"  # continuous targets: no warning
+        assert from_arrays(x, np.arange(200.0)).task == "regression"  # 200 distinct values: targets
+
+
+def test_empty_text_labels_are_missing_labels(blobs) -> None:
+    x, y = blobs
+    words = np.array(["a", "b", "", " "])[y]
+    with pytest.raises(DataError, match=r"^y=<labels with 100 NaN/None/empty values>"):
+        from_arrays(x, words)

@@ -60,6 +60,10 @@ class Task(Configurable, ABC):
       ``(y, y_test, classes)``, raising DataError that names ``y`` or ``y_test``; called by
       :func:`evokit.datasets.from_arrays` and :func:`evokit.datasets.load`. ``n_outputs(y,
       classes)`` is the width of the head such targets need (``Dataset.n_outputs``).
+    * ``check_encoded(field, y, classes)`` raises DataError naming ``field`` unless ``y`` holds
+      targets as ``targets`` encodes them; called by ``Dataset`` for every split each time one is
+      made (never when one is unpickled), so it must be cheap: no copy of ``y``. The default
+      accepts anything (a task that adds nothing to check).
     * ``stratified``: True when targets are class codes ``0..K-1`` (``classes`` holds the
       original labels): train/validation/test splits and subsets then keep each class's share.
     * Constructors take keywords only and store them (scikit-learn style); ``repr`` shows them and
@@ -98,6 +102,10 @@ class Task(Configurable, ABC):
     @abstractmethod
     def n_outputs(self, y: np.ndarray, classes: tuple) -> int:
         """The head's width for targets ``y`` (encoded by :meth:`targets`) with these ``classes``."""
+
+    def check_encoded(self, field: str, y: np.ndarray, classes: tuple) -> None:
+        """Raise DataError naming ``field`` unless ``y`` holds targets as :meth:`targets` encodes
+        them (``classes`` as a Dataset holds them, ``()`` when not known yet)."""
 
     def __eq__(self, other: object) -> bool:
         return type(other) is type(self) and repr(self) == repr(other)

@@ -42,6 +42,24 @@ class Classification(Task):
     def n_outputs(self, y: np.ndarray, classes: tuple) -> int:
         return len(classes)
 
+    def check_encoded(self, field: str, y: np.ndarray, classes: tuple) -> None:
+        """1-D class codes: whole numbers in ``0..len(classes)-1`` (``>= 0`` while classes are not
+        known). Only ``min``/``max`` pass over ``y``, except for float codes (checked whole)."""
+        if y.ndim != 1:
+            raise invalid_data(field, f"array of shape {y.shape}", "expected 1-D class codes")
+        if y.dtype.kind not in "biuf":
+            raise invalid_data(field, f"array of dtype {y.dtype}", "expected class codes 0..K-1 (integers); "
+                               "evokit.datasets.from_arrays encodes labels of any type")
+        if not len(y):
+            return
+        low, high = y.min(), y.max()
+        allowed = f"0..{len(classes) - 1}" if classes else ">= 0"
+        if not low >= 0 or not np.isfinite(high) or (classes and not high < len(classes)):
+            raise invalid_data(field, f"class codes from {low} to {high}", f"expected class codes {allowed} "
+                               "(evokit.datasets.from_arrays encodes labels of any type)")
+        if y.dtype.kind == "f" and (y != np.floor(y)).any():
+            raise invalid_data(field, "class codes with fractions", f"expected whole class codes {allowed}")
+
     def targets(self, y: np.ndarray, y_test: np.ndarray | None = None
                 ) -> tuple[np.ndarray, np.ndarray | None, tuple]:
         """Labels -> int64 codes 0..K-1 (sorted unique values), with the original values; every
@@ -62,9 +80,10 @@ def _encode_labels(y: np.ndarray, y_test: np.ndarray | None) -> tuple:
     if y.ndim != 1:
         raise invalid_data("y", f"array of shape {y.shape}", "expected 1-D class labels for classification "
                            "(use y.argmax(1) for one-hot labels, y.ravel() for a column)")
-    n_missing = sum(1 for v in y.tolist() if v is None or (isinstance(v, float) and v != v))
+    n_missing = sum(1 for v in y.tolist() if v is None or (isinstance(v, float) and v != v)
+                    or (isinstance(v, str) and not v.strip()))
     if n_missing:
-        raise invalid_data("y", f"labels with {n_missing} NaN/None values", "expected a label per sample")
+        raise invalid_data("y", f"labels with {n_missing} NaN/None/empty values", "expected a label per sample")
     try:
         values = np.unique(y)
     except TypeError:

@@ -1,6 +1,7 @@
 """Task names -> tasks: what turns ``Dataset.task`` (a string) into the object code asks."""
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import numpy as np
@@ -40,7 +41,40 @@ def get(task: str | Task) -> Task:
     return _TASKS[check_choice("task", task, names())]()
 
 
+FEW_VALUES = 20
+"""Float targets with at most this many distinct whole values read as class labels (see
+:func:`looks_like_classes`)."""
+
+
+def looks_like_classes(y: Any) -> bool:
+    """True when float targets ``y`` read like class labels written as floats (``1.0``, ``2.0``):
+    1-D, finite, whole numbers only, and at most ``FEW_VALUES`` distinct values, and no more than
+    half as many as there are targets (so a value repeats on average).
+
+    A CSV reader takes such a column as classes (text has no dtype to go by); :func:`infer` keeps
+    a float array as regression targets but warns. It copies ``y`` (labels are small)."""
+    y = np.asarray(y)
+    if y.dtype.kind != "f" or y.ndim != 1 or not len(y):
+        return False
+    values = np.unique(y)
+    return bool(len(values) <= min(FEW_VALUES, max(2, len(y) // 2)) and np.isfinite(values).all()
+                and (np.abs(values) < 2.0**53).all() and (values == np.round(values)).all())
+
+
 def infer(y: Any) -> str:
     """The task name targets ``y`` suggest when none is given: float targets mean regression;
-    integer, bool, string or object labels mean classification."""
-    return "regression" if np.asarray(y).dtype.kind == "f" else "classification"
+    integer, bool, string or object labels mean classification.
+
+    Float targets that look like class labels (:func:`looks_like_classes`) stay regression, with
+    a UserWarning naming ``y`` that says how to choose: ``task="classification"`` (or
+    ``task="regression"`` to keep regression without the warning)."""
+    y = np.asarray(y)
+    if y.dtype.kind != "f":
+        return "classification"
+    if looks_like_classes(y):
+        values = np.unique(y)
+        shown = ", ".join(str(v) for v in values[:5].tolist()) + (", ..." if len(values) > 5 else "")
+        warnings.warn(f"y=<floats with only {len(values)} distinct whole values: {shown}> are read as "
+                      f"regression targets; pass task=\"classification\" if they are class labels "
+                      f"(task=\"regression\" keeps regression without this warning)", UserWarning, stacklevel=3)
+    return "regression"

@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 
 from evokit.errors import invalid_data
-from evokit.tasks.arrays import finite_float32
+from evokit.tasks.arrays import check_finite, finite_float32
 from evokit.tasks.base import Head, Metric, Task
 
 
@@ -35,6 +35,13 @@ class Regression(Task):
 
     def n_outputs(self, y: np.ndarray, classes: tuple) -> int:
         return 1 if y.ndim == 1 else int(y.shape[1])
+
+    def check_encoded(self, field: str, y: np.ndarray, classes: tuple) -> None:
+        """Finite real targets of shape ``(n,)`` or ``(n, outputs)`` (one sum over ``y``, no copy)."""
+        if y.ndim not in (1, 2) or y.dtype.kind not in "biuf":
+            raise invalid_data(field, f"array of shape {y.shape} and dtype {y.dtype}",
+                               "expected real regression targets of shape (n,) or (n, outputs)")
+        check_finite(field, y)
 
     def targets(self, y: np.ndarray, y_test: np.ndarray | None = None
                 ) -> tuple[np.ndarray, np.ndarray | None, tuple]:
