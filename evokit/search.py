@@ -11,6 +11,7 @@ import dataclasses
 import os
 import pickle
 import random
+import re
 import time
 import warnings
 from dataclasses import dataclass, field
@@ -30,12 +31,14 @@ from evokit.encodings.base import Encoding
 from evokit.errors import ConfigError, check_int
 from evokit.evaluation import Evaluation, TrainingConfig
 from evokit.fitness.carbon import Footprint, GreenAlgorithms, search_cost
-from evokit.fitness.combine import as_objectives, walk
+from evokit.fitness.combine import as_objectives, probes, training_config, walk
 from evokit.fitness.constraints import Constraint
 from evokit.netspec import NetSpec
 from evokit.runtime.candidates.cache import FitnessCache
 from evokit.runtime.candidates.evaluator import CandidateEvaluator
-from evokit.runtime.run.checkpoint import SEARCH, Interrupts, load_checkpoint, write_atomically
+from evokit.runtime.run.checkpoint import SEARCH, Interrupts
+from evokit.runtime.run.files import write_atomically
+from evokit.runtime.run.lock import RunLock
 from evokit.runtime.executors import make_evaluator
 from evokit.runtime.candidates.fidelity import SuccessiveHalving
 from evokit.runtime.run.directory import RunDirectory
@@ -120,7 +123,8 @@ class Search:
         constraints: limits checked before training (``evokit.fitness.MaxParams`` ...): a
             violating candidate is scored infeasible without being trained.
         progress: show a progress bar.
-        overwrite: allow ``run_dir`` to hold an earlier run, which is replaced.
+        overwrite: allow ``run_dir`` to hold an earlier run, which is replaced (evokit's own files
+            only). A non-empty directory that is not an evokit run is refused either way.
         fidelity: opt-in multi-fidelity training, e.g. ``SuccessiveHalving(min_epochs=1, eta=3)``
             (:mod:`evokit.runtime.candidates.fidelity`): each generation's new networks train a few epochs
             and only the best fraction train to the full epochs; None trains every one fully.
@@ -194,16 +198,41 @@ class Search:
 
         With ``resume=True`` the run continues from the last checkpoint in ``run_dir`` (or starts
         there if it has none yet); with the same seed it ends as an uninterrupted run would, and
-        networks already trained come from the run's persistent cache.
+        networks already trained come from the run's persistent cache. A resume must be the same
+        run (:meth:`identity`: seed, data, encoding, objectives, training ...): one that differs is
+        refused with a ConfigError naming the field. ``run_dir`` is locked for the run: a second
+        run there (in any process) is refused, naming the holder's pid.
         """
         if resume and self.run_dir is None:
             raise ConfigError("resume=True is invalid without a run_dir: there is no checkpoint to resume from")
         data = resolve_data(self.data, self.seed)
         self.encoding.check_input(data.input_shape, data.n_outputs, data.task)
-        run_dir = RunDirectory(self.run_dir, overwrite=self.overwrite, resume=resume) if self.run_dir else None
-        payload = load_checkpoint(run_dir.path) if run_dir is not None and resume else None
-        if run_dir is not None and payload is None:
-            run_dir.start(keep_cache=resume)  # a run killed before its first checkpoint keeps its cache
+        if self.run_dir is None:
+            return self._run(data, None, None)
+        run_dir = RunDirectory.open(self.run_dir, overwrite=self.overwrite, resume=resume)  # locked until the end
+        try:
+            identity = self.identity(data)
+            return self._run(data, run_dir, run_dir.begin(identity, resume), identity)
+        finally:
+            run_dir.close()
+
+    def identity(self, data: Any) -> dict[str, Any]:
+        """What makes a run this run: a resume must match it field by field (``config.json`` keeps
+        it under ``identity``). The budget, the evaluator (workers), progress, final training and
+        the hall of fame's size may change; the algorithm's ``generations`` is budget too."""
+        training = training_config(self.objectives)
+        return _stable({"seed": self.seed, "data": f"fingerprint {data.fingerprint}",
+                        "encoding": repr(self.encoding), "objectives": [repr(o) for o in self.objectives],
+                        "training": None if training is None else training.key(),
+                        "probes": [p.key for p in probes(self.objectives)],
+                        "algorithm": re.sub(r"\bgenerations=[^,)]*(, )?", "", repr(self.algorithm)),
+                        "constraints": [repr(c) for c in self.constraints],
+                        "fidelity": None if getattr(self, "fidelity", None) is None else repr(self.fidelity),
+                        "inherit_weights": getattr(self, "inherit_weights", False)})
+
+    def _run(self, data: Any, run_dir: RunDirectory | None, payload: dict[str, Any] | None,
+             identity: dict[str, Any] | None = None) -> Result:
+        """Run (or continue from ``payload``, a checkpoint) in a run directory already prepared."""
         cache = FitnessCache(run_dir.file("cache.sqlite") if run_dir is not None else None)
         candidates = CandidateEvaluator(self.encoding, self.objectives, data, seed=self.seed, evaluator=self.evaluator,
                                         constraints=self.constraints, cache=cache,
@@ -221,7 +250,7 @@ class Search:
                     random.seed(self.seed)
                     np.random.seed(self.seed)
                     if run_dir is not None:
-                        run_dir.write_json("config.json", self.config())
+                        run_dir.write_json("config.json", {**self.config(), "identity": identity})
                         self._save_for_resume(run_dir)
                     start = time.perf_counter()
                     hof = tools.HallOfFame(self.hall_of_fame) if len(names) == 1 else tools.ParetoFront()
@@ -263,7 +292,18 @@ def resume(run_dir: str | Path, budget: Budget | None = None, workers: Any = Non
     if not path.exists():
         raise ConfigError(f"run_dir={str(run_dir)!r} is invalid: it holds no saved search ({SEARCH}); if the search "
                           "could not be saved, build the same Search and call search.run(resume=True)")
-    search: Search = unpickle.loads(path.read_bytes())
+    RunDirectory.check_not_foreign(run_dir)
+    probe = RunLock(Path(run_dir))  # a run still going here is named before its saved search is read
+    probe.acquire()
+    probe.release()
+    try:
+        search: Search = unpickle.loads(path.read_bytes())
+    except Exception as exc:  # noqa: BLE001 - a damaged pickle raises anything
+        raise ConfigError(f"run_dir={str(run_dir)!r} is invalid: {path} cannot be read ({type(exc).__name__}: "
+                          f"{exc}); build the same Search and call search.run(resume=True)") from None
+    if not isinstance(search, Search):
+        raise ConfigError(f"run_dir={str(run_dir)!r} is invalid: {path} holds a {type(search).__name__}, not a "
+                          "saved Search")
     search.run_dir = Path(run_dir)
     if budget is not None:
         if not isinstance(budget, Budget):
@@ -274,6 +314,16 @@ def resume(run_dir: str | Path, budget: Budget | None = None, workers: Any = Non
     if progress is not None:
         search.progress = progress
     return search.run(resume=True)
+
+
+def _stable(identity: dict[str, Any]) -> dict[str, Any]:
+    """``identity`` without memory addresses (``<function f at 0x7f...>`` in a repr differs in every process)."""
+    def strip(value: Any) -> Any:
+        if isinstance(value, str):
+            return re.sub(r" at 0x[0-9a-fA-F]+", "", value)
+        return [strip(v) for v in value] if isinstance(value, list) else value
+
+    return {k: strip(v) for k, v in identity.items()}
 
 
 def _candidate(search: Search, log: RunLog, individual: Any) -> Candidate:
@@ -326,7 +376,7 @@ def _result(search: Search, log: RunLog, hof: Any, data: Any, reason: str | None
     if len(names) > 1:  # failed candidates (+-inf values) are not reported as Pareto-optimal
         from evokit.pareto import finite
 
-        front = [c for c in members if finite([c.values.values()])] or members
+        front = [c for c in members if finite([c.values.values()])]  # may be empty: then no pareto.csv
         stats["hypervolume"] = log.rows[-1].get("hypervolume") if log.rows else None
         stats["hypervolume_reference"] = log.reference_point
     result = Result(best, members, front, log.rows, test_scores, stats, names,

@@ -33,4 +33,6 @@ def make_search(run_dir, generations=5):
 
 
 if __name__ == "__main__":
-    make_search(sys.argv[1]).run(resume=True)
+    import _resumable_run  # the saved search then names its evaluator by this module, so `evokit resume` reads it
+
+    _resumable_run.make_search(sys.argv[1]).run(resume=True)

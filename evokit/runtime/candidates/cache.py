@@ -5,6 +5,9 @@ run seed (which fixes each network's own seed) and the probes, so a hit returns 
 training would. With a ``path`` the cache is also kept in SQLite and written as each evaluation
 arrives: a killed run that resumes never trains those networks again.
 
+A file that cannot be read (not SQLite, malformed, a damaged entry) is set aside as
+``cache.sqlite.corrupt-<n>`` with a warning and the cache starts empty: it is only a cache.
+
 The SQLite file holds pickled evaluations (without weights): load caches only from your own
 runs, never from an untrusted source, as unpickling can run code.
 """
@@ -12,6 +15,7 @@ from __future__ import annotations
 
 import os
 import pickle
+import warnings
 from pathlib import Path
 from typing import Iterable
 
@@ -28,8 +32,16 @@ class FitnessCache:
         self.hits = 0
         self.misses = 0
         self._file = SQLiteFile(path, ["evaluations (key TEXT PRIMARY KEY, evaluation BLOB)"])
-        for key, blob in self._file.rows("SELECT key, evaluation FROM evaluations"):
-            self._entries[key] = unpickle.loads(blob)
+        try:
+            for key, blob in self._file.rows("SELECT key, evaluation FROM evaluations"):
+                self._entries[key] = unpickle.loads(blob)
+        except Exception as exc:  # noqa: BLE001 - not a database, malformed, a damaged pickle: it is only a cache
+            self._entries.clear()
+            moved = self._file.set_aside()
+            self._file.connect()  # a new, empty file in its place
+            warnings.warn(f"{path} cannot be read ({type(exc).__name__}: {exc}); it is only a cache: set aside as "
+                          f"{moved.name if moved else '-'} and started afresh (its networks are trained again)",
+                          stacklevel=2)
 
     @property
     def path(self) -> Path | None:

@@ -47,6 +47,20 @@ class SQLiteFile:
         db = self.connect()
         return [] if db is None else db.execute(sql, parameters).fetchall()
 
+    def set_aside(self) -> Path | None:
+        """Close the file and rename it ``<name>.corrupt-<n>`` (the first free n), so that the next
+        use starts an empty one; returns the new name (None without a path or file)."""
+        self.close()
+        if self.path is None or not self.path.exists():
+            return None
+        n = 1
+        while (moved := self.path.with_name(f"{self.path.name}.corrupt-{n}")).exists():
+            n += 1
+        os.replace(self.path, moved)
+        for suffix in ("-journal", "-wal", "-shm"):  # SQLite's side files belong to the damaged file
+            self.path.with_name(self.path.name + suffix).unlink(missing_ok=True)
+        return moved
+
     def close(self) -> None:
         if self._db is not None:
             self._db.close()

@@ -8,6 +8,9 @@
 * ``summary.json``: the outcome (best candidates, test scores, search cost).
 * ``pareto.csv``, ``pareto.png``: the Pareto front of a multi-objective search.
 * ``report.html``: the self-contained report (``evokit report DIR``).
+* ``evokit.lock``: marks the directory as a run; locked (with the pid) while a run is active.
+* ``checkpoint.pkl`` (and ``checkpoint.pkl.prev``, the one before), ``search.pkl``,
+  ``cache.sqlite``: pickles to resume from (``evokit.runtime.run.checkpoint``).
 
 :class:`RunDirectory` writes these files; :func:`read_run` reads them back (leniently, so that a
 run that was killed or is still running can be read too), and :func:`read_candidates` and
@@ -28,6 +31,9 @@ from typing import Any, Iterable, Sequence
 import numpy as np
 
 from evokit.errors import ConfigError
+from evokit.runtime.run.checkpoint import load_checkpoint
+from evokit.runtime.run.files import append_durably, fsync_directory, write_atomically
+from evokit.runtime.run.lock import LOCK, RunLock
 
 
 def to_jsonable(value: Any) -> Any:
@@ -45,47 +51,151 @@ def to_jsonable(value: Any) -> Any:
     return repr(value)
 
 
+OWN_FILES = ("candidates.jsonl", "generations.csv", "summary.json", "checkpoint.pkl", "checkpoint.pkl.prev",
+             "checkpoint.pkl.tmp", "pareto.csv", "pareto.png", "report.html", "best.keras", "best.txt", "fitness.png")
+"""The files a new run replaces (with the cache unless it is kept, and never any other file)."""
+CONFIG_KEYS = ("encoding", "objectives", "algorithm")
+"""Keys every evokit ``config.json`` has: with ``candidates.jsonl`` they mark a run written before ``evokit.lock``."""
+MAY_CHANGE = ("budget", "evaluator", "progress", "final_training", "hall_of_fame")
+"""What a resumed run may change; everything in its ``identity`` (see ``check_identity``) must match."""
+
+
 class RunDirectory:
-    """Writes a search's files into one directory (created if missing)."""
+    """Writes a search's files into one directory (created if missing).
+
+    A directory that holds something other than an evokit run is refused (nothing in it is ever
+    overwritten); one that holds a run is refused for a new run unless ``overwrite`` (then only
+    evokit's own files are replaced), and taken as it is with ``resume``. :meth:`open` also
+    takes the directory's lock (:mod:`evokit.runtime.run.lock`) for the life of the run.
+    """
 
     def __init__(self, path: str | os.PathLike, overwrite: bool = False, resume: bool = False):
-        self.path = Path(path) if resume else self.check(path, overwrite)
+        self.path = self.check_not_foreign(path) if resume else self.check(path, overwrite)
         self.path.mkdir(parents=True, exist_ok=True)
+        self._lock = RunLock(self.path)
+
+    @classmethod
+    def open(cls, path: str | os.PathLike, overwrite: bool = False, resume: bool = False) -> "RunDirectory":
+        """The run directory at ``path``, locked for this run (ConfigError naming the holder's pid
+        if another run has it); :meth:`close` releases it."""
+        run_dir = cls(path, resume=True)  # refuses a directory that is not a run; the lock is tried next
+        run_dir._lock.acquire()
+        try:
+            if not resume:  # under the lock: a run that has just finished here is seen
+                cls.check(run_dir.path, overwrite)
+        except BaseException:
+            run_dir.close()
+            raise
+        return run_dir
+
+    def close(self) -> None:
+        """Release the directory's lock (the kernel does it if the process dies)."""
+        self._lock.release()
 
     def start(self, keep_cache: bool = False) -> None:
         """Begin a run here from scratch: earlier results and checkpoint (and cache) are removed."""
-        names = ["candidates.jsonl", "generations.csv", "summary.json", "checkpoint.pkl", "pareto.csv", "pareto.png",
-                 "report.html", "best.keras", "best.txt", "fitness.png"]
-        for name in names + ([] if keep_cache else ["cache.sqlite", "cache.donors.sqlite"]):
+        for name in OWN_FILES + (() if keep_cache else ("cache.sqlite", "cache.donors.sqlite")):
             (self.path / name).unlink(missing_ok=True)
         self.file("candidates.jsonl").touch()
+        self.file(LOCK).touch()  # marks the directory as a run, locked or not
+        fsync_directory(self.path)
 
     @staticmethod
-    def check(path: str | os.PathLike, overwrite: bool = False) -> Path:
-        """Raise ConfigError unless ``path`` can hold a new run."""
+    def is_run(path: str | os.PathLike) -> bool:
+        """Whether ``path`` holds an evokit run: its ``evokit.lock``, or (runs written before it)
+        a ``candidates.jsonl`` and no ``config.json`` other than evokit's."""
+        path = Path(path)
+        if (path / LOCK).is_file():
+            return True
+        if not (path / "candidates.jsonl").is_file():
+            return False
+        if not (path / "config.json").exists():
+            return True  # killed before its config was written
+        try:
+            config = json.loads((path / "config.json").read_text())
+        except (OSError, ValueError):
+            return False
+        return isinstance(config, dict) and all(k in config for k in CONFIG_KEYS)
+
+    @classmethod
+    def check_not_foreign(cls, path: str | os.PathLike) -> Path:
+        """Raise ConfigError if ``path`` is a file, or a directory that holds something (other than
+        dot files) and is not an evokit run."""
         path = Path(path)
         if path.exists() and not path.is_dir():
             raise ConfigError(f"run_dir={str(path)!r} is invalid: it exists and is not a directory")
-        if (path / "candidates.jsonl").exists() and not overwrite:
+        if path.is_dir() and any(not p.name.startswith(".") for p in path.iterdir()) and not cls.is_run(path):
+            raise ConfigError(f"run_dir={str(path)!r} is invalid: it is not empty and holds no evokit run (no "
+                              f"{LOCK}, no candidates.jsonl with evokit's config.json); nothing in it is replaced, "
+                              "even with overwrite=True: choose a new or empty directory")
+        return path
+
+    @classmethod
+    def check(cls, path: str | os.PathLike, overwrite: bool = False) -> Path:
+        """Raise ConfigError unless ``path`` can hold a new run."""
+        path = cls.check_not_foreign(path)
+        if ((path / "candidates.jsonl").exists() or (path / "checkpoint.pkl").exists()) and not overwrite:
             raise ConfigError(f"run_dir={str(path)!r} is invalid: it already holds a run; resume it "
                               "(search.run(resume=True), evokit resume DIR), choose a new directory or pass "
                               "overwrite=True")
         return path
+
+    def begin(self, identity: dict[str, Any], resume: bool) -> dict[str, Any] | None:
+        """Prepare the directory for a run with ``identity``: with ``resume``, check the recorded
+        run is the same and return its checkpoint to continue from; else (or when it has none yet)
+        start afresh and return None (a run resumed before its first checkpoint keeps its cache)."""
+        payload = None
+        if resume:
+            self.check_identity(identity)
+            payload = load_checkpoint(self.path)
+        if payload is None:
+            self.start(keep_cache=resume)
+        return payload
+
+    def check_identity(self, identity: dict[str, Any]) -> None:
+        """Raise ConfigError naming the first field of ``identity`` (seed, data fingerprint,
+        encoding, objectives, training ...) that differs from the run recorded in ``config.json``;
+        a field the record lacks (a run written by older evokit) is not compared."""
+        try:
+            recorded = json.loads(self.file("config.json").read_text()).get("identity")
+        except (OSError, ValueError, AttributeError):
+            return
+        if not isinstance(recorded, dict):
+            return
+        for name, value in to_jsonable(identity).items():
+            if name in recorded and recorded[name] != value:
+                raise ConfigError(f"{name}={value!r} is invalid: the run in {str(self.path)!r} was made with "
+                                  f"{name}={recorded[name]!r}; a resumed run must be the same run (only "
+                                  f"{', '.join(MAY_CHANGE)} may change): resume with the same {name}, or start a "
+                                  "new run (another run_dir, or overwrite=True)")
 
     def file(self, name: str) -> Path:
         return self.path / name
 
     def write_json(self, name: str, data: Any) -> Path:
         target = self.file(name)
-        tmp = target.with_suffix(target.suffix + ".tmp")
-        tmp.write_text(json.dumps(to_jsonable(data), indent=2))
-        tmp.replace(target)
+        write_atomically(target, json.dumps(to_jsonable(data), indent=2).encode())
         return target
 
     def append_candidates(self, records: Iterable[dict[str, Any]]) -> None:
-        with self.file("candidates.jsonl").open("a") as f:
-            for record in records:
-                f.write(json.dumps(to_jsonable(record)) + "\n")
+        """Append candidate records, on disk when this returns (before the checkpoint that counts them)."""
+        append_durably(self.file("candidates.jsonl"), "".join(json.dumps(to_jsonable(r)) + "\n" for r in records))
+
+    def cut_candidates(self, size: int) -> int | None:
+        """Drop the records after the first ``size`` bytes of ``candidates.jsonl`` (those of a
+        generation after the checkpoint). If the file is shorter than that (records that were not
+        on disk when the machine stopped), it is never extended: it is cut after its last whole
+        record instead, and the number of records it keeps is returned (None when not short)."""
+        path = self.file("candidates.jsonl")
+        path.touch()
+        with path.open("r+b") as f:
+            if os.fstat(f.fileno()).st_size >= size:
+                f.truncate(size)
+                return None
+            data = f.read()
+            whole = data[:data.rfind(b"\n") + 1]
+            f.truncate(len(whole))
+        return sum(1 for line in whole.split(b"\n") if line.strip())
 
     def write_generations(self, rows: list[dict[str, Any]]) -> Path:
         return write_csv(self.file("generations.csv"), [{k: to_jsonable(v) for k, v in row.items()} for row in rows])

@@ -16,6 +16,7 @@ import logging
 import math
 import os
 import random
+import warnings
 from collections import Counter
 from typing import Any
 
@@ -29,6 +30,8 @@ from evokit.pareto import check_reference_point, default_reference_point, hyperv
 from evokit.runtime.run.directory import RunDirectory
 
 LOG = logging.getLogger("evokit.search")
+TRAINING_COUNTERS = ("trainings", "epochs_trained", "epochs_full", "stopped_early", "inherited_starts")
+"""The CandidateEvaluator's training counters (``stats["training"]``) kept in the checkpoint."""
 
 
 class RunLog:
@@ -124,6 +127,7 @@ class RunLog:
                 "evaluated": self.evaluated, "trained": self.trained, "seen": self.candidates.seen,
                 "cache_hits": self.candidates.cache.hits, "random": random.getstate(),
                 "numpy": np.random.get_state(), "elapsed": elapsed, "reference_point": self.reference_point,
+                "training": {k: getattr(self.candidates, k) for k in TRAINING_COUNTERS},
                 "candidates_bytes": os.path.getsize(self.run_dir.file("candidates.jsonl"))}
 
     def restore(self, payload: dict[str, Any]) -> tuple[Any, Any, float]:
@@ -137,10 +141,17 @@ class RunLog:
         self.candidates.cache.hits = payload["cache_hits"]
         if payload.get("reference_point") is not None:  # the run's own, so hypervolumes stay comparable
             self.reference_point = tuple(payload["reference_point"])
+        for name, value in (payload.get("training") or {}).items():  # absent in checkpoints of older runs
+            if name in TRAINING_COUNTERS:
+                setattr(self.candidates, name, value)
         random.setstate(payload["random"])
         np.random.set_state(payload["numpy"])
-        with open(self.run_dir.file("candidates.jsonl"), "r+b") as f:  # drop records after the checkpoint
-            f.truncate(payload["candidates_bytes"])
+        records = self.run_dir.cut_candidates(payload["candidates_bytes"])  # drop records after the checkpoint
+        if records is not None:
+            warnings.warn(f"{self.run_dir.file('candidates.jsonl')} is shorter than its checkpoint expects: "
+                          f"{payload['evaluated'] - records} record(s) of evaluations before the checkpoint were lost "
+                          "(not on disk when the run stopped); the search goes on from the checkpoint and ends as "
+                          "it would have, but the file lacks those records", stacklevel=2)
         self.run_dir.write_generations(self.rows)
         if self.bar is not None:
             self.bar.update(min(self.candidates.evaluations, self.bar.total) if self.by_evaluations else len(self.rows))
