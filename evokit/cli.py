@@ -24,6 +24,11 @@ PRESETS = ("deepga", "neat", "pso", "gp")
 DATASETS = ("digits", "breast_cancer", "wine", "iris", "mnist1d")
 """Embedded datasets ``--dataset`` / ``--data`` accept."""
 
+TRUST = """A config file given here is trusted like a script of your own: a type = "module:Name" of
+yours (a module beside the config file, or on the Python path) is imported, which runs its code.
+Run only config files you trust. (In Python, evokit.config.load imports nothing outside evokit
+unless allow_imports=True: the way to load a config from someone else.)"""
+
 CODES = """exit codes: 0 finished, 1 the run failed or was interrupted, 2 bad input (the message names it).
 -q: no progress bar, warnings only; -v: debug messages and tracebacks."""
 
@@ -50,6 +55,7 @@ Options given on the command line override the config file (--run-dir: run_dir, 
 --generations/--evaluations/--seconds: [budget], --workers: [evaluator], --dataset: [data] name,
 --population: [algorithm] population, --final-epochs: final_training). A [budget] replaces the
 algorithm's own generations, so --evaluations alone stops on evaluations only.
+{TRUST}
 Ctrl-C stops after the current generation (results and checkpoint written); a second Ctrl-C
 stops at once: continue with  evokit resume RUN_DIR.
 
@@ -77,6 +83,7 @@ COMPARE_EXAMPLES = f"""examples:
 
 Searches are preset names ({", ".join(PRESETS)}) or TOML config files (named by their file name).
 Every search runs once per seed on the same data and budget; the table shows mean ± sd over seeds.
+{TRUST}
 
 {CODES}
 """
@@ -123,7 +130,8 @@ def _add_run(sub: Any, common: argparse.ArgumentParser) -> None:
     run = sub.add_parser("run", parents=[common], help="run a search (default: DeepGA on digits, or a TOML config)",
                          description="Run a search: the embedded default (DeepGA on digits) or one described "
                                      "in a TOML config file.", epilog=RUN_EXAMPLES, formatter_class=_FORMATTER)
-    run.add_argument("config", nargs="?", default=None, help="a TOML config file (see docs/config.md)")
+    run.add_argument("config", nargs="?", default=None,
+                     help="a TOML config file (see docs/config.md); trusted: modules it names are imported")
     run.add_argument("--run-dir", default=None,
                      help="run directory (default: the config's run_dir, else runs/<name>-<date>-<time>)")
     run.add_argument("--overwrite", action="store_true", help="replace an earlier run in the run directory")
@@ -239,7 +247,7 @@ def _search_from_config(args: argparse.Namespace) -> tuple[Any, str]:
             raise ConfigError(f"{flag}={value} is invalid with a config file: it applies to the default search only; "
                               "set it in the config's [[objectives]]")
     path = Path(args.config)
-    config = configs.read(path)
+    config = configs.read(path)  # a local file the user runs: its own modules may be imported (allow_imports)
     changes: dict[str, Any] = _budget_changes(args)
     if args.seed is not None:
         changes["seed"] = args.seed
@@ -258,7 +266,7 @@ def _search_from_config(args: argparse.Namespace) -> tuple[Any, str]:
         changes["overwrite"] = True
     changes["run_dir"] = str(args.run_dir or config.get("run_dir") or
                              f"runs/{path.stem}-{time.strftime('%Y%m%d-%H%M%S')}")
-    return configs.from_dict(configs.merged(config, **changes), base_dir=path.parent), f"{path}"
+    return configs.from_dict(configs.merged(config, **changes), base_dir=path.parent, allow_imports=True), f"{path}"
 
 
 def _describe(search: Any, name: str) -> str:
@@ -344,7 +352,7 @@ def searches_from_names(items: Sequence[str]) -> dict[str, Any]:
                                   "available in this installation")
             label, search = item, factory()
         elif path.suffix.lower() == ".toml" or path.is_file():
-            label, search = path.stem, configs.load(path)
+            label, search = path.stem, configs.load(path, allow_imports=True)  # local files, as evokit run
         else:
             raise ConfigError(f"search={item!r} is invalid: expected a preset ({', '.join(PRESETS)}) or a TOML "
                               "config file")
@@ -403,9 +411,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _dispatch(args: argparse.Namespace) -> int:
     """Run the command; map bad input to exit code 2 and any other failure to 1."""
-    from evokit.errors import EvokitError
+    from evokit.errors import EvokitError, check_int
 
     try:
+        if getattr(args, "workers", None) is not None:  # one rule for run (with or without a config), resume, compare
+            check_int("workers", args.workers, minimum=1)
         return COMMANDS[args.command](args)
     except (EvokitError, FileNotFoundError) as exc:
         if args.verbose:

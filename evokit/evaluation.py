@@ -14,10 +14,31 @@ from evokit.errors import ConfigError, check_choice, check_float, check_int
 from evokit.netspec import NetSpec
 
 FAILURE_REASONS = ("decode_error", "build_error", "nan_loss", "exception", "timeout", "worker_died",
-                   "infeasible")
+                   "infeasible", "out_of_memory", "evaluator_error", "objective_error")
+"""Why a candidate failed (``Evaluation.reason``); the reliability guide's table says what each means."""
+
+NETWORK_FAILURES = ("decode_error", "build_error", "nan_loss", "exception", "infeasible")
+"""Failures caused by the network itself (its genotype, its build, its own training): they recur
+whenever it is trained the same way again, so a trained one is cached like a result. Every other
+reason says nothing certain about the network: a timeout, a worker that died, an out-of-memory
+error (``"out_of_memory"``, the network may fit another time), a fault outside its training
+(``"evaluator_error"``: the evaluator, the map, a lost connection, a result that could not be sent
+back) or of an objective computed from its evaluation (``"objective_error"``). Those are never
+cached: a network that comes back (later in the run, after a resume, in a later run) is tried again."""
+
+OUT_OF_MEMORY_ERRORS = ("MemoryError", "ResourceExhaustedError", "OutOfMemoryError")
+"""Class names of out-of-memory errors: Python's, TensorFlow's (``tf.errors``) and PyTorch's. Found
+by name (any class in the exception's MRO) so that no framework is imported to recognise them."""
 
 
 OPTIMIZERS = ("adam", "sgd", "rmsprop", "adamw", "nadam")
+
+MAX_EPOCHS = 10_000
+"""The most epochs (and early-stopping patience) a TrainingConfig takes: a bound that refuses a
+typo when the setting is made rather than a training that never ends."""
+
+MAX_BATCH_SIZE = 1_000_000
+"""The largest ``batch_size`` a TrainingConfig takes (Keras would allocate a batch that size)."""
 
 
 @dataclass(frozen=True)
@@ -46,12 +67,12 @@ class TrainingConfig:
     trace_once: bool = False
 
     def __post_init__(self) -> None:
-        check_int("epochs", self.epochs, minimum=1)
-        check_int("batch_size", self.batch_size, minimum=1)
+        check_int("epochs", self.epochs, minimum=1, maximum=MAX_EPOCHS)
+        check_int("batch_size", self.batch_size, minimum=1, maximum=MAX_BATCH_SIZE)
         check_choice("optimizer", self.optimizer, OPTIMIZERS)
         check_float("learning_rate", self.learning_rate, minimum=0.0, exclusive_minimum=True)
         if self.early_stopping is not None:
-            check_int("early_stopping", self.early_stopping, minimum=1)
+            check_int("early_stopping", self.early_stopping, minimum=1, maximum=MAX_EPOCHS)
         if not isinstance(self.trace_once, bool):
             raise ConfigError(f"trace_once={self.trace_once!r} is invalid: expected True or False")
 
@@ -136,3 +157,24 @@ def failure(spec: NetSpec | None, reason: str, message: str, wall_time: float = 
     """A failed Evaluation with its reason (one of FAILURE_REASONS)."""
     assert reason in FAILURE_REASONS, reason
     return Evaluation(spec=spec, status="failed", reason=reason, message=message, wall_time=wall_time)
+
+
+def describe(exc: BaseException) -> str:
+    """An exception as a failure's message: its type and its text."""
+    return f"{type(exc).__name__}: {exc}"
+
+
+def out_of_memory(exc: BaseException) -> bool:
+    """Whether ``exc`` is an out-of-memory error (see ``OUT_OF_MEMORY_ERRORS``; XLA's carry
+    ``RESOURCE_EXHAUSTED`` in their text)."""
+    return (any(cls.__name__ in OUT_OF_MEMORY_ERRORS for cls in type(exc).__mro__)
+            or "RESOURCE_EXHAUSTED" in str(exc))
+
+
+def exception_failure(spec: NetSpec | None, exc: BaseException, reason: str = "exception", wall_time: float = 0.0,
+                      prefix: str = "") -> Evaluation:
+    """The failure of a candidate whose evaluation raised ``exc``: reason ``"out_of_memory"`` for
+    an out-of-memory error, else ``reason`` (``"exception"``, ``"build_error"`` where the network
+    raised it; ``"evaluator_error"`` where something outside its training did). The message is
+    ``prefix`` and the exception's type and text."""
+    return failure(spec, "out_of_memory" if out_of_memory(exc) else reason, prefix + describe(exc), wall_time)

@@ -3,14 +3,18 @@
 An objective never trains: it reads what the candidate's single training run produced. Those
 that need a trained model say so with ``needs_training``; at most one objective of a search
 (``ValidationAccuracy``) fixes *how* candidates are trained (its ``training`` config).
+
+:func:`score` is how a search scores a candidate with its objectives: an objective that raises
+or gives NaN fails that candidate (reason ``"objective_error"``), never the search.
 """
 from __future__ import annotations
 
+import dataclasses
 import math
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
-from evokit.errors import ConfigError
-from evokit.evaluation import Evaluation
+from evokit.errors import ConfigError, EvokitError
+from evokit.evaluation import Evaluation, describe
 from evokit.evaluation import TrainingConfig
 from evokit.fitness.probes import Probe
 
@@ -30,7 +34,9 @@ class Objective:
         weight: DEAP weight; its sign says maximise (+) or minimise (-).
         needs_training: whether ``fn`` needs a trained model in the Evaluation.
         failure_value: the value a failed candidate gets (default: the worst possible, -inf when
-            maximising and +inf when minimising).
+            maximising and +inf when minimising). In a search, a candidate on which ``fn`` raises
+            or returns NaN fails (reason ``"objective_error"``) and gets every objective's
+            failure value.
     """
 
     name: str = "objective"
@@ -74,6 +80,18 @@ class Objective:
             raise NotImplementedError(f"{type(self).__name__} must override compute() or be given fn")
         return self.fn(evaluation)
 
+    def value(self, evaluation: Evaluation) -> float:
+        """The value of a successful (or untrained) evaluation as computed, as a float: it may
+        raise, and may be NaN. ``__call__`` gives the failure value for anything not finite; a
+        search (``CandidateEvaluator.scored``) instead makes an objective that raises or gives NaN
+        that candidate's failure, with reason ``"objective_error"``. Override it (not
+        ``compute``) in an objective computed from others, so that their NaN shows through."""
+        return float(self.compute(evaluation))
+
+    def bounded(self, evaluation: Evaluation, value: float) -> float:
+        """``value`` if it is finite, else the failure value (an infinite value is the worst)."""
+        return value if math.isfinite(value) else float(self.failure_value(evaluation))
+
     def failure_value(self, evaluation: Evaluation) -> float:
         """The value of a failed candidate: the worst possible unless configured."""
         if self._failure_value is not None:
@@ -81,11 +99,43 @@ class Objective:
         return -math.inf if self.weight > 0 else math.inf
 
     def __call__(self, evaluation: Evaluation) -> float:
-        """The value for this evaluation; failed candidates (and NaN results) get the failure value."""
+        """The value for this evaluation; failed candidates (and NaN or infinite results) get the
+        failure value. In a search a NaN result (or an exception) fails the candidate instead."""
         if evaluation.failed:
             return float(self.failure_value(evaluation))
-        value = float(self.compute(evaluation))
-        return value if math.isfinite(value) else float(self.failure_value(evaluation))
+        return self.bounded(evaluation, self.value(evaluation))
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(name={self.name!r}, weight={self.weight})"
+
+
+def score(objectives: Sequence[Objective], evaluation: Evaluation) -> tuple[Evaluation, tuple[float, ...]]:
+    """The values a search gives ``evaluation``, and the evaluation its candidate is reported with.
+
+    A failed evaluation gets each objective's failure value. On a successful (or untrained) one,
+    an objective that raises, or gives NaN, makes it that candidate's failure: reason
+    ``"objective_error"``, a message naming the objective (``objectives[1] 'latency':
+    ZeroDivisionError: division by zero``, ``... returned NaN``), the training's metrics kept,
+    and every objective's failure value. An infinite value is that objective's failure value. A
+    configuration error (an :class:`~evokit.errors.EvokitError`, e.g. ``ValidationAccuracy`` on
+    regression data) is raised: it would fail every candidate, so it ends the search.
+    """
+    if evaluation.failed:
+        return evaluation, tuple(o(evaluation) for o in objectives)
+    values = []
+    for k, objective in enumerate(objectives):
+        try:
+            value = objective.value(evaluation)
+        except EvokitError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - a failing objective fails this candidate only
+            problem = describe(exc)
+        else:
+            if not math.isnan(value):
+                values.append(objective.bounded(evaluation, value))
+                continue
+            problem = "returned NaN"
+        failed = dataclasses.replace(evaluation, status="failed", reason="objective_error",
+                                     message=f"objectives[{k}] {objective.name!r}: {problem}")
+        return failed, tuple(o(failed) for o in objectives)
+    return evaluation, tuple(values)

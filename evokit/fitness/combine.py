@@ -98,6 +98,10 @@ class WeightedSum(Objective):
         total = sum(w * o(evaluation) / self.scales.get(o.name, 1.0) for o, w in self.terms)
         return total if math.isfinite(total) else -math.inf
 
+    def value(self, evaluation: Evaluation) -> float:
+        """The sum for a successful evaluation, from its parts' values (NaN when one is NaN)."""
+        return sum(w * o.value(evaluation) / self.scales.get(o.name, 1.0) for o, w in self.terms)
+
 
 def walk(objectives: Sequence[Objective]) -> list[Objective]:
     """The objectives and, recursively, the parts they are computed from."""

@@ -1,9 +1,12 @@
+import math
+
 import numpy as np
 import pytest
 
 import evokit as ek
 from evokit.fitness.combine import training_config
 from evokit.runtime.candidates.evaluator import CandidateEvaluator
+from evokit.runtime.run.front import read_front_csv
 
 
 def test_constraint_screening_trains_no_violating_candidate(small_digits, tiny_encoding, counting_evaluator):
@@ -96,3 +99,54 @@ def test_search_reports_its_cost(small_digits, tiny_encoding, tmp_path):
     cost = result.stats["search_cost"]
     assert cost["energy_kwh_estimated"] > 0 and cost["co2_kg_estimated"] > 0 and cost["train_seconds"] > 0
     assert "search_cost" in (tmp_path / "r" / "summary.json").read_text()
+
+
+def _half(evaluation):
+    """About half the networks, the same ones in every run: those whose hash starts with 0-7."""
+    return int(evaluation.spec_hash[0], 16) < 8
+
+
+def latency_that_raises(evaluation):
+    """A user objective with a bug: it divides by zero on about half the networks."""
+    return 1 / 0 if _half(evaluation) else evaluation.params / 1000
+
+
+def latency_that_is_nan(evaluation):
+    """A user objective that gives NaN on about half the networks."""
+    return math.nan if _half(evaluation) else evaluation.params / 1000
+
+
+@pytest.mark.parametrize("fn, problem", [(latency_that_raises, "ZeroDivisionError: division by zero"),
+                                         (latency_that_is_nan, "returned NaN")])
+def test_a_user_objective_that_fails_fails_its_candidate_and_the_search_goes_on(small_digits, tiny_encoding, tmp_path,
+                                                                                fn, problem):
+    latency = ek.fitness.Objective(fn, name="latency", weight=-1.0)
+    result = ek.Search(encoding=tiny_encoding, objectives=[ek.fitness.ValidationAccuracy(epochs=1), latency],
+                       data=small_digits, algorithm=ek.algorithms.NSGA2(population=4, generations=1),
+                       run_dir=tmp_path, progress=False).run()
+    records = ek.runtime.read_candidates(tmp_path)
+    failed = [r for r in records if r["reason"] == "objective_error"]
+    assert failed and len(failed) < len(records)  # some candidates failed, the others were scored
+    for r in failed:
+        assert r["status"] == "failed" and r["message"] == f"objectives[1] 'latency': {problem}"
+        assert r["fitness"] == {"val_accuracy": 0.0, "latency": None}  # every objective's failure value (inf)
+        assert r["val_accuracy"] is not None  # the training itself went well: its metrics are kept
+    assert result.stats["failures"]["objective_error"] == sum(not r["cached"] for r in failed)
+    assert result.pareto_front  # only finite members: a failed candidate has latency +inf
+    assert all(math.isfinite(v) for c in result.pareto_front for v in c.values.values())
+    rows = read_front_csv(tmp_path / "pareto.csv")
+    assert len(rows) == len(result.pareto_front)
+    assert all(math.isfinite(row[name]) for row in rows for name in ("val_accuracy", "latency"))
+
+
+def never_finite(evaluation):
+    return math.inf
+
+
+def test_a_front_with_no_finite_member_is_empty(small_digits, tiny_encoding, tmp_path):
+    never = ek.fitness.Objective(never_finite, weight=-1.0, needs_training=False)
+    result = ek.Search(encoding=tiny_encoding, objectives=[ek.fitness.ParameterCount(), never], data=small_digits,
+                       algorithm=ek.algorithms.NSGA2(population=4, generations=0), run_dir=tmp_path,
+                       progress=False).run()
+    assert result.hall_of_fame and result.pareto_front == []
+    assert not (tmp_path / "pareto.csv").exists()

@@ -111,3 +111,69 @@ def test_a_process_pool_starts_the_largest_networks_first(small_digits, tiny_enc
         evaluations = evaluator.train(jobs, on_result=lambda i, evaluation: started.append(i))
     assert all(e.status == "ok" for e in evaluations)
     assert started == [4, 1, 3, 2, 0]
+
+
+def test_out_of_memory_is_its_own_reason_and_the_network_is_trained_again(small_digits, tiny_encoding, monkeypatch):
+    """A transient out-of-memory error in training says nothing about the network: not cached."""
+    from evokit.runtime.training import trainer
+
+    build_and_fit, calls = trainer._build_and_fit, []
+
+    def short_of_memory_once(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 1:
+            raise MemoryError("Unable to allocate 12.0 GiB for an array")
+        return build_and_fit(*args, **kwargs)
+
+    monkeypatch.setattr(trainer, "_build_and_fit", short_of_memory_once)
+    ce = CandidateEvaluator(tiny_encoding, ek.fitness.ValidationAccuracy(epochs=1), small_digits)
+    first = ce.evaluate_all([_genome()])[0]
+    assert first.evaluation.reason == "out_of_memory" and "MemoryError: Unable" in first.evaluation.message
+    assert ce.cached(_genome()) is None
+    again = ce.evaluate_all([_genome()])[0]
+    assert len(calls) == 2 and not again.cached and again.evaluation.status == "ok"
+    assert ce.cached(_genome()).status == "ok"
+
+
+def test_out_of_memory_errors_are_recognised_by_their_class():
+    import tensorflow as tf
+
+    from evokit.evaluation import exception_failure, out_of_memory
+
+    assert out_of_memory(MemoryError()) and out_of_memory(tf.errors.ResourceExhaustedError(None, None, "OOM"))
+    assert not out_of_memory(RuntimeError("injected crash during training"))
+    assert exception_failure(None, MemoryError("x"), "build_error").reason == "out_of_memory"
+    assert exception_failure(None, ValueError("x"), "build_error").reason == "build_error"
+
+
+def test_an_objective_that_raises_or_gives_nan_fails_its_candidate_only(small_digits, tiny_encoding, caplog):
+    """No training: the objectives read the NetSpec. Each failure names its objective; the
+    candidate gets every objective's failure value (ParameterCount's is the network's size)."""
+    sizes = {CandidateEvaluator(tiny_encoding, ek.fitness.ParameterCount(), small_digits).decode(_genome(f)).params: f
+             for f in (4, 8, 6)}
+
+    def kilo_params(evaluation):
+        filters = sizes[evaluation.params]
+        return {4: lambda: 1 / 0, 8: lambda: float("nan"), 6: lambda: evaluation.params / 1000}[filters]()
+
+    objectives = [ek.fitness.ParameterCount(), ek.fitness.Objective(kilo_params, weight=-1.0, needs_training=False)]
+    ce = CandidateEvaluator(tiny_encoding, objectives, small_digits)
+    with caplog.at_level("WARNING", logger="evokit.runtime"):
+        raised, nan, fine = ce.evaluate_all([_genome(4), _genome(8), _genome(6)])
+        ce.evaluate_all([_genome(4)])
+    assert raised.evaluation.reason == nan.evaluation.reason == "objective_error"
+    assert raised.evaluation.message == "objectives[1] 'kilo_params': ZeroDivisionError: division by zero"
+    assert nan.evaluation.message == "objectives[1] 'kilo_params': returned NaN"
+    assert raised.values == (raised.evaluation.params, float("inf")) and nan.values[1] == float("inf")
+    assert fine.evaluation.status == "untrained" and fine.values == (fine.evaluation.params,
+                                                                       fine.evaluation.params / 1000)
+    assert len([r for r in caplog.records if "kilo_params" in r.getMessage()]) == 1  # logged once, then counted
+
+
+def test_a_configuration_error_of_an_objective_still_ends_the_search(small_digits, tiny_encoding):
+    def misconfigured(evaluation):
+        raise ek.errors.ConfigError("threshold=-1 is invalid: expected a number >= 0")
+
+    ce = CandidateEvaluator(tiny_encoding, ek.fitness.Objective(misconfigured, needs_training=False), small_digits)
+    with pytest.raises(ek.errors.ConfigError, match="threshold"):
+        ce.evaluate_all([_genome()])

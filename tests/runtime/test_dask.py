@@ -27,7 +27,7 @@ from _processes import alive  # noqa: E402
 @pytest.fixture(scope="module")
 def client():
     with dask.config.set({"distributed.scheduler.allowed-failures": 0}):
-        cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0")
+        cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address="127.0.0.1:0")
     client = Client(cluster, set_as_default=False)
     yield client
     client.close()
@@ -189,3 +189,41 @@ def test_pickles_without_its_cluster(client):
         delattr(old, name)
     restored = pickle.loads(pickle.dumps(old))
     assert restored.trainer_processes is True and restored.memory_limit_gb == 1.5
+
+
+def _listening(process) -> set:
+    import psutil
+
+    return {c.laddr for c in process.net_connections("inet") if c.status == psutil.CONN_LISTEN}
+
+
+def test_its_own_cluster_and_dashboard_listen_on_loopback_only():
+    """The dashboard has no authentication (worker pages, call stacks): Dask's ``":0"`` would
+    bind it on every interface. Starts a real LocalCluster (no training) and reads the sockets."""
+    import psutil
+    from distributed.comm.utils import get_tcp_server_addresses
+
+    this = psutil.Process()
+    before = _listening(this)
+    evaluator = DaskEvaluator(n_workers=1)
+    try:
+        client = evaluator.connect()
+        dashboard = get_tcp_server_addresses(evaluator._cluster.scheduler.http_server)
+        link = client.dashboard_link
+        workers = [psutil.Process(pid) for pid in client.run(os.getpid).values()]
+        opened = (_listening(this) - before).union(*(_listening(worker) for worker in workers))
+    finally:
+        evaluator.close()
+    assert dashboard and {address[0] for address in dashboard} == {"127.0.0.1"}
+    assert link.startswith("http://127.0.0.1:")
+    # the scheduler, the dashboard, the nanny and the worker: every socket the cluster listens on
+    assert len(opened) >= 3 and {address.ip for address in opened} == {"127.0.0.1"}, opened
+
+
+def test_cluster_kwargs_may_expose_the_dashboard():
+    assert DaskEvaluator()._cluster_options() == {"host": "127.0.0.1", "dashboard_address": "127.0.0.1:0"}
+    exposed = DaskEvaluator(cluster_kwargs={"dashboard_address": "0.0.0.0:8787", "memory_limit": "2GB"})
+    assert exposed._cluster_options() == {"host": "127.0.0.1", "dashboard_address": "0.0.0.0:8787",
+                                          "memory_limit": "2GB"}
+    by_interface = DaskEvaluator(cluster_kwargs={"interface": "lo"})  # Dask takes a host or an interface
+    assert by_interface._cluster_options() == {"dashboard_address": "127.0.0.1:0", "interface": "lo"}

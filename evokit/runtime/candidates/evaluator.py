@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import logging
 import math
 import time
 from dataclasses import dataclass, field
@@ -31,8 +32,8 @@ import numpy as np
 
 from evokit.encodings.base import Encoding
 from evokit.errors import ConfigError, EvokitError, check_int
-from evokit.evaluation import Evaluation, failure
-from evokit.fitness.base import Objective
+from evokit.evaluation import FAILURE_REASONS, NETWORK_FAILURES, Evaluation, failure
+from evokit.fitness.base import Objective, score
 from evokit.fitness.combine import as_objectives, probes, training_config, walk, weights
 from evokit.fitness.constraints import Constraint
 from evokit.netspec import NetSpec
@@ -42,8 +43,12 @@ from evokit.runtime.candidates.fidelity import SuccessiveHalving, best
 from evokit.runtime.candidates.inheritance import WeightPool, inherit
 from evokit.runtime.training.trainer import candidate_seed
 
-TRANSIENT = ("timeout", "worker_died")
-"""Failure reasons that may not recur: not cached, so the network is tried again if it returns."""
+TRANSIENT = tuple(r for r in FAILURE_REASONS if r not in NETWORK_FAILURES)
+"""Failure reasons that say nothing certain about the network (a timeout, a worker that died, out
+of memory, a fault of the evaluator or of an objective): not cached, so the network is tried
+again if it returns. Only ``NETWORK_FAILURES`` are cached."""
+
+LOG = logging.getLogger("evokit.runtime")
 
 
 @dataclass
@@ -219,7 +224,24 @@ class CandidateEvaluator:
         return self.cache.peek(self.evaluation_key(genotype))
 
     def scores(self, evaluation: Evaluation) -> tuple[float, ...]:
-        return tuple(o(evaluation) for o in self.objectives)
+        """The objectives' values of ``evaluation`` (every failure value if an objective fails on it)."""
+        return self.scored(evaluation)[1]
+
+    def scored(self, evaluation: Evaluation) -> tuple[Evaluation, tuple[float, ...]]:
+        """The evaluation a candidate is reported with, and its objective values
+        (:func:`evokit.fitness.base.score`): an objective that raises or gives NaN makes it that
+        candidate's failure (reason ``"objective_error"``), logged the first time per objective.
+        The training's own evaluation stays in the cache (the objectives run again on a hit)."""
+        reported, values = score(self.objectives, evaluation)
+        if reported.reason == "objective_error" and not evaluation.failed:
+            which = reported.message.split(":", 1)[0]  # "objectives[k] 'name'"
+            warned = self.__dict__.setdefault("_objectives_failed", set())
+            if which not in warned:
+                warned.add(which)
+                LOG.warning("%s; the candidate fails with reason 'objective_error' and gets every objective's "
+                            "failure value (later failures of this objective are counted, not logged)",
+                            reported.message)
+        return reported, values
 
     def _key(self, name: str, epochs: int | None = None) -> str:
         """The cache key of network ``name`` (spec hash and start digests), at rung ``epochs``."""
@@ -280,7 +302,7 @@ class CandidateEvaluator:
             self._remember(base, key, spec, trained, has_carried, order)
         if self.donors is not None and adds:
             self.donors.prune()
-        return [Outcome(genotype, batch.known[i], self.scores(batch.known[i]), i in batch.cached)
+        return [Outcome(genotype, *self.scored(batch.known[i]), i in batch.cached)
                 for i, genotype in enumerate(genotypes)]
 
     def _place(self, batch: "_Batch", i: int, genotype: Any) -> None:
@@ -315,14 +337,18 @@ class CandidateEvaluator:
             # new to this search: ranked with the batch's other new networks even if a killed run
             # cached its results (the rungs then come from the cache), so the batch halves as before
             batch.add(key, i, network)
-        elif (hit := self.cache.get(key)) is not None:
+        elif (hit := self.cache.peek(key)) is not None:
             batch.known[i] = hit
             if key in self.seen:  # else restored from a persistent cache: new to this search
                 batch.cached.add(i)
-            elif network is not None:
-                batch.restored.append((i, base, key, spec, network.carried))
+                self.cache.hits += 1
+            else:  # trained by a killed run after its checkpoint: a miss, as in the uninterrupted run
+                self.cache.misses += 1
+                if network is not None:
+                    batch.restored.append((i, base, key, spec, network.carried))
             self.seen.add(key)
         else:
+            self.cache.misses += 1
             batch.add(key, i, network or _NewNetwork(spec, spec.hash + _digest(carried),
                                                      candidate_seed(self.seed, spec.hash), carried,
                                                      self.encoding.trains, base, carried is not None))
@@ -422,8 +448,8 @@ class CandidateEvaluator:
             return evaluation
 
         def save(t: int, evaluation: Evaluation) -> None:
-            if evaluation.reason in TRANSIENT:
-                return
+            if evaluation.failed and evaluation.reason not in NETWORK_FAILURES:
+                return  # not the network's failure: tried again when it comes back
             job, key = jobs[which[t]], self._key(jobs[which[t]].name, epochs)
             if self.donors is not None and evaluation.weights is not None and not job.carried and job.fit:
                 self.donors.store(key, job.spec, evaluation.weights, job.order)
@@ -453,9 +479,10 @@ class CandidateEvaluator:
     def _rank_score(self, evaluation: Evaluation) -> float:
         """Higher is better; failures and non-finite values rank last."""
         k = self._rank_by
+        evaluation, values = self.scored(evaluation)
         if evaluation.failed:
             return -math.inf
-        value = self.objectives[k](evaluation) * self.weights[k]
+        value = values[k] * self.weights[k]
         return value if math.isfinite(value) else -math.inf
 
     def _halving(self, jobs: list[_NewNetwork], which: list[int]) -> dict[int, tuple[str, Evaluation]]:

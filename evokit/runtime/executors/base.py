@@ -14,7 +14,8 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
-from evokit.evaluation import Evaluation, TrainingConfig, failure
+from evokit.evaluation import (Evaluation, TrainingConfig, describe,  # noqa: F401 - describe: re-exported
+                               exception_failure)
 from evokit.fitness.probes import Probe
 from evokit.netspec import NetSpec
 from evokit.runtime.training.workers import configure_threads
@@ -56,7 +57,11 @@ class Job:
 
     def run(self, settings: JobSettings) -> Evaluation:
         """Train this candidate under ``settings``, in whatever process the evaluator runs it.
-        Never raises: an exception comes back as this candidate's failure (reason ``"exception"``)."""
+        Never raises. The trainer turns the network's own errors into its failure (``"exception"``,
+        ``"build_error"``, ``"nan_loss"``); an exception that reaches this guard came from outside
+        the network's training (the process's set-up, a probe's clean-up) and fails it with reason
+        ``"evaluator_error"`` (``"out_of_memory"`` for an out-of-memory error): not cached, so the
+        network is tried again when it comes back."""
         from evokit.runtime.training.trainer import train  # imports TensorFlow: only where training happens
 
         config = settings.config
@@ -67,7 +72,7 @@ class Job:
             return train(self.spec, settings.data, config, self.seed, settings.keep_weights, settings.probes,
                          weights=self.weights, fit=self.fit)
         except Exception as exc:  # noqa: BLE001 - the trainer catches its own; this is the last guard
-            return failure(self.spec, "exception", describe(exc))
+            return exception_failure(self.spec, exc, "evaluator_error")
 
     def cost(self, default_epochs: int) -> int:
         """A rough size of this job's work, to send the largest first: forward FLOPs per sample
@@ -80,11 +85,6 @@ def largest_first(jobs: Sequence[Job], default_epochs: int) -> collections.deque
     """Job indices in the order a pool should start them: the largest first, so that a batch
     does not end on a big network while the other workers idle (ties keep their order)."""
     return collections.deque(sorted(range(len(jobs)), key=lambda i: -jobs[i].cost(default_epochs)))
-
-
-def describe(exc: BaseException) -> str:
-    """An exception as a failure's message: its type and its text."""
-    return f"{type(exc).__name__}: {exc}"
 
 
 OnResult = Callable[[int, Evaluation], None]
@@ -111,6 +111,10 @@ class Evaluator(ABC):
       only one that owns its worker processes (ProcessEvaluator, DaskEvaluator) survives a
       worker that dies; SerialEvaluator and a plain ``map`` run candidates where neither can be
       survived.
+    * A failure the evaluator meets outside the candidate's training (the map or a future
+      raised, a result that could not be sent back or unpickled, the cluster cancelled the task)
+      is not the network's: it comes back with reason ``"evaluator_error"`` (``"out_of_memory"``
+      for an out-of-memory error), which is never cached (``evokit.evaluation.NETWORK_FAILURES``).
     * ``start`` and ``close`` may be called repeatedly: ``start`` again (after ``close`` or not)
       sets new settings and the next ``train`` uses them; ``close`` releases workers, pools,
       clients and clusters, and does nothing more the second time.

@@ -17,7 +17,7 @@ import collections
 import time
 from typing import Any, Callable, Iterable, Sequence
 
-from evokit.evaluation import Evaluation, failure
+from evokit.evaluation import Evaluation, exception_failure, failure
 from evokit.runtime.executors.base import Job, OnResult
 
 START_POLL_SECONDS = 0.25
@@ -56,6 +56,12 @@ class Batch:
     def fail(self, i: int, reason: str, message: str, wall_time: float = 0.0) -> None:
         """Job ``i`` failed with ``reason`` (one of ``FAILURE_REASONS``)."""
         self.finish(i, failure(self.jobs[i].spec, reason, message, wall_time))
+
+    def fault(self, i: int, exc: BaseException, prefix: str = "") -> None:
+        """Job ``i`` failed with ``exc`` raised outside its training (by the evaluator, a map, a
+        future, the result's way back): not the network's failure, so reason ``"evaluator_error"``
+        (``"out_of_memory"`` for an out-of-memory error), which is never cached."""
+        self.finish(i, exception_failure(self.jobs[i].spec, exc, "evaluator_error", prefix=prefix))
 
     def unfinished(self) -> list[int]:
         return [i for i, result in enumerate(self._results) if result is None]

@@ -22,7 +22,7 @@ from typing import Any, Sequence
 
 from evokit.errors import ConfigError, check_float, check_int
 from evokit.evaluation import Evaluation
-from evokit.runtime.executors.base import Evaluator, Job, OnResult, describe, largest_first
+from evokit.runtime.executors.base import Evaluator, Job, OnResult, largest_first
 from evokit.runtime.executors.batch import Batch
 from evokit.runtime.executors.dask_worker import exit_process, job_plugin_class, train_on_worker
 
@@ -32,6 +32,14 @@ reports them all at once; this only absorbs message delays)."""
 
 MAX_CANCELLATIONS = 3
 """A candidate the cluster itself cancels (e.g. a restarted scheduler) is sent again this often."""
+
+LOOPBACK = "127.0.0.1"
+
+LOCAL_CLUSTER_DEFAULTS = {"host": LOOPBACK, "dashboard_address": f"{LOOPBACK}:0"}
+"""Where a LocalCluster started by a DaskEvaluator listens (``cluster_kwargs`` overrides them):
+loopback only. Dask's ``dashboard_address=":0"`` binds every interface (0.0.0.0), whatever
+``host`` says, and the dashboard has no authentication."""
+
 
 def _distributed() -> Any:
     try:
@@ -77,6 +85,12 @@ class DaskEvaluator(Evaluator):
             and its copy of the data stay. False trains in the worker's thread, for workers
             that may not start processes.
         cluster_kwargs: more keyword arguments for the ``LocalCluster`` (e.g. ``memory_limit``).
+            The LocalCluster started here listens on loopback only (``LOCAL_CLUSTER_DEFAULTS``):
+            its scheduler and workers on 127.0.0.1, and its dashboard, which has no
+            authentication (worker pages, call stacks, the cluster's identity), on 127.0.0.1 at a
+            free port (``connect().dashboard_link``). To reach the dashboard from other machines,
+            say so here, on a network you trust: ``{"dashboard_address": "0.0.0.0:8787"}``
+            (``"host"`` does the same for the scheduler and workers).
 
     The job every candidate shares (data, training settings, probes) reaches each worker once,
     as a worker plugin. A candidate that kills the process it trains in fails with reason
@@ -85,8 +99,11 @@ class DaskEvaluator(Evaluator):
     retries it on other workers first, as its ``allowed-failures`` setting says (default 3), and
     when several candidates were lost with one worker, each is run again alone, so that only the
     one that kills its worker fails (as in ProcessEvaluator). Exceptions and NaN losses fail
-    their candidate alone; the run goes on in every case. The workers of a LocalCluster started
-    here, and every trainer process, ignore Ctrl-C (the search decides what it means). With
+    their candidate alone; a task that raises or a result that cannot be unpickled here is a
+    fault outside the training (reason ``"evaluator_error"``, not cached), as is a candidate the
+    cluster cancelled more than ``MAX_CANCELLATIONS`` times; the run goes on in every case. The
+    workers of a LocalCluster started here, and every trainer process, ignore Ctrl-C (the search
+    decides what it means). With
     ``trainer_processes=False`` and without ``max_tasks_per_worker``, a growing worker would
     reach Dask's memory limits, where it pauses (80%) or is killed (95%).
 
@@ -156,13 +173,19 @@ class DaskEvaluator(Evaluator):
                                   "distributed.admin.tick.interval": "1s",
                                   "distributed.admin.system-monitor.interval": "5s"}):
                 self._cluster = distributed.LocalCluster(n_workers=self.n_workers, threads_per_worker=1,
-                                                         processes=True, dashboard_address=":0",
-                                                         **(self.cluster_kwargs or {}))
+                                                         processes=True, **self._cluster_options())
             client = distributed.Client(self._cluster, set_as_default=False)
         self._client = client
         self._topic = f"evokit-started-{uuid.uuid4().hex[:12]}"
         client.subscribe_topic(self._topic, self._on_started)
         return client
+
+    def _cluster_options(self) -> dict[str, Any]:
+        """The LocalCluster's keyword arguments besides its workers: loopback addresses, then
+        ``cluster_kwargs`` (which may expose them; an ``interface`` of theirs replaces ``host``)."""
+        given = self.cluster_kwargs or {}
+        defaults = {k: v for k, v in LOCAL_CLUSTER_DEFAULTS.items() if not (k == "host" and "interface" in given)}
+        return {**defaults, **given}
 
     def _on_started(self, event: tuple[float, dict[str, Any]]) -> None:
         """A worker began a candidate (called in the client's event-loop thread)."""
@@ -249,7 +272,7 @@ class DaskEvaluator(Evaluator):
             try:
                 evaluation = future.result()
             except Exception as exc:  # noqa: BLE001 - e.g. a result that cannot be unpickled here
-                batch.fail(i, "exception", describe(exc))
+                batch.fault(i, exc)
             else:
                 batch.finish(i, evaluation)
         elif future.status == "error":
@@ -257,12 +280,12 @@ class DaskEvaluator(Evaluator):
             if isinstance(exc, KilledWorker):
                 address = getattr(exc.last_worker, "address", str(exc.last_worker))
                 batch.lost.setdefault(address, (time.monotonic(), []))[1].append(i)
-            else:
-                batch.fail(i, "exception", describe(exc))
+            else:  # the task raised: train_on_worker never does for the network's own errors
+                batch.fault(i, exc)
         else:
             batch.cancellations[i] += 1
             if batch.cancellations[i] > MAX_CANCELLATIONS:
-                batch.fail(i, "worker_died", f"the cluster cancelled this candidate {batch.cancellations[i]} times")
+                batch.fail(i, "evaluator_error", f"the cluster cancelled this candidate {batch.cancellations[i]} times")
             else:
                 batch.run_again([i])
 

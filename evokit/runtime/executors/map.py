@@ -13,7 +13,9 @@ and cannot survive a worker that dies (``multiprocessing.Pool.map`` then waits f
 :class:`~evokit.runtime.executors.process.ProcessEvaluator` or
 :class:`~evokit.runtime.executors.dask.DaskEvaluator` where that matters. An exception inside one
 training still fails that candidate alone (the job catches it); an exception raised by the
-map itself fails the candidates it had not yet returned, and the run goes on.
+map itself (a lost connection, a broken pool) fails the candidates it had not yet returned with
+reason ``"evaluator_error"``, which is not cached: the run goes on, and those networks are trained
+again when they come back.
 """
 from __future__ import annotations
 
@@ -21,8 +23,8 @@ import functools
 from typing import Any, Callable, Iterator, Sequence
 
 from evokit.errors import ConfigError, check_int
-from evokit.evaluation import Evaluation, failure
-from evokit.runtime.executors.base import Evaluator, Job, JobSettings, OnResult, describe
+from evokit.evaluation import Evaluation, exception_failure, failure
+from evokit.runtime.executors.base import Evaluator, Job, JobSettings, OnResult
 from evokit.runtime.executors.batch import Batch
 
 
@@ -45,8 +47,9 @@ class MapEvaluator(Evaluator):
             runs in this process.
 
     The data go with every call of the function (a map has no way to send them once); there is
-    no timeout, and a worker that dies is handled (or not) by the map. A map that raises fails
-    the candidates it had not returned yet, with reason ``"exception"``. The evaluator pickles
+    no timeout, and a worker that dies is handled (or not) by the map. A map that raises, a
+    future that raises and an item that is not an Evaluation fail their candidates with reason
+    ``"evaluator_error"`` (not the network's failure: never cached). The evaluator pickles
     only if ``map_fn`` does (builtin ``map`` does, a ``Pool``'s ``map`` does not).
     """
 
@@ -61,18 +64,21 @@ class MapEvaluator(Evaluator):
     def train(self, jobs: Sequence[Job], on_result: OnResult | None = None) -> list[Evaluation]:
         batch = Batch(jobs, on_result)
         returned = self._mapped(self.job, jobs)
-        reason = "the map returned fewer results than candidates"
+        error: Exception | None = None
         for i, job in enumerate(jobs):
             try:
                 item = next(returned)
             except StopIteration:
                 break
             except Exception as exc:  # noqa: BLE001 - the map itself failed: its remaining candidates fail
-                reason = f"the map failed: {describe(exc)}"
+                error = exc
                 break
             batch.finish(i, _evaluation(item, job))
         for i in batch.unfinished():
-            batch.fail(i, "exception", reason)
+            if error is None:
+                batch.fail(i, "evaluator_error", "the map returned fewer results than candidates")
+            else:
+                batch.fault(i, error, "the map failed: ")
         return batch.evaluations()
 
     def _mapped(self, settings: JobSettings, jobs: Sequence[Job]) -> Iterator[Any]:
@@ -86,12 +92,14 @@ class MapEvaluator(Evaluator):
 
 def _evaluation(item: Any, job: Job) -> Evaluation:
     """The Evaluation the map returned for ``job``: the item itself, or the result of a future
-    (``client.map`` and ``Executor.submit`` give futures); anything else fails the candidate."""
+    (``client.map`` and ``Executor.submit`` give futures); anything else fails the candidate with
+    reason ``"evaluator_error"`` (the job itself never raises: a future that does failed outside
+    the training)."""
     if not isinstance(item, Evaluation) and callable(getattr(item, "result", None)):
         try:
             item = item.result()
         except Exception as exc:  # noqa: BLE001 - one future failed: that candidate fails
-            return failure(job.spec, "exception", describe(exc))
+            return exception_failure(job.spec, exc, "evaluator_error")
     if not isinstance(item, Evaluation):
-        return failure(job.spec, "exception", f"the map returned {type(item).__name__}, not an Evaluation")
+        return failure(job.spec, "evaluator_error", f"the map returned {type(item).__name__}, not an Evaluation")
     return item

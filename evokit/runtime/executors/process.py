@@ -18,7 +18,7 @@ from typing import Any, Sequence
 
 from evokit.errors import check_float, check_int
 from evokit.evaluation import Evaluation
-from evokit.runtime.executors.base import Evaluator, Job, JobSettings, OnResult, describe, largest_first
+from evokit.runtime.executors.base import Evaluator, Job, JobSettings, OnResult, largest_first
 from evokit.runtime.executors.batch import Batch
 from evokit.runtime.training.workers import allow_children, configure_threads, exit_when_orphaned, ignore_interrupts
 
@@ -145,8 +145,8 @@ class ProcessEvaluator(Evaluator):
                 evaluation = future.result()
             except cf.process.BrokenProcessPool:
                 lost.append(i)
-            except Exception as exc:  # noqa: BLE001 - e.g. an unpicklable result fails that candidate
-                batch.fail(i, "exception", describe(exc))
+            except Exception as exc:  # noqa: BLE001 - e.g. an unpicklable result: outside the training
+                batch.fault(i, exc)
             else:
                 self._watch_memory(evaluation)
                 batch.finish(i, evaluation)

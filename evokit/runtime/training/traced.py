@@ -45,7 +45,7 @@ import keras
 import numpy as np
 
 from evokit import tasks
-from evokit.evaluation import Evaluation, TrainingConfig, failure
+from evokit.evaluation import Evaluation, TrainingConfig, exception_failure
 from evokit.netspec import INPUT, Activation, Conv1D, Conv2D, Dense, Dropout, Flatten, GlobalPool, NetSpec, Pool
 from evokit.runtime.training import forward
 from evokit.runtime.training.compiling import compile_model
@@ -489,7 +489,7 @@ def fit(p: Plan, data: Any, config: TrainingConfig, seed: int, start: float, wei
         graph.load(p, seed, weights)
         graph.candidates += 1
     except Exception as exc:  # noqa: BLE001 - a candidate that cannot be loaded fails alone
-        return failure(spec, "build_error", f"{type(exc).__name__}: {exc}", time.perf_counter() - start), None
+        return exception_failure(spec, exc, "build_error", time.perf_counter() - start), None
     evaluation = train_and_score(spec, graph.model, data, config, seed, start, graph.predict, train=train)
     if evaluation.failed:
         return evaluation, None

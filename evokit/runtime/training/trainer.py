@@ -29,7 +29,7 @@ from typing import Any, Iterator, Sequence
 import numpy as np
 
 from evokit import tasks
-from evokit.evaluation import Evaluation, TrainingConfig, failure
+from evokit.evaluation import Evaluation, TrainingConfig, exception_failure
 from evokit.fitness.probes import Probe
 from evokit.netspec import NetSpec
 from evokit.runtime.training import forward
@@ -154,7 +154,7 @@ def _train(spec: NetSpec, data: Any, config: TrainingConfig, seed: int, keep_wei
         else:
             evaluation, model = _build_and_fit(spec, data, config, seed, start, weights, fit)
     except Exception as exc:  # noqa: BLE001 - one candidate's crash never ends the run
-        evaluation = failure(spec, "exception", f"{type(exc).__name__}: {exc}", time.perf_counter() - start)
+        evaluation = exception_failure(spec, exc, "exception", time.perf_counter() - start)
     finally:
         ended: dict[str, float] = {}
         for probe in reversed(begun):
@@ -175,8 +175,7 @@ def _train(spec: NetSpec, data: Any, config: TrainingConfig, seed: int, keep_wei
             for probe in probes:
                 evaluation.metrics.update(probe.measure(model, data))
         except Exception as exc:  # noqa: BLE001 - a failing probe fails this candidate only
-            evaluation = failure(spec, "exception", f"probe failed: {type(exc).__name__}: {exc}",
-                                 evaluation.wall_time)
+            evaluation = exception_failure(spec, exc, "exception", evaluation.wall_time, prefix="probe failed: ")
     evaluation.extra.update(cores=cores_in_use(keras), memory_gb=resident_memory_gb(), pid=os.getpid())
     if traced_plan is None:  # a traced graph stays cached for the next candidate of its signature
         forget_models()
@@ -215,7 +214,7 @@ def _build_and_fit(spec: NetSpec, data: Any, config: TrainingConfig, seed: int, 
         if weights is not None:
             model.set_weights(weights)
     except Exception as exc:  # noqa: BLE001 - a candidate that cannot be built fails alone
-        return failure(spec, "build_error", f"{type(exc).__name__}: {exc}", time.perf_counter() - start), None
+        return exception_failure(spec, exc, "build_error", time.perf_counter() - start), None
     if fit:
         compile_model(model, config, tasks.get(data.task))  # optimizer slots made before the first step
     evaluation = train_and_score(spec, model, data, config, seed, start, lambda x: forward.predict(model, x),
