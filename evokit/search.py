@@ -29,7 +29,7 @@ from evokit.algorithms.loop import drive
 from evokit.algorithms.nsga2 import NSGA2
 from evokit.encodings.base import Encoding
 from evokit.errors import ConfigError, check_int
-from evokit.evaluation import Evaluation, TrainingConfig
+from evokit.evaluation import MAX_EPOCHS, Evaluation, TrainingConfig
 from evokit.fitness.carbon import Footprint, GreenAlgorithms, search_cost
 from evokit.fitness.combine import as_objectives, probes, training_config, walk
 from evokit.fitness.constraints import Constraint
@@ -161,8 +161,8 @@ class Search:
             raise ConfigError(f"run_dir={str(run_dir)!r} is invalid: it exists and is not a directory")
         self.run_dir = run_dir
         if isinstance(final_training, int) and not isinstance(final_training, bool):
-            final_training = TrainingConfig(epochs=check_int("final_training", final_training, minimum=1),
-                                            early_stopping=5)
+            epochs = check_int("final_training", final_training, minimum=1, maximum=MAX_EPOCHS)
+            final_training = TrainingConfig(epochs=epochs, early_stopping=5)
         if final_training is not None and not isinstance(final_training, TrainingConfig):
             raise ConfigError(f"final_training={final_training!r} is invalid: expected epochs (int), a "
                               "TrainingConfig or None")
