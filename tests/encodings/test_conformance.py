@@ -4,7 +4,6 @@ Cases come from ``tests/encodings/cases/*.py``: each file defines ``CASES = {nam
 dataset)}``; adding an encoding to the suite means adding one such file.
 """
 import copy
-import importlib.util
 import json
 import multiprocessing
 import pickle
@@ -17,12 +16,9 @@ import pytest
 import evokit as ek
 from evokit.individual import attach_fitness
 
-CASES = {}
-for path in sorted((Path(__file__).parent / "cases").glob("*.py")):
-    spec = importlib.util.spec_from_file_location(f"conformance_cases_{path.stem}", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    CASES.update(module.CASES)
+from _cases import load_cases  # noqa: E402 (tests/ is on the path: conftest.py lives there)
+
+CASES = load_cases(Path(__file__).parent / "cases")
 
 NAMES = sorted(CASES)
 SHAPES = [((8, 8, 1), 10), ((30,), 2)]

@@ -5,7 +5,6 @@ as a user gives them and as the task encodes them, predictions with hand-compute
 scikit-learn reference). Adding a task means one module in ``evokit/tasks/``, its registration
 line, and one case file here; a registered task without a case fails this suite.
 """
-import importlib.util
 import pickle
 from pathlib import Path
 
@@ -20,12 +19,9 @@ from evokit.errors import ConfigError, DataError
 from evokit.netspec import Conv1D, Dense, Graph
 from evokit.tasks import registry
 
-CASES = {}
-for path in sorted((Path(__file__).parent / "cases").glob("*.py")):
-    spec = importlib.util.spec_from_file_location(f"task_cases_{path.stem}", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    CASES.update(module.CASES)
+from _cases import load_cases  # noqa: E402 (tests/ is on the path: conftest.py lives there)
+
+CASES = load_cases(Path(__file__).parent / "cases")
 
 NAMES = sorted(CASES)
 
