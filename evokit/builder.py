@@ -10,8 +10,8 @@ from __future__ import annotations
 from typing import Any, Callable
 
 from evokit.errors import ConfigError
-from evokit.netspec import (INPUT, Activation, Add, BatchNorm, Concat, Conv1D, Conv2D, Dense, Dropout, Flatten,
-                            GlobalPool, LayerSpec, NetSpec, Pool)
+from evokit.netspec import (INPUT, Activation, Add, BatchNorm, Concat, Conv1D, Conv2D, Dense, Dropout, Embedding,
+                            Flatten, GlobalPool, LayerSpec, NetSpec, Pool)
 
 
 def _initializers(keras: Any, seed: int) -> dict[str, Any]:
@@ -49,6 +49,9 @@ def _layer(keras: Any, layer: LayerSpec, rank: int, seed: int, name: str) -> Any
         return L.Add(name=name)
     if isinstance(layer, Concat):
         return L.Concatenate(axis=-1, name=name)
+    if isinstance(layer, Embedding):
+        return L.Embedding(layer.vocab_size, layer.dim, trainable=layer.trainable, name=name,
+                           embeddings_initializer=keras.initializers.RandomUniform(-0.05, 0.05, seed=seed))
     builder = LAYER_BUILDERS.get(type(layer))
     if builder is None:
         raise ConfigError(f"layer={layer.kind!r} has no Keras builder: register one in evokit.builder.LAYER_BUILDERS")

@@ -13,8 +13,8 @@ import pytest
 from evokit.builder import LAYER_BUILDERS, build
 from evokit.encodings import DeepGA
 from evokit.errors import ConfigError
-from evokit.netspec import (INPUT, Activation, Add, BatchNorm, Concat, Conv1D, Conv2D, Dense, Dropout, Flatten,
-                            GlobalPool, Graph, LayerSpec, NetSpec, Node, Pool)
+from evokit.netspec import (INPUT, Activation, Add, BatchNorm, Concat, Conv1D, Conv2D, Dense, Dropout, Embedding,
+                            Flatten, GlobalPool, Graph, LayerSpec, NetSpec, Node, Pool)
 
 
 @pytest.fixture(autouse=True)
@@ -149,6 +149,17 @@ def test_conv1d_on_a_sequence_by_hand():
     model = build(spec)
     assert model.count_params() == spec.params == 5 * 1 * 4 + 4
     assert model.output_shape == (None, 40, 4)
+
+
+def test_embedding_builds_a_seeded_table_fixed_or_trainable():
+    g = Graph((6,))
+    spec = g.finish(g.add(Embedding(30, 4, trainable=False), g.input))
+    model = build(spec, seed=1)
+    assert model.count_params() == spec.params == 120 and not model.trainable_weights
+    assert model.output_shape == (None, 6, 4)
+    ids = np.array([[0, 1, 2, 29, 29, 5]], "int32")
+    table = model.get_weights()[0]
+    assert np.array_equal(np.asarray(model(ids)), table[ids]) and np.array_equal(build(spec, seed=1).get_weights()[0], table)
 
 
 def test_build_runs_the_canonical_form_identically():

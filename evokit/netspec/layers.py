@@ -358,9 +358,39 @@ class Concat(LayerSpec):
         return (*shapes[0][:-1], sum(s[-1] for s in shapes))
 
 
+@dataclass(frozen=True)
+class Embedding(LayerSpec):
+    """A lookup table of ``vocab_size`` vectors of ``dim`` numbers: token ids ``(length,)`` ->
+    ``(length, dim)``. Ids are whole numbers in ``0..vocab_size-1`` (0 is padding by evokit's
+    tokenizer's convention, an ordinary row here). ``trainable=False`` keeps the table fixed
+    (its seeded initial values, or evolved ones); its parameters still count."""
+
+    vocab_size: int
+    dim: int
+    trainable: bool = True
+    kind: ClassVar[str] = "embedding"
+
+    def __post_init__(self) -> None:
+        check_int("vocab_size", self.vocab_size, minimum=2)
+        check_int("dim", self.dim, minimum=1)
+        if not isinstance(self.trainable, bool):
+            raise ConfigError(f"trainable={self.trainable!r} is invalid: expected True or False")
+
+    def output_shape(self, shapes: list[Shape]) -> Shape:
+        shape = self._expect_rank(shapes, (1,), "token ids of shape (length,) (an embedding reads the network input)")
+        return (shape[0], self.dim)
+
+    def params(self, shapes: list[Shape]) -> int:
+        return self.vocab_size * self.dim
+
+    def describe(self) -> str:
+        fixed = "" if self.trainable else ", fixed"
+        return f"embedding({self.vocab_size}x{self.dim}{fixed})"
+
+
 LAYER_TYPES: dict[str, type[LayerSpec]] = {
     cls.kind: cls for cls in (Dense, Conv2D, Conv1D, Pool, GlobalPool, Flatten, Dropout, BatchNorm,
-                              Activation, Add, Concat)
+                              Activation, Add, Concat, Embedding)
 }
 
 

@@ -7,7 +7,7 @@ layer to the output, deepest first), breaking ties by the order in which a depth
 the output, visiting each node's inputs in order, first reaches them; layers that are not
 ancestors of the output are not part of the model. Within a layer the arrays follow Keras too:
 ``Dense`` and ``Conv1D``/``Conv2D`` have a kernel then a bias; ``BatchNorm`` has gamma, beta, the
-moving mean and the moving variance.
+moving mean and the moving variance; ``Embedding`` has its table.
 
 Layer types defined elsewhere declare their arrays with :func:`register_weights`; a layer type
 without a declaration is accepted only if it has no parameters.
@@ -20,7 +20,7 @@ from typing import Callable
 
 from evokit.errors import ArchitectureError
 from evokit.netspec.graph import INPUT, NetSpec
-from evokit.netspec.layers import BatchNorm, Conv1D, Conv2D, Dense, LayerSpec, Shape
+from evokit.netspec.layers import BatchNorm, Conv1D, Conv2D, Dense, Embedding, LayerSpec, Shape
 
 WeightsFn = Callable[[LayerSpec, list[Shape]], list[tuple[str, Shape]]]
 """``fn(layer, input_shapes) -> [(array name, shape), ...]`` in the layer's Keras order."""
@@ -54,7 +54,12 @@ def _batch_norm(layer: BatchNorm, shapes: list[Shape]) -> list[tuple[str, Shape]
     return [(name, (channels,)) for name in ("gamma", "beta", "moving_mean", "moving_variance")]
 
 
-WEIGHTS: dict[type, WeightsFn] = {Dense: _dense, Conv1D: _conv, Conv2D: _conv, BatchNorm: _batch_norm}
+def _embedding(layer: Embedding, shapes: list[Shape]) -> list[tuple[str, Shape]]:
+    return [("embeddings", (layer.vocab_size, layer.dim))]
+
+
+WEIGHTS: dict[type, WeightsFn] = {Dense: _dense, Conv1D: _conv, Conv2D: _conv, BatchNorm: _batch_norm,
+                                  Embedding: _embedding}
 """Layer spec type -> its arrays; layer types without an entry must have no parameters."""
 
 

@@ -6,8 +6,8 @@ import json
 import pytest
 
 from evokit.errors import ArchitectureError, ConfigError, EvokitError
-from evokit.netspec import (Activation, Add, BatchNorm, Concat, Conv1D, Conv2D, Dense, Dropout, Flatten, GlobalPool,
-                            Graph, Pool, layer_from_config)
+from evokit.netspec import (Activation, Add, BatchNorm, Concat, Conv1D, Conv2D, Dense, Dropout, Embedding, Flatten,
+                            GlobalPool, Graph, Pool, layer_from_config)
 from evokit.netspec.layers import LAYER_TYPES
 
 
@@ -277,7 +277,21 @@ EXAMPLES = {
     "activation": Activation("sigmoid"),
     "add": Add(),
     "concat": Concat(),
+    "embedding": Embedding(50, 4, trainable=False),
 }
+
+
+def test_embedding_maps_token_ids_to_vectors_and_counts_its_table():
+    layer = Embedding(1000, 16)
+    assert layer.output_shape([(12,)]) == (12, 16)
+    assert layer.params([(12,)]) == 16_000 and layer.flops([(12,)], (12, 16)) == 0
+    with pytest.raises(ArchitectureError, match="token ids"):
+        layer.output_shape([(12, 3)])
+    with pytest.raises(ConfigError, match="vocab_size"):
+        Embedding(1, 4)
+    with pytest.raises(ConfigError, match="trainable"):
+        Embedding(10, 4, trainable="no")
+    assert "fixed" in Embedding(10, 4, trainable=False).describe()
 
 
 def test_examples_cover_every_layer_type():

@@ -17,12 +17,18 @@ The training room's modules import one way, each only from those above it in thi
 * :mod:`~evokit.runtime.training.traced`: trace-once graphs;
 * this module: train one NetSpec either way, and what a process keeps between candidates. It is
   the room's face: ``candidate_seed`` and ``score_test_split`` are importable from here.
+
+A candidate that carries its weights and is only scored (``fit=False``, no probes) is scored with
+the NumPy forward pass of :mod:`evokit.netspec.inference` where that supports the network (see
+:data:`SCORE_IN_NUMPY`): no Keras model is built, and a process that scores only such candidates
+never imports Keras.
 """
 from __future__ import annotations
 
 import contextlib
 import os
 import random
+import sys
 import time
 from typing import Any, Iterator, Sequence
 
@@ -31,7 +37,7 @@ import numpy as np
 from evokit import tasks
 from evokit.evaluation import Evaluation, TrainingConfig, exception_failure
 from evokit.fitness.probes import Probe
-from evokit.netspec import NetSpec
+from evokit.netspec import NetSpec, inference
 from evokit.runtime.training import forward
 from evokit.runtime.training.allocator import keep_tensors_on_heap
 from evokit.runtime.training.compiling import compile_model
@@ -53,16 +59,50 @@ def train(spec: NetSpec, data: Any, config: TrainingConfig, seed: int, keep_weig
     here and which came from the cache or another process.
 
     ``weights`` (in ``build(spec).get_weights()`` order) replace the seeded initial weights;
-    with ``fit=False`` the candidate is scored with them as they are, without training.
+    with ``fit=False`` the candidate is scored with them as they are, without training (in NumPy,
+    without Keras, where :data:`SCORE_IN_NUMPY` allows and no probe needs a model).
     """
     keep_tensors_on_heap()
     python_state, numpy_state = random.getstate(), np.random.get_state()
     try:
+        if SCORE_IN_NUMPY and not fit and weights is not None and not probes and inference.supports(spec):
+            return _score_in_numpy(spec, data, config, seed, keep_weights, weights)
         with lean_graphs(), released_custom_gradients():
             return _train(spec, data, config, seed, keep_weights, probes, weights, fit)
     finally:
         random.setstate(python_state)
         np.random.set_state(numpy_state)
+
+
+SCORE_IN_NUMPY = True
+"""Score candidates that carry their weights and are not trained (``fit=False``, no probes) with
+:func:`evokit.netspec.inference.predict` where it supports the network, rather than building a
+Keras model per candidate: the same metrics up to float32 rounding, for a fraction of the time
+(``benchmarks/weight_scoring.py``). Set it False to score them with Keras (the tests compare)."""
+
+
+def _score_in_numpy(spec: NetSpec, data: Any, config: TrainingConfig, seed: int, keep_weights: bool,
+                    weights: list[Any]) -> Evaluation:
+    """What the Keras path gives a candidate scored without training, computed in NumPy: its
+    Evaluation from :func:`train_and_score` with the task's validation metrics (a ``nan_loss``
+    failure when one is not finite), a ``build_error`` when ``spec`` or ``weights`` do not fit
+    (where Keras's ``build`` or ``set_weights`` would raise), and the same ``extra`` fields."""
+    start = time.perf_counter()
+    try:
+        network = inference.Forward(spec, weights)
+    except Exception as exc:  # noqa: BLE001 - a candidate that cannot be built fails alone
+        evaluation = exception_failure(spec, exc, "build_error", time.perf_counter() - start)
+    else:
+        try:
+            evaluation = train_and_score(spec, None, data, config, seed, start, network, train=False)
+        except Exception as exc:  # noqa: BLE001 - one candidate's crash never ends the run
+            evaluation = exception_failure(spec, exc, "exception", time.perf_counter() - start)
+        if not evaluation.failed:
+            evaluation.weights = network.weights if keep_weights else None
+    keras = sys.modules.get("keras")
+    cores = cores_in_use(keras) if keras is not None else os.cpu_count() or 1
+    evaluation.extra.update(cores=cores, memory_gb=resident_memory_gb(), pid=os.getpid())
+    return evaluation
 
 
 CUSTOM_GRADIENT_PREFIX = "CustomGradient-"
