@@ -3,6 +3,12 @@
 * CSV: one sample per row; the target in column ``target`` (a name from the header, or an
   index; default the last column), ``header`` (default true) and ``delimiter`` (default: sniffed).
 * NPZ: arrays ``X`` and ``y``, and optionally ``X_test`` and ``y_test``.
+* Texts (``kind``): ``"text_csv"`` (the default when ``text_column`` is given), a CSV with a
+  header, one text per row in column ``text_column`` (default ``"text"``) and its label in
+  column ``target`` (default ``"label"``), fields split at ``delimiter`` (default ``,``, not
+  sniffed: texts hold commas); or ``"text_folder"``, a folder with one sub-folder of ``.txt``
+  files per class. Both go through :func:`evokit.datasets.from_texts`, with ``vocab_size`` and
+  ``sequence_length`` if given (see :mod:`evokit.corpora` for the layouts).
 
 Bad input raises :class:`evokit.errors.ConfigError` (a key) or :class:`evokit.errors.DataError`
 (the file's content), naming the key (``data.header=true is invalid: ...``) or, for an NPZ
@@ -29,7 +35,6 @@ Choices, and why
 from __future__ import annotations
 
 import csv
-import io
 import zipfile
 import zlib
 from collections import Counter
@@ -39,15 +44,29 @@ from typing import Any
 
 import numpy as np
 
-from evokit import datasets
+from evokit import corpora, datasets
+from evokit.corpora import csv_rows, decode_text
 from evokit.errors import ConfigError, DataError, invalid_data
 from evokit.tasks.registry import looks_like_classes
 
 SUFFIXES = (".csv", ".npz")
 """The data files a config may name."""
 
-FILE_ONLY_KEYS = ("target", "header", "delimiter", "task")
+KINDS = ("table", "text_csv", "text_folder")
+"""What ``kind`` of data a ``[data]`` table's ``path`` holds: numbers (CSV/NPZ), or texts."""
+
+TEXT_KEYS = ("text_column", "vocab_size", "sequence_length")
+"""``[data]`` keys that apply to texts only (``kind = "text_csv"`` or ``"text_folder"``)."""
+
+FILE_ONLY_KEYS = ("target", "header", "delimiter", "task", "kind", *TEXT_KEYS)
 """``[data]`` keys that apply to a data file only (not to an embedded dataset)."""
+
+_NOT_FOR_TEXTS = {"text_csv": ("header", "task", "scale"),
+                  "text_folder": ("header", "task", "scale", "target", "delimiter", "text_column")}
+"""``[data]`` keys refused for each kind of texts (texts are classified, never scaled)."""
+
+_TEXT_FIELDS = {"path": "path", "text": "text_column", "label": "target", "delimiter": "delimiter"}
+"""An argument of the :mod:`evokit.corpora` readers -> the ``[data]`` key that gives it."""
 
 DELIMITERS = ",;\t|"
 """The delimiters sniffed when a CSV's ``delimiter`` is not given."""
@@ -78,6 +97,9 @@ def read_data_file(path: str, section: Mapping[str, Any], base_dir: str | Path |
     if not isinstance(file, str) or not file:
         raise ConfigError(f"{path}.path={file!r} is invalid: expected the path of a CSV or NPZ file")
     full = Path(file) if base_dir is None or Path(file).is_absolute() else Path(base_dir) / file
+    kind = _kind(path, section, file, full)
+    if kind != "table":
+        return _read_texts(path, section, file, full, kind, options)
     if full.suffix.lower() not in SUFFIXES:
         raise ConfigError(f"{path}.path={file!r} is invalid: expected a file ending in .csv or .npz")
     if not full.is_file():
@@ -94,6 +116,55 @@ def read_data_file(path: str, section: Mapping[str, Any], base_dir: str | Path |
                                     y_test=arrays.get("y_test"), **kwargs)
     x, y = _Csv(path, file, full, section).read()
     return datasets.from_arrays(x, y, **kwargs)
+
+
+# --- texts ----------------------------------------------------------------------------------
+
+def _kind(path: str, section: Mapping[str, Any], file: str, full: Path) -> str:
+    """The ``kind`` of data at ``full``, checked against the keys given and the path found."""
+    kind = section.get("kind", "text_csv" if "text_column" in section else "table")
+    if kind not in KINDS:
+        raise ConfigError(f"{path}.kind={kind!r} is invalid: expected one of {', '.join(map(repr, KINDS))}")
+    if kind == "table":
+        for key in TEXT_KEYS:
+            if key in section:
+                raise ConfigError(f"{path}.{key}: applies to texts only (kind = \"text_csv\" or \"text_folder\")")
+    if kind == "text_folder" and not full.is_dir():
+        raise ConfigError(f"{path}.path={file!r} is invalid: no such folder ({full}); kind = \"text_folder\" "
+                          "expects a folder with one sub-folder of .txt files per class")
+    if kind != "text_folder" and full.is_dir():
+        raise ConfigError(f"{path}.path={file!r} is invalid: a folder, not a file; set kind = \"text_folder\" "
+                          "for a folder with one sub-folder of .txt files per class")
+    if kind == "text_csv" and full.suffix.lower() != ".csv":
+        raise ConfigError(f"{path}.path={file!r} is invalid: expected a file ending in .csv (kind = \"text_csv\")")
+    if kind == "text_csv" and not full.is_file():
+        raise ConfigError(f"{path}.path={file!r} is invalid: no such file ({full})")
+    return kind
+
+
+def _read_texts(path: str, section: Mapping[str, Any], file: str, full: Path, kind: str,
+                options: dict[str, Any]) -> Any:
+    """A text Dataset (:func:`evokit.datasets.from_texts`) from a text CSV or a folder of texts;
+    errors of the readers name the ``[data]`` key (``text_column``, ``target``, ``path``) and
+    show ``path`` as the config gives it."""
+    for key in _NOT_FOR_TEXTS[kind]:
+        if key in section:
+            raise ConfigError(f"{path}.{key}: does not apply to kind = {kind!r} (texts are classified, "
+                              "tokenized and never scaled)")
+    kwargs = {key: options[key] for key in ("seed", "val_size", "test_size") if key in options}
+    kwargs.update({key: section[key] for key in ("vocab_size", "sequence_length") if key in section})
+    try:
+        if kind == "text_folder":
+            texts, labels = corpora.read_text_folder(full)
+        else:
+            texts, labels = corpora.read_text_csv(full, section.get("text_column", "text"),
+                                                  section.get("target", "label"),
+                                                  delimiter=section.get("delimiter", ","))
+    except (ConfigError, DataError) as exc:
+        field, equals, rest = str(exc).replace(repr(str(full)), repr(file)).partition("=")
+        named = f"{path}.{_TEXT_FIELDS[field]}={rest}" if equals and field in _TEXT_FIELDS else f"{path}: {exc}"
+        raise type(exc)(named) from None
+    return datasets.from_texts(texts, labels, name=full.stem or full.name, **kwargs)
 
 
 # --- NPZ ------------------------------------------------------------------------------------
@@ -186,25 +257,17 @@ class _Csv:
             raw = self.full.read_bytes()
         except OSError as exc:
             raise self.file_error(f"the file cannot be read ({exc.strerror or exc})") from None
-        if b"\0" in raw:
-            raise self.file_error("not a text file (it holds NUL bytes: UTF-16 or binary?); expected a CSV file "
-                                  "in UTF-8 or Latin-1")
         try:
-            return raw.decode("utf-8-sig")
-        except UnicodeDecodeError:
-            return raw.decode("latin-1")
+            return decode_text(raw)
+        except ValueError as exc:
+            raise self.file_error(f"{exc}; expected a CSV file in UTF-8 or Latin-1") from None
 
     def _rows(self, text: str) -> list[tuple[int, list[str]]]:
         """(line number, cells) of every row that is not blank."""
-        reader = csv.reader(io.StringIO(text, newline=""), delimiter=self.delimiter)
-        rows = []
         try:
-            for cells in reader:
-                if any(cell.strip() for cell in cells):
-                    rows.append((reader.line_num, cells))
-        except csv.Error as exc:
-            raise self.file_error(f"line {reader.line_num + 1} is not valid CSV ({exc})") from None
-        return rows
+            return csv_rows(text, self.delimiter)
+        except ValueError as exc:
+            raise self.file_error(str(exc)) from None
 
     def _split_note(self) -> str:
         """Which delimiter split the rows, for messages about fields."""

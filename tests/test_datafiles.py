@@ -232,3 +232,62 @@ def test_npz_float_labels_with_few_whole_values_warn_naming_y(tmp_path):
         warnings.simplefilter("error", UserWarning)
         data = read_data_file("data", {"path": "floats.npz", "task": "classification"}, tmp_path, dict(OPTIONS))
     assert data.classes == (0.0, 1.0, 2.0)
+
+
+# --- texts (issue 19): kind = "text_csv" / "text_folder" ------------------------------------
+
+def _texts(n: int = 30) -> list[tuple[str, str]]:
+    """``n`` (text, label) pairs: each class has words of its own, and a comma inside the text."""
+    words = {"pos": ("great", "fun", "loved"), "neg": ("dull", "slow", "boring")}
+    rng = np.random.default_rng(0)
+    return [(", ".join(rng.choice(words[label], size=3)) + " film", label)
+            for label in ("pos", "neg") for _ in range(n // 2)]
+
+
+def test_a_text_csv_becomes_a_token_dataset(tmp_path):
+    text = "id,review,label\n" + "".join(f'{i},"{t}",{lab}\n' for i, (t, lab) in enumerate(_texts()))
+    data = _read(tmp_path, text, name="reviews.csv", text_column="review", vocab_size=5, sequence_length=3)
+    assert data.name == "reviews" and data.classes == ("neg", "pos") and data.vocab_size == 5
+    assert data.input_shape == (3,) and data.x_train.dtype == np.int32 and _n_samples(data) == 30
+    tab = _read(tmp_path, text.replace(",", "\t").replace('"great\t ', '"great, '), name="tab.csv",
+                text_column="review", target="label", delimiter="\t")
+    assert tab.vocab_size == 9  # 7 words + padding + [UNK]: the vocabulary is not cut
+
+
+def test_a_text_folder_becomes_a_token_dataset(tmp_path):
+    for i, (t, label) in enumerate(_texts()):
+        (tmp_path / "corpus" / label).mkdir(parents=True, exist_ok=True)
+        (tmp_path / "corpus" / label / f"{i}.txt").write_text(t)
+    data = read_data_file("data", {"path": "corpus", "kind": "text_folder"}, tmp_path, {"seed": 1, "test_size": 0.3})
+    assert data.name == "corpus" and data.classes == ("neg", "pos") and len(data.y_test) == 9
+    with pytest.raises(ConfigError, match=r"^data\.path='corpus' is invalid: a folder, not a file; set kind = "
+                                          r"\"text_folder\""):
+        read_data_file("data", {"path": "corpus"}, tmp_path, dict(OPTIONS))
+    (tmp_path / "corpus" / "neg" / "15.txt").write_text(" ")
+    with pytest.raises(DataError, match=r"^data\.path='corpus' is invalid: neg/15.txt is empty"):
+        read_data_file("data", {"path": "corpus", "kind": "text_folder"}, tmp_path, dict(OPTIONS))
+
+
+@pytest.mark.parametrize("keys, error, message", [
+    ({"text_column": "body"}, ConfigError, r"data\.text_column='body' is invalid: expected one of the columns "
+                                           r"'review', 'label'"),
+    ({"text_column": "review", "target": "y"}, ConfigError, r"data\.target='y' is invalid: expected one of"),
+    ({"kind": "text_csv"}, ConfigError, r"data\.text_column='text' is invalid"),  # the default column
+    ({"kind": "texts"}, ConfigError, r"data\.kind='texts' is invalid: expected one of 'table', 'text_csv', "
+                                     r"'text_folder'"),
+    ({"kind": "table", "vocab_size": 9}, ConfigError, r"data\.vocab_size: applies to texts only"),
+    ({"text_column": "review", "scale": False}, ConfigError, r"data\.scale: does not apply to kind = 'text_csv'"),
+    ({"text_column": "review", "header": True}, ConfigError, r"data\.header: does not apply"),
+    ({"kind": "text_folder"}, ConfigError, r"data\.path='data.csv' is invalid: no such folder"),
+    ({"text_column": "review", "delimiter": ";;"}, ConfigError, r"data\.delimiter=';;' is invalid"),
+])
+def test_bad_text_keys_name_the_key(tmp_path, keys, error, message):
+    text = "review,label\n" + "".join(f'"{t}",{lab}\n' for t, lab in _texts())
+    with pytest.raises(error, match=f"^{message}"):
+        _read(tmp_path, text, **keys)
+
+
+def test_an_empty_text_cell_names_the_text_column_and_line(tmp_path):
+    text = "review,label\n" + "".join(f'"{t}",{lab}\n' for t, lab in _texts()[:5]) + '"",pos\n'
+    with pytest.raises(DataError, match=r"^data\.text_column='review' is invalid: line 7 .* has an empty text cell"):
+        _read(tmp_path, text, text_column="review")

@@ -48,7 +48,7 @@ def _np_states_equal(s1: tuple, s2: tuple) -> bool:
 # --- named datasets -------------------------------------------------------------------------
 
 def test_names() -> None:
-    assert names() == ("digits", "breast_cancer", "wine", "iris", "mnist1d")
+    assert names() == ("digits", "breast_cancer", "wine", "iris", "mnist1d", "diabetes", "languages")
 
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))
@@ -522,3 +522,88 @@ def test_empty_text_labels_are_missing_labels(blobs) -> None:
     words = np.array(["a", "b", "", " "])[y]
     with pytest.raises(DataError, match=r"^y=<labels with 100 NaN/None/empty values>"):
         from_arrays(x, words)
+
+
+# --- diabetes (regression) and token ids (issue 19) -----------------------------------------
+
+def test_diabetes_is_a_standardised_regression_set() -> None:
+    ds = load("diabetes")
+    assert ds.task == "regression" and ds.n_classes is None and ds.n_outputs == 1 and ds.classes == ()
+    assert ds.input_shape == (10,) and (len(ds.y_train), len(ds.y_val), len(ds.y_test)) == (282, 71, 89)
+    assert ds.y_train.dtype == np.float32 and ds.x_train.dtype == np.float32
+    assert 25 <= ds.y_train.min() and ds.y_train.max() <= 346  # targets as they are, not scaled
+    np.testing.assert_allclose(ds.x_train.mean(0), 0, atol=1e-5)
+    np.testing.assert_allclose(ds.x_train.std(0), 1, atol=1e-4)
+    assert np.abs(ds.x_test.mean(0)).max() > 1e-3  # test statistics were not used
+    assert _same(ds, load("diabetes")) and not np.array_equal(ds.y_test, load("diabetes", seed=1).y_test)
+
+
+def _ids(n: int = 6, length: int = 4, vocab_size: int = 10) -> tuple[np.ndarray, np.ndarray]:
+    x = (np.arange(n * length).reshape(n, length) % vocab_size).astype(np.int32)
+    return x, np.arange(n) % 2
+
+
+def test_a_token_dataset_holds_ids_below_vocab_size() -> None:
+    x, y = _ids()
+    vocabulary = ("", "[UNK]", *"abcdefgh")
+    ds = Dataset("t", "classification", x, y, x, y, x, y, vocab_size=10, vocabulary=vocabulary)
+    assert ds.input_shape == (4,) and "vocab_size=10" in repr(ds) and ds.vocabulary == vocabulary
+    plain = Dataset("t", "classification", x, y, x, y, x, y)
+    assert ds.fingerprint != plain.fingerprint  # the same ids, read as tokens
+    assert ds.fingerprint != Dataset("t", "classification", x, y, x, y, x, y, vocab_size=11).fingerprint
+    small = ds.subset(n_train=4, seed=0)
+    assert small.vocab_size == 10 and small.vocabulary == vocabulary and len(small.y_train) == 4
+
+
+@pytest.mark.parametrize("change, field, message", [
+    ({"vocab_size": 1}, "vocab_size", "a vocabulary of one"),
+    ({"vocab_size": 8}, "x_train", r"expected ids in 0\.\.7 \(vocab_size=8\)"),
+    ({"vocab_size": "10"}, "vocab_size", "expected an integer >= 2"),
+    ({"x_val": "float"}, "x_val", "expected integer token ids of shape"),
+    ({"x_test": "negative"}, "x_test", r"expected ids in 0\.\.9"),
+    ({"x_train": "3d"}, "x_train", r"expected integer token ids of shape \(n, sequence_length\)"),
+    ({"vocabulary": ("", "[UNK]", "a")}, "vocabulary", "expected .* a tuple of 10 tokens"),
+    ({"vocabulary": ("a", "b", *"cdefghij")}, "vocabulary", "'' and '\\[UNK\\]' first"),
+    ({"vocab_size": None, "vocabulary": ("", "[UNK]")}, "vocabulary", r"expected \(\) without vocab_size"),
+])
+def test_a_token_dataset_refuses_what_does_not_fit_naming_the_field(change, field, message) -> None:
+    x, y = _ids()
+    arrays = {"x_train": x, "x_val": x, "x_test": x}
+    kwargs = {"vocab_size": 10}
+    for key, value in change.items():
+        if key in arrays:
+            arrays[key] = {"float": x.astype(np.float32), "negative": x - 1, "3d": x[..., None]}[value]
+        else:
+            kwargs[key] = value
+    with pytest.raises(DataError, match=rf"^{field}=.* is invalid: .*{message}"):
+        Dataset("t", "classification", arrays["x_train"], y, arrays["x_val"], y, arrays["x_test"], y, **kwargs)
+
+
+def test_a_dataset_pickled_before_the_token_fields_loads() -> None:
+    import pickle
+
+    ds = load("iris")
+    state = dict(vars(ds))
+    del state["vocab_size"], state["vocabulary"]
+    old = object.__new__(Dataset)
+    vars(old).update(state)  # what a pickle of the class without the fields holds
+    again = pickle.loads(pickle.dumps(old))
+    assert again.vocab_size is None and again.vocabulary == () and again.fingerprint == ds.fingerprint
+    assert "vocab_size" not in repr(again) and again.subset(n_train=30).vocab_size is None
+
+
+def test_from_arrays_with_vocab_size_keeps_ids_unscaled() -> None:
+    x, y = _ids(40, 5, 7)
+    ds = from_arrays(x.astype(np.int64), y, vocab_size=7)
+    assert ds.vocab_size == 7 and ds.vocabulary == () and ds.x_train.dtype == np.int32
+    assert set(np.unique(np.concatenate([ds.x_train, ds.x_val, ds.x_test]))) == set(range(7))
+    assert from_arrays(x.astype(float), y, vocab_size=7, X_test=x[:4], y_test=y[:4]).x_test.dtype == np.int32
+    with pytest.raises(DataError, match=r"^X=<token id 7 at row 1, column 0> is invalid: expected whole numbers "
+                                        r"in 0\.\.6 \(vocab_size=7"):
+        from_arrays(np.where(x == 5, 7, x), y, vocab_size=7)
+    with pytest.raises(DataError, match=r"^X_test=<token id 0\.5 at row 0, column 0>"):
+        from_arrays(x, y, vocab_size=7, X_test=np.full((2, 5), 0.5), y_test=[0, 1])
+    with pytest.raises(DataError, match=r"^X=<array of shape \(40, 5, 1\)> is invalid: expected token ids of shape"):
+        from_arrays(x[..., None], y, vocab_size=7)
+    with pytest.raises(ConfigError, match="^vocab_size=1 is invalid: expected an integer >= 2"):
+        from_arrays(x, y, vocab_size=1)
