@@ -67,7 +67,7 @@ def toolbox(encoding: Encoding, objectives: Any, data: Any, seed: int | None = N
         random.seed(seed)
         np.random.seed(seed)
     data = resolve_data(data, seed or 0)
-    encoding.check_input(data.input_shape, data.n_outputs, data.task)
+    encoding.check_data(data)
     candidates = CandidateEvaluator(encoding, objectives, data, seed=seed or 0, evaluator=evaluator,
                                     constraints=constraints)
     tb = genotype_toolbox(encoding, candidates.weights)

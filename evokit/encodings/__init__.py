@@ -11,9 +11,10 @@ from evokit.encodings.grouping import Grouping, GroupingGenome
 from evokit.encodings.permutation import Block as LayerBlock
 from evokit.encodings.permutation import Permutation, PermutationGenome
 from evokit.encodings.real import Real, RealGenome
+from evokit.encodings.textcnn import TextCNN, TextCNNGenome
 from evokit.encodings.tree import Tree, TreeGenome
 from evokit.operators.neat_genome import InnovationTracker, NEATGenome
 
 __all__ = ["Encoding", "add_head", "Binary", "BinaryGenome", "ConvBlock", "DeepGA", "DeepGAGenome", "DenseBlock",
-           "NEAT", "NEATGenome", "InnovationTracker", "Grouping", "GroupingGenome", "LayerBlock", "Permutation", "PermutationGenome", "Real", "RealGenome", "Tree",
-           "TreeGenome"]
+           "NEAT", "NEATGenome", "InnovationTracker", "Grouping", "GroupingGenome", "LayerBlock", "Permutation", "PermutationGenome", "Real", "RealGenome", "TextCNN",
+           "TextCNNGenome", "Tree", "TreeGenome"]

@@ -74,6 +74,12 @@ class Encoding(Configurable, ABC):
         """Called with each fresh evaluation that kept trained weights: Lamarckian encodings write
         them back into the genotype here (the default does nothing)."""
 
+    def check_data(self, data: Any) -> None:
+        """Called with the search's Dataset before any genotype is made; the default checks its
+        shape with :meth:`check_input`. An encoding that needs more of the data than its shape
+        (e.g. a vocabulary's size) reads it here."""
+        self.check_input(data.input_shape, data.n_outputs, data.task)
+
     def check_input(self, input_shape: tuple[int, ...], n_outputs: int, task: str) -> None:
         """Called with the data's shape before any genotype is made: raise ConfigError naming
         ``data`` if this encoding cannot build networks for such data, or size the encoding to it

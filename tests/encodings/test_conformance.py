@@ -1,7 +1,9 @@
 """The conformance suite every encoding passes (one parametrised module, Optuna-style).
 
 Cases come from ``tests/encodings/cases/*.py``: each file defines ``CASES = {name: (factory,
-dataset)}``; adding an encoding to the suite means adding one such file.
+dataset)}`` or ``{name: (factory, dataset, shapes)}``; adding an encoding to the suite means adding
+one such file. ``shapes`` lists the ``(input_shape, n_outputs)`` the encoding is checked on (the
+first one for the single-shape checks); without it, an image and a tabular shape (``SHAPES``).
 """
 import copy
 import json
@@ -9,6 +11,7 @@ import multiprocessing
 import pickle
 import random
 from pathlib import Path
+from typing import NamedTuple
 
 import keras
 import pytest
@@ -25,18 +28,40 @@ SHAPES = [((8, 8, 1), 10), ((30,), 2)]
 WEIGHTS = (1.0,)
 
 
+def shapes(name):
+    """The (input_shape, n_outputs) pairs case ``name`` is checked on."""
+    return CASES[name][2] if len(CASES[name]) > 2 else SHAPES
+
+
+class _Data(NamedTuple):
+    """What ``Encoding.check_data`` reads of a Dataset (token ids run to ``vocab_size - 1``)."""
+
+    input_shape: tuple
+    n_outputs: int
+    task: str = "classification"
+    vocab_size: int = 50
+
+
 def make(name, shape=None, n_out=None):
     """A fresh encoding, sized to the data (as a search does) when a shape is given."""
     encoding = CASES[name][0]()
     if shape is not None:
-        encoding.check_input(shape, n_out, "classification")
+        encoding.check_data(_Data(tuple(shape), n_out))
     return encoding
+
+
+def case_data(name, digits):
+    """The data of case ``name``'s real GA: a small split of its named dataset."""
+    if CASES[name][1] == "digits":
+        return digits.subset(n_train=200, n_val=100)
+    data = ek.datasets.load(CASES[name][1], seed=0)
+    return data.subset(n_train=300, n_val=150) if len(data.y_train) > 400 else data
 
 
 @pytest.mark.parametrize("name", NAMES)
 def test_random_genotypes_decode_to_valid_specs_with_keras_parity(name):
     rng = random.Random(0)
-    for shape, n_out in SHAPES:
+    for shape, n_out in shapes(name):
         encoding = make(name, shape, n_out)
         for _ in range(200):
             genotype = encoding.random(rng)
@@ -52,7 +77,7 @@ def test_variation_returns_valid_genotypes(name):
     from evokit.deap_toolbox import genotype_toolbox
 
     random.seed(1)
-    for shape, n_out in SHAPES:
+    for shape, n_out in shapes(name):
         encoding = make(name, shape, n_out)
         tb = genotype_toolbox(encoding, WEIGHTS)
         for _ in range(50):
@@ -67,8 +92,9 @@ def test_variation_returns_valid_genotypes(name):
 
 @pytest.mark.parametrize("name", NAMES)
 def test_seeded_genotypes_pickle_and_distance(name):
-    encoding = make(name, (8, 8, 1), 10)
-    first = [make(name, (8, 8, 1), 10).random(random.Random(5)) for _ in range(2)]
+    shape, n_out = shapes(name)[0]
+    encoding = make(name, shape, n_out)
+    first = [make(name, shape, n_out).random(random.Random(5)) for _ in range(2)]
     assert first[0] == first[1]  # same seed, same genotype (fresh encodings)
     rng = random.Random(6)
     a, b = encoding.random(rng), encoding.random(rng)
@@ -78,14 +104,14 @@ def test_seeded_genotypes_pickle_and_distance(name):
     ind.fitness.values = (0.5, 3.0)
     back = pickle.loads(pickle.dumps(ind))
     assert back == ind and back.fitness.values == (0.5, 3.0)
-    assert encoding.decode(back, (8, 8, 1), 10).hash == encoding.decode(ind, (8, 8, 1), 10).hash
+    assert encoding.decode(back, shape, n_out).hash == encoding.decode(ind, shape, n_out).hash
     assert isinstance(encoding.describe(a), str) and encoding.describe(a)
-    assert pickle.loads(pickle.dumps(encoding)).decode(a, (8, 8, 1), 10).hash == encoding.decode(a, (8, 8, 1), 10).hash
+    assert pickle.loads(pickle.dumps(encoding)).decode(a, shape, n_out).hash == encoding.decode(a, shape, n_out).hash
 
 
 @pytest.mark.parametrize("name", NAMES)
 def test_json_round_trip(name):
-    encoding = make(name, (8, 8, 1), 10)
+    encoding = make(name, *shapes(name)[0])
     rng = random.Random(8)
     for _ in range(20):
         genotype = encoding.random(rng)
@@ -95,8 +121,7 @@ def test_json_round_trip(name):
 
 @pytest.mark.parametrize("name", NAMES)
 def test_a_real_ga_trains_real_models(name, digits):
-    data = digits.subset(n_train=200, n_val=100) if CASES[name][1] == "digits" else \
-        ek.datasets.load(CASES[name][1], seed=0)
+    data = case_data(name, digits)
     result = ek.Search(encoding=make(name), objectives=ek.fitness.ValidationAccuracy(epochs=1), data=data,
                        algorithm=ek.algorithms.GA(population=4, generations=2), seed=0, progress=False).run()
     assert result.stats["trained"] >= 4 and not result.stats["failures"]
@@ -111,8 +136,12 @@ def _evaluate(args):
 
 
 def test_every_encoding_evaluates_in_a_spawn_worker(small_digits):
-    encodings = [make(name, small_digits.input_shape, small_digits.n_outputs) for name in NAMES]
-    jobs = [(encoding, encoding.random(random.Random(3)), small_digits) for encoding in encodings]
+    jobs = []
+    for name in NAMES:
+        data = small_digits if shapes(name) is SHAPES else case_data(name, small_digits).subset(n_train=60, n_val=30)
+        encoding = CASES[name][0]()
+        encoding.check_data(data)
+        jobs.append((encoding, encoding.random(random.Random(3)), data))
     with multiprocessing.get_context("spawn").Pool(1) as pool:
         remote = pool.map(_evaluate, jobs)
     assert remote == [_evaluate(job) for job in jobs]
