@@ -21,7 +21,7 @@ log = logging.getLogger("evokit.cli")
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 PRESETS = ("deepga", "neat", "pso", "gp")
 """Searches ``evokit compare`` knows by name: functions of ``evokit.presets``."""
-DATASETS = ("digits", "breast_cancer", "wine", "iris", "mnist1d")
+DATASETS = ("digits", "breast_cancer", "wine", "iris", "mnist1d", "diabetes", "languages")
 """Embedded datasets ``--dataset`` / ``--data`` accept."""
 
 TRUST = """A config file given here is trusted like a script of your own: a type = "module:Name" of
@@ -226,16 +226,16 @@ def _default_search(args: argparse.Namespace) -> tuple[Any, str]:
     data = ek.datasets.load(args.dataset or "digits", seed=seed)
     run_dir = Path(args.run_dir or f"runs/run-{time.strftime('%Y%m%d-%H%M%S')}")
     final = 40 if args.final_epochs is None else args.final_epochs
-    search = ek.presets.deepga(data, population=12 if args.population is None else args.population,
-                               generations=10 if args.generations is None else args.generations,
-                               epochs=4 if args.epochs is None else args.epochs, final_epochs=final,
-                               size_weight=0.05 if args.size_weight is None else args.size_weight, seed=seed,
-                               workers=1 if args.workers is None else args.workers, run_dir=run_dir,
-                               progress=not args.quiet)
+    search = ek.presets.for_data(data, population=12 if args.population is None else args.population,
+                                 generations=10 if args.generations is None else args.generations,
+                                 epochs=4 if args.epochs is None else args.epochs, final_epochs=final,
+                                 size_weight=0.05 if args.size_weight is None else args.size_weight, seed=seed,
+                                 workers=1 if args.workers is None else args.workers, run_dir=run_dir,
+                                 progress=not args.quiet)
     search.overwrite = args.overwrite
     if args.evaluations is not None or args.seconds is not None:
         search.budget = ek.Budget(generations=args.generations, evaluations=args.evaluations, seconds=args.seconds)
-    return search, f"DeepGA on {data.name} ({len(data.x_train)} training samples)"
+    return search, f"{type(search.encoding).__name__} on {data.name} ({len(data.x_train)} training samples)"
 
 
 def _search_from_config(args: argparse.Namespace) -> tuple[Any, str]:
@@ -286,13 +286,29 @@ def _resume(args: argparse.Namespace) -> int:
     return _print_result(result, Path(args.run_dir), None)
 
 
+def _headline(result: Any, run_dir: Path) -> Any:
+    """The headline metric of the run's task (accuracy, R² ...: ``evokit.tasks.Metric``), the task
+    read from the run directory's config.json, else from the metrics the run scored."""
+    from evokit import tasks
+    from evokit.runtime.run.directory import run_task
+
+    try:
+        config = json.loads((run_dir / "config.json").read_text())
+    except (OSError, ValueError):
+        config = {}
+    scored = [c.evaluation.metrics for c in result.hall_of_fame] + [result.test_scores]
+    return tasks.get(run_task(config if isinstance(config, dict) else {}, scored) or "classification").headline
+
+
 def _print_result(result: Any, run_dir: Path, final_epochs: int | None) -> int:
     names = result.objective_names
+    lead = _headline(result, run_dir)
     if len(names) == 1:
-        print("\nbest candidates (validation accuracy after the search's short training):")
-        print(f"{'rank':>4}  {'fitness':>8}  {'val_acc':>7}  {'params':>9}  network")
+        column = f"val_{lead.abbreviation}"
+        print(f"\nbest candidates (validation {lead.title} after the search's short training):")
+        print(f"{'rank':>4}  {'fitness':>8}  {column:>7}  {'params':>9}  network")
         for i, c in enumerate(result.hall_of_fame, 1):
-            print(f"{i:>4}  {c.values[names[0]]:>8.4f}  {c.evaluation.metrics.get('val_accuracy', math.nan):>7.4f}  "
+            print(f"{i:>4}  {c.values[names[0]]:>8.4f}  {c.evaluation.metrics.get(lead.key('val_'), math.nan):>7.4f}  "
                   f"{c.params or 0:>9,}  {c.description}")
     else:
         print(f"\nPareto front ({len(result.pareto_front)} networks, values after the search's short training):")
@@ -301,9 +317,9 @@ def _print_result(result: Any, run_dir: Path, final_epochs: int | None) -> int:
             print(f"{i:>4}  " + "  ".join(f"{c.values[n]:>12.4g}" for n in names) + f"  {c.params or 0:>9,}  "
                   f"{c.description}")
     s = result.stats
-    if "test_accuracy" in result.test_scores:
+    if lead.key("test_") in result.test_scores:
         how = f"retrained up to {final_epochs} epochs" if final_epochs else "as trained in the search"
-        print(f"\ntest accuracy: {result.test_scores['test_accuracy']:.3f} (best model, {result.best.params:,} "
+        print(f"\ntest {lead.title}: {result.test_scores[lead.key('test_')]:.3f} (best model, {result.best.params:,} "
               f"parameters, {how})")
     print(f"evaluations: {s['trained']} trained, {s['cache_hits']} cache hits, "
           f"{sum(s['failures'].values())} failed; search time {s['wall_time_s']:.0f} s; stopped by {s['stopped_by']}")

@@ -5,7 +5,9 @@ and budget and its own run directory, and run; a run that raises is recorded as 
 comparison goes on. The :class:`Comparison` it returns aggregates the runs of each search as
 mean ± sd over seeds (best validation accuracy, test accuracy, parameters of the best network,
 CO2 of the search, networks trained, wall time) and plots convergence curves and the
-accuracy-vs-parameters Pareto fronts of all searches in one figure::
+accuracy-vs-parameters Pareto fronts of all searches in one figure. Accuracy is classification's
+headline: on data of another task the comparison shows that task's instead (R² for regression:
+``val_r2``, ``test_r2``; a lower-is-better headline counts lower as better)::
 
     cmp = ek.compare({"DeepGA": ek.presets.deepga(), "NEAT": ek.presets.neat()},
                      data="digits", budget=ek.Budget(evaluations=60), seeds=[0, 1, 2], run_dir="runs/cmp")
@@ -21,6 +23,7 @@ what it is handed. Imports point one way: this module calls the report, never th
 from __future__ import annotations
 
 import copy
+import json
 import math
 import os
 import re
@@ -32,13 +35,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
+from evokit import tasks
 from evokit.algorithms.budget import Budget
 from evokit.deap_toolbox import check_data
 from evokit.errors import ConfigError
 from evokit.pareto import nondominated
 from evokit.runtime.executors import Evaluator, make_evaluator
-from evokit.runtime.run.directory import read_candidates, write_csv
+from evokit.runtime.run.directory import read_candidates, run_task, write_csv
 from evokit.search import Result, Search
+from evokit.tasks import Metric
 
 UNTRAINED_FAILURES = ("infeasible", "decode_error")
 """Failure reasons of candidates that were never trained (not an evaluation)."""
@@ -50,7 +55,10 @@ class RunSummary:
 
     ``status`` is ``"ok"`` or ``"failed"`` (``error`` says why); ``curve`` is the best validation
     accuracy so far after each network trained; ``points`` the (validation accuracy, parameters)
-    of every network trained, for the Pareto fronts.
+    of every network trained, for the Pareto fronts. ``headline`` is the metric of the run's task
+    that curve and points follow (accuracy; R² for regression) and ``scores`` its validation and
+    test values (``val_r2``, ``test_r2``); ``val_accuracy`` and ``test_accuracy`` are None on data
+    without accuracy.
     """
 
     name: str
@@ -69,10 +77,16 @@ class RunSummary:
     run_dir: Path | None = None
     curve: list[float] = field(default_factory=list, repr=False)
     points: list[tuple[float, int]] = field(default_factory=list, repr=False)
+    headline: Metric = field(default_factory=lambda: ACCURACY)
+    scores: dict[str, float | None] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
         return self.status == "ok"
+
+    def value(self, metric: str) -> Any:
+        """The run's ``metric``: a headline score (``val_r2``) from ``scores``, else the field of that name."""
+        return self.scores[metric] if metric in self.scores else getattr(self, metric, None)
 
 
 def mean_sd(values: Iterable[float | None]) -> tuple[float | None, float | None]:
@@ -91,7 +105,18 @@ def mean_sd_per_step(curves: Sequence[Sequence[float]]) -> dict[str, Any]:
     return {"runs": len(curves), "mean": [m for m, _ in stats], "sd": [sd for _, sd in stats]}
 
 
-METRICS = ("val_accuracy", "test_accuracy", "params", "co2_g", "evaluations", "wall_time_s")
+ACCURACY = tasks.Classification().headline
+"""The headline a comparison shows when its runs do not say another (classification's accuracy)."""
+
+
+def metrics(headline: Metric = ACCURACY) -> tuple[str, ...]:
+    """What a comparison aggregates: the validation and test ``headline`` (``val_accuracy``,
+    ``test_accuracy``; ``val_r2``, ``test_r2`` for regression), parameters, CO2, evaluations, time."""
+    return (headline.key("val_"), headline.key("test_"), "params", "co2_g", "evaluations", "wall_time_s")
+
+
+METRICS = metrics()
+"""The metrics of a comparison on classification data (:func:`metrics` of accuracy)."""
 
 
 class Comparison:
@@ -116,6 +141,12 @@ class Comparison:
         self.run_dir = run_dir
         self.interrupted = interrupted
 
+    @property
+    def headline(self) -> Metric:
+        """The metric the comparison leads with: the headline of its runs' task (the first
+        successful run's), accuracy when none succeeded."""
+        return next((r.headline for r in self.runs if r.ok), ACCURACY)
+
     def runs_of(self, name: str) -> list[RunSummary]:
         return [r for r in self.runs if r.name == name]
 
@@ -127,8 +158,8 @@ class Comparison:
             runs = self.runs_of(name)
             ok = [r for r in runs if r.ok]
             row: dict[str, Any] = {"search": name, "runs": len(ok), "failed": len(runs) - len(ok)}
-            for metric in METRICS:
-                row[f"{metric}_mean"], row[f"{metric}_sd"] = mean_sd(getattr(r, metric) for r in ok)
+            for metric in metrics(self.headline):
+                row[f"{metric}_mean"], row[f"{metric}_sd"] = mean_sd(r.value(metric) for r in ok)
             sources = sorted({r.co2_source for r in ok if r.co2_source})
             row["co2_source"] = "+".join(sources) or None
             row["stopped_by"] = "+".join(sorted({r.stopped_by for r in ok if r.stopped_by})) or None
@@ -140,7 +171,7 @@ class Comparison:
         """The aggregated rows as a Markdown table (mean ± sd over seeds)."""
         from evokit.report.compare import table
 
-        return table(self.rows())
+        return table(self.rows(), self.headline.name, self.headline.abbreviation)
 
     def to_csv(self, path: str | Path) -> Path:
         """Write the aggregated rows (one per search, full precision, full error messages) as CSV."""
@@ -151,7 +182,9 @@ class Comparison:
         from evokit.report.compare import markdown
 
         path = Path(path)
-        path.write_text(markdown(self.names, self.seeds, self.rows(), self.budget, self.data, self.interrupted))
+        lead = self.headline
+        path.write_text(markdown(self.names, self.seeds, self.rows(), self.budget, self.data, self.interrupted,
+                                 lead.name, lead.abbreviation, lead.title))
         return path
 
     def curves(self) -> dict[str, list[list[float]]]:
@@ -167,8 +200,10 @@ class Comparison:
 
     def fronts(self) -> dict[str, list[tuple[float, int]]]:
         """Per search, the non-dominated (validation accuracy up, parameters down) networks among
-        every network its runs trained (all seeds pooled), sorted by parameters."""
-        return {name: pareto_front([p for r in self.runs_of(name) if r.ok for p in r.points])
+        every network its runs trained (all seeds pooled), sorted by parameters; another task's
+        headline in its own direction."""
+        up = self.headline.higher_is_better
+        return {name: pareto_front([p for r in self.runs_of(name) if r.ok for p in r.points], up)
                 for name in self.names}
 
     def plot_convergence(self, path: str | Path | None = None) -> Any:
@@ -176,14 +211,14 @@ class Comparison:
         seeds with a ± sd band, up to the length of its shortest run. Returns the figure."""
         from evokit.report.compare import plot_convergence
 
-        return plot_convergence(self.convergence(), path)
+        return plot_convergence(self.convergence(), path, self.headline.title)
 
     def plot_fronts(self, path: str | Path | None = None) -> Any:
         """The accuracy-vs-parameters Pareto front of every search (all seeds pooled), overlaid in
         one plot (``evokit.report.front.plot_fronts``). Returns the figure."""
         from evokit.report.compare import plot_fronts
 
-        return plot_fronts(self.fronts(), path)
+        return plot_fronts(self.fronts(), path, self.headline.name, self.headline.title)
 
     def write(self, run_dir: str | Path) -> dict[str, Path]:
         """Write ``comparison.csv``, ``comparison.md``, ``convergence.png`` and ``fronts.png``."""
@@ -341,34 +376,50 @@ def _summary(name: str, seed: int, result: Result, seconds: float, run_dir: Path
     else:
         co2, source = None, None
     records = read_candidates(run_dir)
+    headline = _headline(run_dir, records, result)
+    key, up = headline.key("val_"), headline.higher_is_better
     trained = [r for r in records if not r.get("cached") and r.get("status") != "untrained"
                and r.get("reason") not in UNTRAINED_FAILURES]
-    curve: list[float] = []  # NaN until the first network with a validation accuracy
+    curve: list[float] = []  # NaN until the first network with a validation accuracy (or other headline)
     best = math.nan
     for r in trained:
-        acc = r.get("val_accuracy") if r.get("status") == "ok" else None
-        if isinstance(acc, (int, float)) and (math.isnan(best) or acc > best):
-            best = float(acc)
+        value = r.get(key) if r.get("status") == "ok" else None
+        if isinstance(value, (int, float)) and (math.isnan(best) or (value > best if up else value < best)):
+            best = float(value)
         curve.append(best)
     if all(math.isnan(v) for v in curve):
         curve = []
-    points = [(float(r["val_accuracy"]), int(r["params"])) for r in trained
-              if r.get("status") == "ok" and isinstance(r.get("val_accuracy"), (int, float)) and r.get("params")]
-    val = result.best.evaluation.metrics.get("val_accuracy")
-    return RunSummary(name, seed, "ok", val_accuracy=None if val is None else float(val),
-                      test_accuracy=result.test_scores.get("test_accuracy"), params=result.best.params,
+    points = [(float(r[key]), int(r["params"])) for r in trained
+              if r.get("status") == "ok" and isinstance(r.get(key), (int, float)) and r.get("params")]
+    val = result.best.evaluation.metrics.get(key)
+    scores = {key: None if val is None else float(val), headline.key("test_"): result.test_scores.get(
+        headline.key("test_"))}
+    return RunSummary(name, seed, "ok", val_accuracy=scores.get("val_accuracy"),
+                      test_accuracy=scores.get("test_accuracy"), params=result.best.params,
                       co2_g=None if co2 is None else 1000.0 * co2, co2_source=source,
                       evaluations=result.stats.get("trained"), wall_time_s=round(seconds, 2),
                       stopped_by=result.stats.get("stopped_by"), stats=result.stats, run_dir=run_dir,
-                      curve=curve, points=points)
+                      curve=curve, points=points, headline=headline, scores=scores)
 
 
-def pareto_front(points: Iterable[tuple[float, int]]) -> list[tuple[float, int]]:
+def _headline(run_dir: Path, records: list[dict[str, Any]], result: Result) -> Metric:
+    """The headline metric of a run's task: the task recorded in its ``config.json`` (or known
+    from its metrics, :func:`evokit.runtime.run.directory.run_task`), else accuracy."""
+    try:
+        config = json.loads((run_dir / "config.json").read_text())
+    except (OSError, ValueError):
+        config = {}
+    task = run_task(config if isinstance(config, dict) else {}, [*records, result.test_scores])
+    return tasks.get(task).headline if task else ACCURACY
+
+
+def pareto_front(points: Iterable[tuple[float, int]], higher_is_better: bool = True) -> list[tuple[float, int]]:
     """The non-dominated ``(accuracy, params)`` points (accuracy maximised, parameters minimised;
     ``evokit.pareto.nondominated``), sorted by parameters (and so by accuracy); duplicates
-    are kept once."""
-    unique = sorted(set(points), key=lambda p: (p[1], -p[0]))
-    return [unique[i] for i in nondominated(unique, (1.0, -1.0))]
+    are kept once. ``higher_is_better=False`` minimises the first value instead (a loss, an error)."""
+    sign = 1.0 if higher_is_better else -1.0
+    unique = sorted(set(points), key=lambda p: (p[1], -sign * p[0]))
+    return [unique[i] for i in nondominated(unique, (sign, -1.0))]
 
 
 def _check(searches: Any, data: Any, budget: Any, seeds: Any, run_dir: Any, progress: Any,
@@ -418,7 +469,9 @@ def _line(run: RunSummary) -> str:
         from evokit.report.compare import shorten
 
         return f"{run.name} seed {run.seed}: FAILED ({shorten(run.error)})"
-    scores = [f"{label} {v:.3f}" for label, v in (("val acc", run.val_accuracy), ("test acc", run.test_accuracy))
+    lead = run.headline
+    scores = [f"{label} {v:.3f}" for label, v in ((f"val {lead.abbreviation}", run.value(lead.key("val_"))),
+                                                  (f"test {lead.abbreviation}", run.value(lead.key("test_"))))
               if v is not None]
     return (f"{run.name} seed {run.seed}: {', '.join(scores + [f'{run.params or 0:,} params'])}, "
             f"{run.evaluations} trained, {run.wall_time_s:.0f} s")

@@ -10,6 +10,7 @@ import math
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from evokit import tasks
 from evokit.errors import ConfigError, check_choice, check_float, check_int
 from evokit.netspec import NetSpec
 
@@ -57,6 +58,13 @@ class TrainingConfig:
             networks are trained one model each as usual. Part of the cache key when on: the
             results equal standalone training only up to float reduction order (and dropout
             draws differ), so they are not interchangeable with standalone results.
+        loss: the loss to train with, one the data's task offers (``Task.losses``: ``"mse"``,
+            ``"mae"`` or ``"huber"`` for regression), or None for the task's own (``Task.loss``:
+            MSE for regression, cross-entropy for classification). A name no registered task
+            offers is refused here; one the data's task does not offer when the search meets its
+            data (``Task.training_loss``). Validation metrics are the task's whatever the loss:
+            ``val_loss`` stays the task's own loss, so runs with different losses compare. Part of
+            the cache key when set.
     """
 
     epochs: int = 3
@@ -65,6 +73,7 @@ class TrainingConfig:
     learning_rate: float = 1e-3
     early_stopping: int | None = None
     trace_once: bool = False
+    loss: str | None = None
 
     def __post_init__(self) -> None:
         check_int("epochs", self.epochs, minimum=1, maximum=MAX_EPOCHS)
@@ -75,11 +84,17 @@ class TrainingConfig:
             check_int("early_stopping", self.early_stopping, minimum=1, maximum=MAX_EPOCHS)
         if not isinstance(self.trace_once, bool):
             raise ConfigError(f"trace_once={self.trace_once!r} is invalid: expected True or False")
+        if self.loss is not None:
+            offered = sorted({name for task in tasks.names() for name in tasks.get(task).losses})
+            if not isinstance(self.loss, str) or self.loss not in offered:
+                raise ConfigError(f"loss={self.loss!r} is invalid: expected None (the task's own loss) or one of "
+                                  + ", ".join(map(repr, offered)))
 
     def key(self) -> str:
-        """A stable string naming these settings, for cache keys (``trace_once`` only when on, so
-        that caches written before the option existed stay valid)."""
-        return ",".join(f"{k}={v}" for k, v in asdict(self).items() if not (k == "trace_once" and not v))
+        """A stable string naming these settings, for cache keys (``trace_once`` only when on and
+        ``loss`` only when set, so that caches written before these options existed stay valid)."""
+        return ",".join(f"{k}={v}" for k, v in asdict(self).items()
+                        if not (k == "trace_once" and not v) and not (k == "loss" and v is None))
 
 
 @dataclass

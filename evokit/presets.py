@@ -19,9 +19,12 @@ from evokit.encodings.base import Encoding
 from evokit.encodings.deepga import DeepGA
 from evokit.encodings.graph import NEAT
 from evokit.encodings.real import Real
+from evokit.encodings.textcnn import TextCNN
 from evokit.encodings.tree import Tree
+from evokit.evaluation import TrainingConfig
 from evokit.fitness.accuracy import ValidationAccuracy
 from evokit.fitness.combine import DeepGAScore
+from evokit.fitness.regression import ValidationR2
 from evokit.search import Search
 
 
@@ -77,3 +80,23 @@ def neat(data: Any = "digits", *, population: int = 12, generations: int = 6, ep
                               elitism_threshold=2),
                    data, epochs, final_epochs, size_weight, max_params, seed, workers, run_dir, progress,
                    learning_rate=0.01)
+
+
+def for_data(data: Any, *, population: int = 12, generations: int = 10, epochs: int = 4,
+             final_epochs: int | None = 40, size_weight: float = 0.05, max_params: int = 50_000, seed: int = 0,
+             workers: int = 1, run_dir: str | Path | None = None, progress: bool = True) -> Search:
+    """``evokit run``'s default for a Dataset of any kind: :func:`deepga` on images and tables;
+    the same GA and score over Kim's TextCNN (:class:`~evokit.encodings.TextCNN`) on token
+    sequences; and on regression data a GA over DeepGA's dense blocks on validation R², each
+    candidate trained ``max(epochs, 20)`` epochs at learning rate 0.05 with early stopping
+    (targets in the tens or hundreds, as in ``diabetes``, are out of reach of Adam's default step
+    in a few epochs)."""
+    if data.task == "regression":
+        r2 = ValidationR2(epochs=max(epochs, 20), learning_rate=0.05, early_stopping=5)
+        return Search(encoding=DeepGA(min_conv_blocks=0, max_conv_blocks=1, min_dense=1), objectives=r2, data=data,
+                      algorithm=GA(population=population, generations=generations), seed=seed, workers=workers,
+                      run_dir=run_dir, progress=progress, final_training=None if not final_epochs else
+                      TrainingConfig(epochs=final_epochs, learning_rate=0.05, early_stopping=10))
+    encoding = TextCNN() if getattr(data, "vocab_size", None) else DeepGA()
+    return _scored(encoding, GA(population=population, generations=generations), data, epochs, final_epochs,
+                   size_weight, max_params, seed, workers, run_dir, progress)

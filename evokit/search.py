@@ -118,7 +118,8 @@ class Search:
             any DEAP-style ``map`` function, or an Evaluator (see ``evokit.runtime.make_evaluator``).
         run_dir: where to write the run's files (None: write nothing).
         final_training: retrain the best network with these settings (or this many epochs, with
-            early stopping) before testing it; None keeps the model as trained during the search.
+            early stopping, on the objectives' training loss) before testing it; None keeps the model as
+            trained during the search.
         hall_of_fame: how many best candidates to keep (single objective).
         constraints: limits checked before training (``evokit.fitness.MaxParams`` ...): a
             violating candidate is scored infeasible without being trained.
@@ -162,7 +163,8 @@ class Search:
         self.run_dir = run_dir
         if isinstance(final_training, int) and not isinstance(final_training, bool):
             epochs = check_int("final_training", final_training, minimum=1, maximum=MAX_EPOCHS)
-            final_training = TrainingConfig(epochs=epochs, early_stopping=5)
+            final_training = TrainingConfig(epochs=epochs, early_stopping=5,
+                                            loss=getattr(training_config(self.objectives), "loss", None))
         if final_training is not None and not isinstance(final_training, TrainingConfig):
             raise ConfigError(f"final_training={final_training!r} is invalid: expected epochs (int), a "
                               "TrainingConfig or None")
@@ -206,7 +208,7 @@ class Search:
         if resume and self.run_dir is None:
             raise ConfigError("resume=True is invalid without a run_dir: there is no checkpoint to resume from")
         data = resolve_data(self.data, self.seed)
-        self.encoding.check_input(data.input_shape, data.n_outputs, data.task)
+        self.encoding.check_data(data)
         if self.run_dir is None:
             return self._run(data, None, None)
         run_dir = RunDirectory.open(self.run_dir, overwrite=self.overwrite, resume=resume)  # locked until the end
@@ -250,7 +252,7 @@ class Search:
                     random.seed(self.seed)
                     np.random.seed(self.seed)
                     if run_dir is not None:
-                        run_dir.write_json("config.json", {**self.config(), "identity": identity})
+                        run_dir.write_json("config.json", {**self.config(), "task": data.task, "identity": identity})
                         self._save_for_resume(run_dir)
                     start = time.perf_counter()
                     hof = tools.HallOfFame(self.hall_of_fame) if len(names) == 1 else tools.ParetoFront()

@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 import evokit as ek
+from evokit import cli
 from evokit.cli import main
 
 
@@ -343,3 +344,72 @@ def test_help_says_a_config_file_is_trusted_and_how_to_load_one_that_is_not(caps
         assert main([command, "--help"]) == 0
         out = " ".join(capsys.readouterr().out.split())
         assert "trusted like a script" in out and "allow_imports=True" in out, command
+
+
+# --- regression: the CLI, the report and a comparison show R², not accuracy -------------------------
+
+REGRESSION = """
+seed = 0
+[data]
+name = "diabetes"
+n_train = 120
+n_val = 60
+[encoding]
+type = "deepga"
+min_conv_blocks = 0
+max_conv_blocks = 1
+max_dense = 1
+units = [4, 8]
+[[objectives]]
+type = "evokit.fitness.regression:ValidationR2"
+epochs = 1
+learning_rate = 0.05
+loss = "huber"
+[algorithm]
+type = "ga"
+population = 3
+generations = 1
+"""
+
+
+def test_a_regression_run_prints_and_reports_r2_not_accuracy(tmp_path, capsys):
+    cfg, run_dir = tmp_path / "diabetes.toml", tmp_path / "run"
+    cfg.write_text(REGRESSION)
+    assert main(["run", str(cfg), "--run-dir", str(run_dir), "--final-epochs", "2", "-q"]) == 0
+    out = capsys.readouterr().out
+    summary = json.loads((run_dir / "summary.json").read_text())
+    scores = summary["test_scores"]
+    assert {"test_r2", "test_mae", "test_rmse", "test_mse", "test_loss"} <= set(scores)
+    assert "test_accuracy" not in scores and "accuracy" not in out
+    assert "best candidates (validation R² after the search's short training):" in out and "val_R²" in out
+    assert f"test R²: {scores['test_r2']:.3f} (best model, " in out
+    assert main(["report", str(run_dir), "-q"]) == 0
+    html = (run_dir / "report.html").read_text()
+    assert "validation R² (best network)" in html and "test R² (best model)" in html
+    assert "<h2>Pareto front: R² vs parameters</h2>" in html and "</b>regression</span>" in html
+    assert "accuracy" not in html
+    best = summary["best"]["values"]["val_r2"]
+    assert f"val R² {best:.4g}" in html  # the best architecture's line, as a number, not a percentage
+
+
+def test_a_regression_comparison_shows_r2_columns(tmp_path, capsys):
+    cfg = tmp_path / "diabetes.toml"
+    cfg.write_text(REGRESSION.replace("generations = 1", "generations = 0"))
+    assert main(["compare", str(cfg), "--out", str(tmp_path / "cmp"), "-q"]) == 0
+    table = capsys.readouterr().out.splitlines()
+    assert table[0].startswith("| search | runs | best val R² | test R² | params (best) |")
+    rows = (tmp_path / "cmp" / "comparison.csv").read_text().splitlines()
+    assert rows[0].startswith("search,runs,failed,val_r2_mean,val_r2_sd,test_r2_mean,test_r2_sd,params_mean")
+
+
+def test_every_embedded_dataset_is_a_choice_of_the_command_line():
+    assert set(cli.DATASETS) == set(ek.datasets.names())
+
+
+def test_the_default_search_suits_the_data():
+    text = ek.presets.for_data(ek.datasets.load("languages"), population=2, generations=0)
+    table = ek.presets.for_data(ek.datasets.load("wine"), population=2, generations=0)
+    regression = ek.presets.for_data(ek.datasets.load("diabetes"), population=2, generations=0)
+    assert type(text.encoding).__name__ == "TextCNN" and type(table.encoding).__name__ == "DeepGA"
+    assert [type(o).__name__ for o in regression.objectives] == ["ValidationR2"]
+    assert regression.final_training.learning_rate == 0.05

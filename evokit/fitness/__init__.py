@@ -12,8 +12,11 @@ from evokit.fitness.complexity import FLOPs, ParameterCount, SpecObjective
 from evokit.fitness.constraints import Constraint, MaxFLOPs, MaxMemory, MaxParams, MaxPredictedCO2
 from evokit.fitness.measured import Latency, ModelObjective
 from evokit.fitness.probes import EnergyProbe, FunctionProbe, LatencyProbe, Probe
+from evokit.fitness.regression import ValidationMAE, ValidationR2, ValidationRMSE
+from evokit.fitness.validation import ValidationMetric
 
-__all__ = ["Evaluation", "Objective", "ValidationAccuracy", "ValidationLoss", "ParameterCount", "FLOPs",
+__all__ = ["Evaluation", "Objective", "ValidationMetric", "ValidationAccuracy", "ValidationLoss",
+           "ValidationMAE", "ValidationRMSE", "ValidationR2", "ParameterCount", "FLOPs",
            "SpecObjective", "DeepGAScore", "WeightedSum", "CO2", "Energy", "Footprint", "GreenAlgorithms",
            "CostModel", "search_cost", "Latency", "ModelObjective", "Constraint", "MaxParams", "MaxFLOPs", "MaxMemory",
            "MaxPredictedCO2", "Probe", "EnergyProbe", "LatencyProbe", "FunctionProbe"]

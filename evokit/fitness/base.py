@@ -1,8 +1,9 @@
 """The Objective interface: one number read from an Evaluation, with a DEAP weight.
 
 An objective never trains: it reads what the candidate's single training run produced. Those
-that need a trained model say so with ``needs_training``; at most one objective of a search
-(``ValidationAccuracy``) fixes *how* candidates are trained (its ``training`` config).
+that need a trained model say so with ``needs_training``; those that read a validation metric
+(``ValidationAccuracy``, ``ValidationR2`` ..., :mod:`evokit.fitness.validation`) also say *how*
+candidates are trained (their ``training`` config), and a search's objectives must agree on it.
 
 :func:`score` is how a search scores a candidate with its objectives: an objective that raises
 or gives NaN fails that candidate (reason ``"objective_error"``), never the search.

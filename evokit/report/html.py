@@ -22,7 +22,8 @@ from typing import Any
 
 from evokit.report.diagram import layer_rows, netspec_svg
 from evokit.report.figure import detached, finish, png_bytes
-from evokit.report.rundata import accuracy_front, accuracy_key, best_records, co2, cost, is_finite, metric
+from evokit.report.rundata import accuracy_front, accuracy_key, best_records, co2, cost, headline, is_finite, metric
+from evokit.tasks import Metric
 from evokit.runtime.run.directory import RunData, read_run
 
 __all__ = ["write_report"]
@@ -55,10 +56,23 @@ def convergence_png(run: RunData) -> str:
     return _data_uri("image/png", buffer.getvalue())
 
 
+def _label(run: RunData, key: str) -> str:
+    """How the page names a metric key: ``val accuracy``, ``val R²`` for the headline of the run's
+    task, else the key with spaces."""
+    metric = headline(run)
+    return f"val {metric.title}" if key == metric.key("val_") else key.replace("_", " ")
+
+
+def _value(metric: Metric, value: Any) -> str:
+    """A value of ``metric`` as the page shows it: a percentage for a fraction (accuracy), else a number."""
+    return _pct(value) if metric.percent else _fmt(value)
+
+
 def front_figure(run: RunData) -> tuple[Any, list[dict[str, Any]], str]:
-    """Accuracy against parameters of every trained candidate, coloured by CO2 (else generation),
-    with the non-dominated ones (most accurate for their size) joined by a step line. Returns the
-    figure, the front's records and what the colour shows."""
+    """The headline metric of the run's task (accuracy, R² ...) against parameters of every
+    trained candidate, coloured by CO2 (else generation), with the non-dominated ones (best for
+    their size) joined by a step line. Returns the figure, the front's records and what the
+    colour shows."""
     key, points, front = accuracy_front(run)
     co2s = [co2(r) for r, _, _ in points]
     by_co2 = bool(points) and all(c is not None for c in co2s)
@@ -68,7 +82,7 @@ def front_figure(run: RunData) -> tuple[Any, list[dict[str, Any]], str]:
         scatter = ax.scatter([p for _, _, p in points], [a for _, a, _ in points], c=colour, cmap="viridis",
                              s=28, alpha=0.85, edgecolors="none")
         ax.step([p for _, _, p in front], [a for _, a, _ in front], where="post", color="#d84315", lw=1.4,
-                label="non-dominated (accuracy vs size)")
+                label=f"non-dominated ({headline(run).title} vs size)")
         ax.scatter([p for _, _, p in front], [a for _, a, _ in front], s=70, facecolors="none",
                    edgecolors="#d84315", lw=1.4)
         fig.colorbar(scatter, ax=ax, label="CO2 per candidate (kg CO2-eq)" if by_co2 else "generation")
@@ -79,7 +93,7 @@ def front_figure(run: RunData) -> tuple[Any, list[dict[str, Any]], str]:
     else:
         ax.text(0.5, 0.5, "no trained candidate yet", ha="center", va="center", transform=ax.transAxes)
     ax.set_xlabel("parameters")
-    ax.set_ylabel(key.replace("_", " "))
+    ax.set_ylabel(_label(run, key))
     ax.grid(alpha=0.3)
     return finish(fig), [r for r, _, _ in front], "CO2" if by_co2 else "generation"
 
@@ -175,9 +189,10 @@ def _header(run: RunData) -> str:
     config, stats = run.config, run.stats
     status = ('<span class="badge finished">finished</span>' if run.finished
               else '<span class="badge unfinished">unfinished</span>')
-    facts = [("dataset", _short(config.get("data"))), ("encoding", _short(config.get("encoding"))),
-             ("algorithm", _short(config.get("algorithm"))), ("objectives", ", ".join(run.names) or "–"),
-             ("seed", config.get("seed", "–")), ("stopped by", stats.get("stopped_by") or "–")]
+    facts = [("dataset", _short(config.get("data")))] + ([("task", run.task)] if run.task else [])
+    facts += [("encoding", _short(config.get("encoding"))),
+              ("algorithm", _short(config.get("algorithm"))), ("objectives", ", ".join(run.names) or "–"),
+              ("seed", config.get("seed", "–")), ("stopped by", stats.get("stopped_by") or "–")]
     times = [(label, (run.path / name).stat().st_mtime) for label, name in
              (("started", "config.json"), ("finished" if run.finished else "last update",
                                            "summary.json" if run.finished else "candidates.jsonl"))
@@ -192,8 +207,10 @@ def _header(run: RunData) -> str:
 def _headline(run: RunData, best: dict[str, Any] | None) -> str:
     summary_best = (run.summary or {}).get("best") or {}
     tests = (run.summary or {}).get("test_scores") or {}
-    val = metric(best, "val_accuracy") if best else None
-    tiles = [("validation accuracy (best network)", _pct(val)), ("test accuracy (best model)", _pct(tests.get("test_accuracy"))),
+    lead = headline(run)
+    val = metric(best, lead.key("val_")) if best else None
+    tiles = [(f"validation {lead.title} (best network)", _value(lead, val)),
+             (f"test {lead.title} (best model)", _value(lead, tests.get(lead.key("test_")))),
              ("parameters", _fmt(summary_best.get("params", best.get("params") if best else None))),
              ("FLOPs per sample", _fmt(summary_best.get("flops", best.get("flops") if best else None)))]
     html = "".join(f'<div class="tile"><div class="v">{v}</div><div class="k">{escape(k)}</div></div>' for k, v in tiles)
@@ -204,11 +221,13 @@ def _architecture(run: RunData, rank: int, record: dict[str, Any]) -> str:
     from evokit.netspec import NetSpec
 
     values = record.get("fitness") or {}
+    lead = headline(run)
     shown = {"co2_kg": _mass, "energy_kwh": _energy}  # objectives repeated below or with a unit of their own
     facts = [f"{escape(n)} {shown[n](values.get(n)) if n in shown else _fmt(values.get(n))}" for n in run.names
-             if n not in ("val_accuracy", "params", "flops")]
-    facts += [f"val accuracy {_pct(record.get('val_accuracy'))}", f"{_fmt(record.get('params'))} parameters",
-              f"{_fmt(record.get('flops'))} FLOPs", f"generation {_fmt(record.get('generation'))}"]
+             if n not in (lead.key("val_"), "params", "flops")]
+    facts += [f"val {escape(lead.title)} {_value(lead, record.get(lead.key('val_')))}",
+              f"{_fmt(record.get('params'))} parameters", f"{_fmt(record.get('flops'))} FLOPs",
+              f"generation {_fmt(record.get('generation'))}"]
     head = (f"<h3>#{rank} &nbsp;<code>{escape(str(record.get('description') or ''))}</code></h3>"
             f"<div class=muted>{' · '.join(facts)}</div>")
     try:
@@ -271,6 +290,20 @@ def _failures(run: RunData) -> str:
             f"{_table(['reason', 'generation', 'network', 'message'], rows)}{more}</section>")
 
 
+def _front_section(run: RunData, fig: Any, front: list[dict[str, Any]], colour: str) -> str:
+    """The front of the headline metric (accuracy, R² ...) against parameters: the figure, its
+    non-dominated members as a table, and the search's own front when it has several objectives."""
+    key, title = accuracy_key(run)[0], headline(run).title
+    members = _table(["params", escape(_label(run, key)), "CO2 (kg)", "generation", "network"],
+                     [[_fmt(r.get("params")), _fmt(metric(r, key)), _fmt(co2(r)), _fmt(r.get("generation")),
+                       f"<code>{escape(str(r.get('network')))}</code>"] for r in front], numeric={0, 1, 2, 3})
+    return (f"<section><h2>Pareto front: {escape(title)} vs parameters</h2><p class=muted>Every trained candidate, "
+            f"coloured by {colour}; circled: no other candidate is both as good in {escape(title)} and "
+            "smaller.</p>"
+            f'<img alt="{escape(title)} vs parameters" src="{_png(fig)}"><details><summary>the {len(front)} '
+            f"non-dominated candidates</summary>{members}</details>{_own_front(run)}</section>")
+
+
 def render(run: RunData) -> str:
     """The report page of ``run`` as HTML text."""
     best = best_records(run)
@@ -295,14 +328,7 @@ def render(run: RunData) -> str:
     side_by_side = len(run.names) <= 1  # one panel: the plot and the cost table share a row
     parts.append(f"<div class=row>{convergence}{_cost(run)}</div>" if side_by_side else convergence)
     fig, front, colour = front_figure(run)
-    key = accuracy_key(run)[0]
-    members = _table(["params", escape(key.replace("_", " ")), "CO2 (kg)", "generation", "network"],
-                     [[_fmt(r.get("params")), _fmt(metric(r, key)), _fmt(co2(r)), _fmt(r.get("generation")),
-                       f"<code>{escape(str(r.get('network')))}</code>"] for r in front], numeric={0, 1, 2, 3})
-    parts.append(f"<section><h2>Pareto front: accuracy vs parameters</h2><p class=muted>Every trained candidate, "
-                 f"coloured by {colour}; circled: no other candidate is both as accurate and smaller.</p>"
-                 f'<img alt="accuracy vs parameters" src="{_png(fig)}"><details><summary>the {len(front)} '
-                 f"non-dominated candidates</summary>{members}</details>{_own_front(run)}</section>")
+    parts.append(_front_section(run, fig, front, colour))
     archs = "".join(_architecture(run, i, r) for i, r in enumerate(best, 1))
     parts.append(f"<section><h2>Best architectures</h2>{archs or '<p class=muted>No trained network yet.</p>'}"
                  "</section>")

@@ -1,5 +1,6 @@
 """What a run report shows, taken from a run's files (``evokit.runtime.run.directory.read_run``): the
-best candidates, the accuracy-vs-parameters front of every trained candidate, and the search cost.
+best candidates, the headline-vs-parameters front of every trained candidate (the headline metric
+of the run's task: accuracy for classification, R² for regression), and the search cost.
 
 Finished runs are described by their ``summary.json``; unfinished ones (killed, or still running)
 by what their ``candidates.jsonl`` and ``generations.csv`` hold so far.
@@ -10,14 +11,16 @@ import math
 from collections import Counter
 from typing import Any
 
+from evokit import tasks
 from evokit.pareto import nondominated
 from evokit.runtime.run.directory import RunData
+from evokit.tasks import Metric
 
 TOP = 3
 """How many of the best architectures a report draws."""
 
 Point = tuple[dict[str, Any], float, float]
-"""A trained candidate on the accuracy-vs-parameters plane: (record, accuracy, parameters)."""
+"""A trained candidate on the headline-vs-parameters plane: (record, headline metric, parameters)."""
 
 
 def is_finite(value: Any) -> bool:
@@ -73,12 +76,21 @@ def best_records(run: RunData, n: int = TOP) -> list[dict[str, Any]]:
     return ranked[:n]
 
 
+def headline(run: RunData) -> Metric:
+    """The metric the report leads with: the headline of the run's task (``run.task``), or
+    classification's (accuracy) when the run's files do not say which task it had."""
+    return tasks.get(run.task or "classification").headline
+
+
 def accuracy_key(run: RunData) -> tuple[str, float]:
-    """What the front plots on its y axis, and its weight: validation accuracy, else the first
-    objective."""
-    if any(is_finite(r.get("val_accuracy")) for r in run.records):
-        return "val_accuracy", 1.0
-    return (run.names[0], run.weights[0]) if run.names else ("val_accuracy", 1.0)
+    """What the front plots on its y axis, and its weight (+1 maximised, -1 minimised): the
+    validation headline of the run's task (``val_accuracy``, ``val_r2``; :func:`headline`), else
+    the first objective."""
+    metric = headline(run)
+    key = metric.key("val_")
+    if any(is_finite(r.get(key)) for r in run.records):
+        return key, 1.0 if metric.higher_is_better else -1.0
+    return (run.names[0], run.weights[0]) if run.names else (key, 1.0 if metric.higher_is_better else -1.0)
 
 
 def metric(record: dict[str, Any], key: str) -> Any:
@@ -98,7 +110,8 @@ def co2(record: dict[str, Any]) -> float | None:
 
 def accuracy_front(run: RunData) -> tuple[str, list[Point], list[Point]]:
     """The accuracy key (:func:`accuracy_key`), every trained candidate as a :data:`Point`, and
-    the non-dominated ones (no other is both as accurate and as small), sorted by parameters."""
+    the non-dominated ones (no other is both as good in that metric and as small), sorted by
+    parameters."""
     key, weight = accuracy_key(run)
     points = [(r, float(metric(r, key)), float(r["params"])) for r in trained_networks(run)
               if is_finite(metric(r, key)) and is_finite(r.get("params"))]

@@ -16,6 +16,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from evokit.errors import invalid
 from evokit.params import Configurable
 
 
@@ -27,10 +28,26 @@ class Head(NamedTuple):
 
 
 class Metric(NamedTuple):
-    """A metric by its name without a split prefix (``accuracy``, ``loss``) and its direction."""
+    """A metric by its name without a split prefix (``accuracy``, ``r2``) and its direction, with
+    how the report and the CLI show it: ``label`` names it in sentences (``test R²: 0.49``; the
+    name when empty), ``short`` in narrow column headers (``val_acc``; the label when empty), and
+    ``percent`` says its values are fractions shown as percentages (accuracy)."""
 
     name: str
     higher_is_better: bool
+    label: str = ""
+    short: str = ""
+    percent: bool = False
+
+    @property
+    def title(self) -> str:
+        """How sentences name the metric: ``label``, else ``name``."""
+        return self.label or self.name
+
+    @property
+    def abbreviation(self) -> str:
+        """How narrow column headers name the metric: ``short``, else :attr:`title`."""
+        return self.short or self.title
 
     def key(self, prefix: str = "val_") -> str:
         """The metric's key in an Evaluation's metrics (``val_accuracy``) or a test score (``test_...``)."""
@@ -46,9 +63,15 @@ class Task(Configurable, ABC):
       one module per task, registered by one line in ``evokit/tasks/__init__.py``.
     * ``head(n_outputs)`` is the network's output layer (activation, units); ``add_head`` asks
       it each time an encoding decodes a genotype into a NetSpec.
-    * ``loss()`` is the loss a model is compiled with: a name Keras 3 knows or a
+    * ``loss()`` is the loss a model is compiled with by default: a name Keras 3 knows or a
       ``keras.losses`` object. Asked once per model (or per traced graph), just before training;
       predictions of a model trained with it are what ``score`` expects.
+    * ``losses`` names the losses a ``TrainingConfig(loss=...)`` may choose instead (Keras 3
+      names, e.g. ``("mse", "mae", "huber")``); ``()`` when the task offers no choice.
+      ``training_loss(name)`` resolves the choice (None: ``loss()``) and raises ConfigError
+      naming ``loss`` and the allowed names otherwise; the trainer and the objectives' ``setup``
+      (when a search meets its data) call it. ``score``'s ``loss`` stays the default loss
+      whatever was chosen, so validation losses compare across choices.
     * ``score(y_true, y_pred, prefix)`` scores predictions with NumPy alone: a dict of plain
       floats keyed ``prefix + metric`` (``val_accuracy``, ``val_loss``), always holding ``loss``
       (the loss as ``loss()`` computes it: early stopping watches ``val_loss``) and the headline.
@@ -73,6 +96,7 @@ class Task(Configurable, ABC):
 
     name: str = "task"
     stratified: bool = False
+    losses: tuple[str, ...] = ()
 
     def __init__(self) -> None:
         """A task without settings (the built-in ones); a task with settings takes them as keywords."""
@@ -84,6 +108,17 @@ class Task(Configurable, ABC):
     @abstractmethod
     def loss(self) -> Any:
         """The Keras 3 loss to compile with: a name (``"mse"``) or a ``keras.losses`` object."""
+
+    def training_loss(self, name: str | None = None) -> Any:
+        """The loss to compile with: :meth:`loss` for None, else ``name`` if it is one of
+        :attr:`losses`; ConfigError naming ``loss`` otherwise."""
+        if name is None:
+            return self.loss()
+        if name not in self.losses:
+            allowed = (f"expected one of {', '.join(map(repr, self.losses))} for a {self.name} task"
+                       if self.losses else f"a {self.name} task trains with its own loss only (loss=None)")
+            raise invalid("loss", name, f"{allowed} (None: {self.loss()!r})")
+        return name
 
     @abstractmethod
     def score(self, y_true: np.ndarray, y_pred: np.ndarray, prefix: str = "val_") -> dict[str, float]:

@@ -22,6 +22,7 @@ class Classification(Task):
 
     name = "classification"
     stratified = True
+    losses = ("sparse_categorical_crossentropy",)
 
     def head(self, n_outputs: int) -> Head:
         return Head("softmax", n_outputs)
@@ -37,7 +38,7 @@ class Classification(Task):
 
     @property
     def headline(self) -> Metric:
-        return Metric("accuracy", higher_is_better=True)
+        return Metric("accuracy", higher_is_better=True, short="acc", percent=True)
 
     def n_outputs(self, y: np.ndarray, classes: tuple) -> int:
         return len(classes)

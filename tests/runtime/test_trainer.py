@@ -198,12 +198,12 @@ def test_regression_trains_with_its_tasks_loss_and_is_scored_by_it(trace_once):
     g = ek.netspec.Graph(data.input_shape)
     spec = ek.encodings.add_head(g, g.add(ek.netspec.Dense(8, "tanh"), g.input), data.n_outputs, data.task)
     ev = train(spec, data, ek.TrainingConfig(epochs=3, learning_rate=0.01, trace_once=trace_once), seed=0)
-    assert ev.status == "ok" and set(ev.metrics) == {"val_loss", "loss"}
+    assert ev.status == "ok" and set(ev.metrics) == {"loss", "val_loss", "val_mse", "val_mae", "val_rmse", "val_r2"}
     assert ev.history["loss"][-1] < ev.history["loss"][0]
     model = ev.model()
     assert ev.metrics["val_loss"] == pytest.approx(task.score(data.y_val, predict(model, data.x_val))["val_loss"],
                                                    rel=1e-5)
-    assert set(score_test_split(model, data)) == {"test_loss"}
+    assert set(score_test_split(model, data)) == {"test_loss", "test_mse", "test_mae", "test_rmse", "test_r2"}
 
 
 def test_one_forward_pass_helper_eager_or_traced_gives_the_same_outputs(small_digits):

@@ -95,6 +95,16 @@ def test_score_holds_the_loss_keras_computes_and_the_headline(name):
 
 
 @pytest.mark.parametrize("name", NAMES)
+def test_the_losses_a_task_offers_are_keras_losses_and_others_are_refused(name):
+    task = tasks.get(name)
+    assert task.training_loss(None) == task.loss()
+    for loss in task.losses:
+        assert task.training_loss(loss) == loss and callable(keras.losses.get(loss))
+    with pytest.raises(ConfigError, match=r"^loss='no_such_loss' is invalid: "):
+        task.training_loss("no_such_loss")
+
+
+@pytest.mark.parametrize("name", NAMES)
 def test_loss_trains_a_keras_model_with_the_head(name):
     task, case = tasks.get(name), CASES[name]
     y, _, classes = task.targets(case["raw"])

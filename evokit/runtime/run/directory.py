@@ -30,6 +30,7 @@ from typing import Any, Iterable, Sequence
 
 import numpy as np
 
+from evokit import tasks
 from evokit.errors import ConfigError
 from evokit.runtime.run.checkpoint import load_checkpoint
 from evokit.runtime.run.files import append_durably, fsync_directory, write_atomically
@@ -280,6 +281,7 @@ class RunData:
     ``config`` and ``summary`` are ``config.json`` and ``summary.json`` (``summary`` is None
     while the run is unfinished); ``rows`` the rows of ``generations.csv``; ``records`` those of
     ``candidates.jsonl``; ``names`` and ``weights`` the objectives' names and DEAP weights;
+    ``task`` the name of the data's task (see :func:`run_task`; None when the files do not say);
     ``notes`` what could not be read.
     """
 
@@ -291,6 +293,7 @@ class RunData:
     names: list[str] = field(default_factory=list)
     weights: list[float] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    task: str | None = None
 
     @property
     def finished(self) -> bool:
@@ -329,12 +332,35 @@ def read_run(run_dir: str | os.PathLike) -> RunData:
         if skipped:
             run.notes.append(f"{skipped} line(s) of candidates.jsonl could not be read (cut short?) and were skipped.")
     run.names, run.weights = _objectives(run)
+    run.task = run_task(run.config, [*run.records, (run.summary or {}).get("test_scores") or {}])
     return run
+
+
+def run_task(config: dict[str, Any], scored: Sequence[dict[str, Any]] = ()) -> str | None:
+    """The name of a run's task (a registered one), read from what its files hold: ``config.json``'s
+    ``task``, else the task in its Dataset repr (``Dataset('diabetes', regression, ...)``), else
+    the first registered task whose headline metric (``val_r2``, ``test_accuracy`` ...) a record
+    of ``scored`` (candidate records, test scores) holds; None when none says (a run whose data
+    is named, e.g. ``"digits"``, that has trained nothing yet)."""
+    names = tasks.names()
+    recorded = config.get("task")
+    if isinstance(recorded, str) and recorded in names:
+        return recorded
+    found = re.match(r"""Dataset\((?:'[^']*'|"[^"]*"), (\w+),""", str(config.get("data") or ""))
+    if found and found.group(1) in names:
+        return found.group(1)
+    keys = {key for record in scored if isinstance(record, dict) for key in record}
+    for name in names:
+        headline = tasks.get(name).headline
+        if headline.key("val_") in keys or headline.key("test_") in keys:
+            return name
+    return None
 
 
 def _objectives(run: RunData) -> tuple[list[str], list[float]]:
     """Objective names and DEAP weights, from config.json's reprs (``Name(name='x', weight=1.0)``),
-    else from the columns of generations.csv or the first record's fitness."""
+    else from the columns of generations.csv or the first record's fitness (then maximised when a
+    task's headline that is higher-is-better, like ``val_r2``, or an accuracy or score)."""
     names, weights = [], []
     for text in run.config.get("objectives") or []:
         found = re.search(r"name='([^']*)'.*?weight=([-+0-9.eE]+)", str(text))
@@ -347,4 +373,5 @@ def _objectives(run: RunData) -> tuple[list[str], list[float]]:
         names = objective_columns(run.rows[0])
     elif run.records:
         names = list(run.records[0].get("fitness") or {})
-    return names, [1.0 if ("accuracy" in n or "score" in n) else -1.0 for n in names]
+    higher = {tasks.get(t).headline.key("val_") for t in tasks.names() if tasks.get(t).headline.higher_is_better}
+    return names, [1.0 if (n in higher or "accuracy" in n or "score" in n) else -1.0 for n in names]

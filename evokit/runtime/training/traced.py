@@ -457,9 +457,10 @@ _GRAPHS: "collections.OrderedDict[str, TracedGraph]" = collections.OrderedDict()
 
 def graph_for(p: Plan, config: TrainingConfig, task: str | tasks.Task) -> TracedGraph:
     """The cached graph of ``p``'s signature for these settings and task (a name or a Task;
-    built and compiled with the task's loss on a miss)."""
+    built and compiled with the loss ``config`` chooses among the task's on a miss)."""
     task = tasks.get(task)
-    key = "|".join([keras.config.backend(), p.signature, config.optimizer, repr(config.learning_rate), repr(task)])
+    key = "|".join([keras.config.backend(), p.signature, config.optimizer, repr(config.learning_rate), repr(task),
+                    repr(config.loss)])
     graph = _GRAPHS.pop(key, None)
     if graph is None:
         graph = TracedGraph(p, config, task)
