@@ -67,6 +67,7 @@ ENCODINGS: dict[str, str] = {
     "deepga": "evokit.encodings.deepga:DeepGA",
     "binary": "evokit.encodings.binary:Binary",
     "real": "evokit.encodings.real:Real",
+    "textcnn": "evokit.encodings.textcnn:TextCNN",
     "permutation": "evokit.encodings.permutation:Permutation",
     "grouping": "evokit.encodings.grouping:Grouping",
     "tree": "evokit.encodings.tree:Tree",
@@ -90,6 +91,9 @@ ALGORITHMS: dict[str, str] = {
 OBJECTIVES: dict[str, str] = {
     "accuracy": "evokit.fitness.accuracy:ValidationAccuracy",
     "loss": "evokit.fitness.accuracy:ValidationLoss",
+    "r2": "evokit.fitness.regression:ValidationR2",
+    "mae": "evokit.fitness.regression:ValidationMAE",
+    "rmse": "evokit.fitness.regression:ValidationRMSE",
     "params": "evokit.fitness.complexity:ParameterCount",
     "flops": "evokit.fitness.complexity:FLOPs",
     "co2": "evokit.fitness.carbon:CO2",
@@ -140,9 +144,9 @@ TRUSTED_KEYS: dict[str, tuple[str, ...]] = {"evaluator": ("address", "cluster_kw
 TOP_LEVEL = ("description", "seed", "run_dir", "final_training", "hall_of_fame", "overwrite", "data", "encoding",
              "objectives", "constraints", "algorithm", "budget", "evaluator")
 DATA_KEYS = ("name", "path", "target", "header", "delimiter", "task", "seed", "val_size", "test_size", "scale",
-             "n_train", "n_val")
+             "n_train", "n_val", "kind", "text_column", "vocab_size", "sequence_length")
 BUDGET_KEYS = ("generations", "evaluations", "seconds", "target")
-TRAINING_KEYS = ("epochs", "batch_size", "optimizer", "learning_rate", "early_stopping", "trace_once")
+TRAINING_KEYS = ("epochs", "batch_size", "optimizer", "learning_rate", "early_stopping", "trace_once", "loss")
 
 
 def load(path: str | Path, allow_imports: bool = False) -> Any:
@@ -443,7 +447,10 @@ def build_constraints(section: Any, path: str = "constraints", imports: Imports 
 def build_data(section: Any, seed: Any = 0, base_dir: str | Path | None = None, path: str = "data") -> Any:
     """The dataset: an embedded one's name (``name``), or a CSV/NPZ file (``path``), optionally
     split with other sizes (``val_size``, ``test_size``), unscaled (``scale``) or subsampled
-    (``n_train``, ``n_val``). Only a bare ``name`` stays a name (the search loads it with its seed)."""
+    (``n_train``, ``n_val``). Only a bare ``name`` stays a name (the search loads it with its seed).
+    Texts: ``path`` of a CSV with ``text_column`` (and ``target``, default ``"label"``) or of a
+    folder with ``kind = "text_folder"``, tokenized with ``vocab_size`` / ``sequence_length``
+    (:mod:`evokit.datafiles`)."""
     from evokit import datasets
 
     if isinstance(section, str):
@@ -452,7 +459,8 @@ def build_data(section: Any, seed: Any = 0, base_dir: str | Path | None = None, 
         raise ConfigError(f"{path}={section!r} is invalid: expected a table ([data]) or a dataset name")
     _check_keys(path, section, DATA_KEYS)
     if "name" in section and "path" in section:
-        raise ConfigError(f"{path}: give either name (an embedded dataset) or path (a CSV or NPZ file), not both")
+        raise ConfigError(f"{path}: give either name (an embedded dataset) or path (a CSV or NPZ file, or a folder "
+                          "of texts), not both")
     if "path" not in section:
         for key in FILE_ONLY_KEYS:
             if key in section:
@@ -474,7 +482,8 @@ def build_data(section: Any, seed: Any = 0, base_dir: str | Path | None = None, 
         if subset:
             data = data.subset(**subset, seed=options["seed"])
     except (ConfigError, DataError) as exc:
-        raise type(exc)(_with_path(path, str(exc), section)) from exc
+        message = str(exc)  # the data file's reader names its keys with the path already
+        raise type(exc)(message if message.startswith(f"{path}.") else _with_path(path, message, section)) from exc
     return data
 
 

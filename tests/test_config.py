@@ -14,7 +14,8 @@ from evokit.errors import ConfigError, DataError
 ROOT = Path(__file__).parent.parent
 EXAMPLES = sorted((ROOT / "examples" / "configs").glob("*.toml"))
 EXPECTED = {"deepga": ("DeepGA", "GA", 1), "neat": ("NEAT", "NEAT", 1), "pso": ("Real", "PSO", 1),
-            "gp": ("Tree", "GP", 1), "nsga2_co2": ("DeepGA", "NSGA2", 3)}
+            "gp": ("Tree", "GP", 1), "nsga2_co2": ("DeepGA", "NSGA2", 3), "regression": ("DeepGA", "GA", 1),
+            "textcnn": ("TextCNN", "NSGA2", 2), "deepnewt": ("TextCNN", "GA", 1)}
 
 
 def test_there_is_one_example_config_per_search_style():
@@ -433,3 +434,43 @@ def test_the_schema_documents_every_type_and_every_key():
                         "accuracy", "loss"):
                     continue  # the Python-only client; weighted_sum's terms/scales; the training keys' own table
                 assert f"`{param}`" in section, f"docs/config.md: {name}: key {param!r} is not documented"
+
+
+# --- [data] for texts (issue 19) ------------------------------------------------------------
+
+def test_data_texts_from_a_csv_or_a_folder_and_the_languages_name(tmp_path):
+    rows = ["review,label"] + [f'"{w}, {w} film",{lab}' for lab, ws in (("pos", "good fun great"), ("neg", "dull bad slow"))
+                               for w in ws.split() * 5]
+    (tmp_path / "reviews.csv").write_text("\n".join(rows) + "\n")
+    data = config.from_dict({"data": {"path": "reviews.csv", "text_column": "review", "vocab_size": 5,
+                                      "sequence_length": 3, "n_train": 10}}, base_dir=tmp_path).data
+    assert data.vocab_size == 5 and data.input_shape == (3,) and len(data.y_train) == 10
+    assert data.classes == ("neg", "pos") and data.name == "reviews"
+    for i, row in enumerate(rows[1:]):
+        text, label = row.rsplit(",", 1)
+        (tmp_path / "corpus" / label).mkdir(parents=True, exist_ok=True)
+        (tmp_path / "corpus" / label / f"{i}.txt").write_text(text.strip('"'))
+    folder = config.loads('[data]\npath = "corpus"\nkind = "text_folder"\nseed = 2\n', base_dir=tmp_path).data
+    assert folder.name == "corpus" and folder.vocab_size == 2 + 7  # six words and "film"
+    assert config.build_data({"name": "languages"}) == "languages"  # a bare name: the search loads it
+
+
+@pytest.mark.parametrize("section, error, message", [
+    ({"name": "languages", "vocab_size": 10}, ConfigError, r"^data\.vocab_size: applies to a data file"),
+    ({"name": "digits", "kind": "text_folder"}, ConfigError, r"^data\.kind: applies to a data file"),
+    ({"path": "reviews.csv", "text_column": "review", "vocab_size": 2}, ConfigError,
+     r"^data\.vocab_size=2 is invalid: expected an integer >= 3"),
+    ({"path": "reviews.csv", "text_column": "review", "sequence_length": 0}, ConfigError,
+     r"^data\.sequence_length=0 is invalid"),
+    ({"path": "reviews.csv", "text_column": "body"}, ConfigError,
+     r"^data\.text_column='body' is invalid: expected one of the columns 'review', 'label'"),
+    ({"path": "reviews.csv", "text_column": "review", "target": "stars"}, ConfigError,
+     r"^data\.target='stars' is invalid: expected one of the columns"),
+    ({"path": "reviews.csv", "kind": "text_folder"}, ConfigError, r"^data\.path='reviews.csv' is invalid: no such folder"),
+    ({"path": "reviews.csv", "text_column": "review"}, DataError,
+     r"^data: labels=<labels where class 'neg' has 1 sample\(s\)> is invalid"),
+])
+def test_bad_text_data_keys_name_the_key(tmp_path, section, error, message):
+    (tmp_path / "reviews.csv").write_text('review,label\n"good, fun",pos\n"bad",neg\n"great",pos\n"fine",pos\n')
+    with pytest.raises(error, match=message):
+        config.build_data(section, base_dir=tmp_path)

@@ -343,5 +343,5 @@ def test_a_thousand_random_configs_build_or_fail_naming_their_field_and_run_noth
     assert counts["built"] + counts["ConfigError"] + counts["DataError"] == CASES
     assert counts["refused: module outside evokit (no opt-in)"] > 50
     assert counts["refused: not a class of the section's base"] > 50
-    assert counts["built"] > 20  # valid documents are among them: the fuzz reaches the constructors
+    assert counts["built"] > 10  # valid documents are among them: the fuzz reaches the constructors
     assert seconds < 30

@@ -160,14 +160,15 @@ def finish_and_check(run_dir, reference, reference_stats):
     assert len(records) == sum(row["evaluated"] for row in load_checkpoint(run_dir)["rows"])
 
 
-def test_kill_9_five_times_by_progress_then_resume_matches(tmp_path, reference, reference_stats):
-    """One run killed five times: after trainings, halfway through an append of candidates.jsonl and
-    between moving the old checkpoint aside and writing the new one; it ends as if never killed,
-    with the same counts in summary.json (cache hits included)."""
+def test_kill_9_three_times_by_progress_then_resume_matches(tmp_path, reference, reference_stats):
+    """One run killed three times: after trainings, halfway through an append of candidates.jsonl
+    and between moving the old checkpoint aside and writing the new one; it ends as if never
+    killed, with the same counts in summary.json (cache hits included). The slow suite kills at
+    20 moments."""
     rng = random.Random(0)
-    moments = [("train", 2), ("append", 1), ("checkpoint", 1), ("train", 3), ("append", 2)]
+    moments = [("train", 2), ("append", 1), ("checkpoint", 1)]
     kills = sum(kill_at(tmp_path, moment, rng) for moment in moments)
-    assert kills >= 4
+    assert kills >= 2
     finish_and_check(tmp_path, reference, reference_stats)
 
 
