@@ -16,7 +16,9 @@ On the embedded ``languages`` set, per seed, in one run:
 * **(c) Lamarckian DeepNEWT**: the same GA with ``lamarckian=True``: each candidate is trained one
   epoch by backpropagation from its carried weights, which are written back into the genotype.
 
-Run: ``python benchmarks/textcnn_vs_kim.py [--seeds 0 1 2] [--seconds 180] [--quick]``.
+Run: ``python benchmarks/textcnn_vs_kim.py [--seeds 0 1 2] [--seconds 180] [--quick]``;
+``--sweep-sigma 0.1 0.02 0.005 [--sweep-indpb 0.05 1.0] --seconds 60`` runs DeepNEWT alone for each
+mutation setting instead.
 """
 from __future__ import annotations
 
@@ -64,9 +66,10 @@ def backprop_search(data: Any, seed: int, seconds: float, cap: int) -> dict[str,
             "network": chosen.description}
 
 
-def deepnewt_search(data: Any, seed: int, seconds: float, lamarckian: bool = False) -> dict[str, Any]:
-    encoding = ek.encodings.TextCNN(mode="weights", embedding_dims=(4, 8), widths=(2, 3), filters=(4, 8), sigma=0.1,
-                                    lamarckian=lamarckian)
+def deepnewt_search(data: Any, seed: int, seconds: float, lamarckian: bool = False, sigma: float = 0.1,
+                    indpb: float | None = None, evolve_embedding: bool = True) -> dict[str, Any]:
+    encoding = ek.encodings.TextCNN(mode="weights", embedding_dims=(4, 8), widths=(2, 3), filters=(4, 8), sigma=sigma,
+                                    indpb=indpb, lamarckian=lamarckian, trainable_embedding=evolve_embedding)
     search = ek.Search(encoding=encoding, objectives=ek.fitness.ValidationAccuracy(epochs=1),
                        algorithm=ek.algorithms.GA(population=40, generations=100_000), data=data, seed=seed,
                        budget=ek.Budget(seconds=seconds), progress=False)
@@ -74,6 +77,7 @@ def deepnewt_search(data: Any, seed: int, seconds: float, lamarckian: bool = Fal
     result = search.run()
     elapsed = time.perf_counter() - start
     return {"test": result.test_scores["test_accuracy"], "params": result.best.params, "time": elapsed,
+            "val": result.best.values["val_accuracy"],
             "evaluated": result.stats["evaluated"], "rate": result.stats["evaluated"] / elapsed,
             "generations": result.stats["generations"], "network": result.best.description}
 
@@ -110,12 +114,31 @@ def report(rows: list[dict[str, Any]]) -> None:
     print(f"(a) - Kim: {gap.mean():+.3f} ± {gap.std():.3f} accuracy points x100 = {100 * gap.mean():+.1f}")
 
 
+def sweep(seed: int, seconds: float, sigmas: list[float], indpbs: list[float]) -> None:
+    """DeepNEWT alone, one search per (embedding evolved or fixed, sigma, indpb): how the genes
+    evolved and the mutation's scale decide how far gradient-free evolution gets in the same time."""
+    data = ek.datasets.load("languages", seed=seed)
+    print(f"{'embedding':>9} {'sigma':>6} {'indpb':>6} {'val acc':>8} {'test acc':>8} {'candidates':>10} {'per s':>6}")
+    for evolve in (True, False):
+        for sigma in sigmas:
+            for indpb in indpbs:
+                r = deepnewt_search(data, seed, seconds, sigma=sigma, indpb=indpb, evolve_embedding=evolve)
+                print(f"{'evolved' if evolve else 'fixed':>9} {sigma:>6} {indpb:>6} {r['val']:>8.3f} {r['test']:>8.3f} "
+                      f"{r['evaluated']:>10} {r['rate']:>6.0f}", flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--seconds", type=float, default=180.0, help="wall-clock budget of each search")
     parser.add_argument("--quick", action="store_true", help="one seed, 20 s searches (a smoke run)")
+    parser.add_argument("--sweep-sigma", type=float, nargs="+", default=None,
+                        help="instead: DeepNEWT alone on the first seed, one search per sigma (and --sweep-indpb)")
+    parser.add_argument("--sweep-indpb", type=float, nargs="+", default=[0.05])
     args = parser.parse_args()
+    if args.sweep_sigma:
+        sweep(args.seeds[0], args.seconds, args.sweep_sigma, args.sweep_indpb)
+        return
     seeds, seconds = ([args.seeds[0]], 20.0) if args.quick else (args.seeds, args.seconds)
     rows = []
     for seed in seeds:

@@ -35,6 +35,9 @@ from evokit.netspec import Concat, Conv1D, Dense, Dropout, Embedding, GlobalPool
 from evokit.netspec.weights import weight_arrays
 
 MODES = ("architecture", "weights")
+FIXED_EMBEDDING_SEED = 0
+"""The weights mode with ``trainable_embedding=False``: every genotype carries the same embedding
+table, drawn from this seed, which variation leaves alone."""
 BRANCH_GENES = ("on", "width", "filters")
 
 
@@ -102,8 +105,10 @@ class TextCNN(Encoding):
         units: the choices of a hidden dense layer's width before the head, 0 for none; None
             means ``(0, 32, 64)``, or ``(0,)`` in the weights mode, which has no hidden layer.
         dropouts: the choices of the dropout rate before the head.
-        trainable_embedding: False keeps the embedding fixed in training (its seeded or carried
-            values).
+        trainable_embedding: False keeps the embedding fixed: in training (its seeded or carried
+            values), and in the weights mode in evolution too (every genotype carries one table,
+            drawn from :data:`FIXED_EMBEDDING_SEED`, that variation leaves alone: far fewer genes
+            to evolve).
         lamarckian: weights mode only: train each network for the objective's epochs from its
             carried weights and write the trained weights back into the genotype.
         sigma, indpb: Gaussian mutation of the weights (standard deviation; probability per
@@ -205,11 +210,12 @@ class TextCNN(Encoding):
             return TextCNNGenome(arch)
         draw = np.random.default_rng(rng.getrandbits(64))
         parts = []
-        for shape in self.layout().shapes():
+        for k, shape in enumerate(self.layout().shapes()):
             if len(shape) == 1:
                 parts.append(np.zeros(shape))
-            elif len(shape) == 2 and shape[0] == self.vocab_size_:  # embedding rows: spread tokens apart
-                parts.append(draw.normal(0.0, 1.0, shape))
+            elif k == 0:  # embedding rows spread tokens apart; a fixed table is one for every genotype
+                table = draw if self.trainable_embedding else np.random.default_rng(FIXED_EMBEDDING_SEED)
+                parts.append(table.normal(0.0, 1.0, shape))
             else:  # Glorot normal
                 fan_in, fan_out = math.prod(shape[:-1]), shape[-1]
                 parts.append(draw.normal(0.0, math.sqrt(2.0 / (fan_in + fan_out)), shape))
@@ -292,10 +298,11 @@ class TextCNN(Encoding):
     # -- variation, distance, display ---------------------------------------------------------------
 
     def register(self, toolbox: base.Toolbox) -> None:
-        toolbox.register("mate", _mate, alpha=self.alpha)
+        fixed = 0 if self.mode == "architecture" or self.trainable_embedding else math.prod(self.layout().shapes()[0])
+        toolbox.register("mate", _mate, alpha=self.alpha, fixed=fixed)
         indpb = self.indpb if self.indpb is not None else 0.05
         toolbox.register("mutate", _mutate, up=self.upper(), arch_indpb=1.0 / len(self.upper()),
-                         sigma=self.sigma, indpb=indpb)
+                         sigma=self.sigma, indpb=indpb, fixed=fixed)
 
     def distance(self, a: TextCNNGenome, b: TextCNNGenome) -> float:
         """Architecture genes that differ, plus the RMS difference of the weights (weights mode)."""
@@ -353,23 +360,25 @@ class TextCNN(Encoding):
             raise GenotypeError("genotype.weights is invalid: expected finite numbers")
 
 
-def _mate(a: TextCNNGenome, b: TextCNNGenome, alpha: float) -> tuple[TextCNNGenome, TextCNNGenome]:
-    """DEAP's two-point crossover on the architecture genes and blend crossover on the weights."""
+def _mate(a: TextCNNGenome, b: TextCNNGenome, alpha: float, fixed: int = 0) -> tuple[TextCNNGenome, TextCNNGenome]:
+    """DEAP's two-point crossover on the architecture genes and blend crossover on the weights
+    (after the first ``fixed``: a fixed embedding table)."""
     if len(a.arch) >= 2:
         tools.cxTwoPoint(a.arch, b.arch)
     if a.weights.size and a.weights.size == b.weights.size:
-        a.weights, b.weights = a.weights.astype(np.float64), b.weights.astype(np.float64)
-        tools.cxBlend(a.weights, b.weights, alpha)
-        a.weights, b.weights = a.weights.astype(np.float32), b.weights.astype(np.float32)
+        wa, wb = a.weights.astype(np.float64), b.weights.astype(np.float64)
+        tools.cxBlend(wa[fixed:], wb[fixed:], alpha)  # views: blended in place
+        a.weights, b.weights = wa.astype(np.float32), wb.astype(np.float32)
     return a, b
 
 
 def _mutate(genome: TextCNNGenome, up: list[int], arch_indpb: float, sigma: float,
-            indpb: float) -> tuple[TextCNNGenome]:
-    """DEAP's ``mutUniformInt`` on the architecture genes and ``mutGaussian`` on the weights."""
+            indpb: float, fixed: int = 0) -> tuple[TextCNNGenome]:
+    """DEAP's ``mutUniformInt`` on the architecture genes and ``mutGaussian`` on the weights
+    (after the first ``fixed``)."""
     tools.mutUniformInt(genome.arch, low=0, up=up, indpb=arch_indpb)
     if genome.weights.size:
         weights = genome.weights.astype(np.float64)
-        tools.mutGaussian(weights, mu=0.0, sigma=sigma, indpb=indpb)
+        tools.mutGaussian(weights[fixed:], mu=0.0, sigma=sigma, indpb=indpb)
         genome.weights = weights.astype(np.float32)
     return (genome,)

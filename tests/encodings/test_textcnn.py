@@ -145,3 +145,19 @@ def test_lamarckian_writes_trained_weights_back(tokens):
     assert not np.array_equal(carried, genome.weights)  # trained from its own weights, written back
     after = predict(spec, encoding.weights(genome, spec), tokens.x_val)
     assert task.score(tokens.y_val, after)["val_loss"] == pytest.approx(loss, rel=1e-4) and loss < before
+
+
+def test_a_fixed_embedding_is_one_table_that_variation_leaves_alone():
+    from evokit.deap_toolbox import genotype_toolbox
+
+    encoding = sized("weights", trainable_embedding=False)
+    table = VOCAB * 8
+    random.seed(3)
+    tb = genotype_toolbox(encoding, (1.0,))
+    a, b = tb.individual(), tb.individual()
+    assert np.array_equal(a.weights[:table], b.weights[:table])
+    before = a.weights.copy()
+    a, b = tb.mate(a, b)
+    (a,) = tb.mutate(a)
+    assert np.array_equal(a.weights[:table], before[:table]) and not np.array_equal(a.weights[table:], before[table:])
+    assert not encoding.decode(a, (LENGTH,), CLASSES).nodes[0].layer.trainable
