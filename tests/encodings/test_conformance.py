@@ -63,7 +63,7 @@ def test_random_genotypes_decode_to_valid_specs_with_keras_parity(name):
     rng = random.Random(0)
     for shape, n_out in shapes(name):
         encoding = make(name, shape, n_out)
-        for _ in range(200):
+        for _ in range(100):
             genotype = encoding.random(rng)
             spec = encoding.decode(genotype, shape, n_out, "classification").validate()
             assert spec.output_shape == (n_out,)
