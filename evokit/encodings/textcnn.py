@@ -262,12 +262,11 @@ class TextCNN(Encoding):
         dim = self.embedding_dims[genotype.arch[0]]
         convs = [i for i, node in enumerate(spec.nodes) if isinstance(node.layer, Conv1D)]
         out: dict[int, dict] = {0: {"embeddings": emb[:, :dim]}}
-        rows = []
         for i, (slot, _, f) in zip(convs, self.branches(genotype)):
             w = spec.nodes[i].layer.kernel[0]
             kernel, bias = arrays[1 + 2 * slot], arrays[2 + 2 * slot]
             out[i] = {"kernel": kernel[:w, :dim, :f], "bias": bias[:f]}
-            rows.extend(range(slot * kernel.shape[2], slot * kernel.shape[2] + f))
+        rows = self._head_rows(genotype, arrays[1].shape[2])  # fancy indexing: the kernel is a copy
         out[len(spec.nodes) - 1] = {"kernel": head_kernel[rows], "bias": head_bias}
         return out
 
@@ -293,6 +292,8 @@ class TextCNN(Encoding):
             return  # not this genotype's network
 
     def _head_rows(self, genotype: TextCNNGenome, filters: int) -> list[int]:
+        """The rows of the largest head kernel that the branches that are on use, in their order
+        (branch ``slot``'s ``f`` filters start at row ``slot * filters``)."""
         return [r for slot, _, f in self.branches(genotype) for r in range(slot * filters, slot * filters + f)]
 
     # -- variation, distance, display ---------------------------------------------------------------
