@@ -10,6 +10,8 @@ import argparse
 import json
 import logging
 import math
+import os
+import signal
 import sys
 import time
 import traceback
@@ -40,6 +42,7 @@ MAIN_EXAMPLES = f"""examples:
   evokit report runs/try                   regenerate fitness.png and report.html
   evokit compare deepga neat pso gp --seeds 0 1 2 --evaluations 200 --out runs/cmp
   evokit export runs/try --pareto          the Pareto front's networks as .keras files
+  evokit serve                             job service + live web page on http://127.0.0.1:8000/
 
 {CODES}
 """
@@ -109,7 +112,7 @@ def _parser() -> argparse.ArgumentParser:
                                      description="Neuroevolution on DEAP and Keras: search for small, accurate "
                                                  "neural networks.")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for add in (_add_run, _add_resume, _add_report, _add_compare, _add_export):
+    for add in (_add_run, _add_resume, _add_report, _add_compare, _add_export, _add_serve):
         add(sub, common)
     return parser
 
@@ -131,10 +134,13 @@ def _add_run(sub: Any, common: argparse.ArgumentParser) -> None:
                          description="Run a search: the embedded default (DeepGA on digits) or one described "
                                      "in a TOML config file.", epilog=RUN_EXAMPLES, formatter_class=_FORMATTER)
     run.add_argument("config", nargs="?", default=None,
-                     help="a TOML config file (see docs/config.md); trusted: modules it names are imported")
+                     help="a TOML (or .json) config file (see docs/config.md); trusted unless --safe: modules it "
+                          "names are imported")
     run.add_argument("--run-dir", default=None,
                      help="run directory (default: the config's run_dir, else runs/<name>-<date>-<time>)")
     run.add_argument("--overwrite", action="store_true", help="replace an earlier run in the run directory")
+    run.add_argument("--safe", action="store_true",
+                     help="treat the config as untrusted: its types may name evokit's own classes only (no imports)")
     run.add_argument("--seed", type=int, default=None, help="random seed (default: 0 or the config's)")
     _budget_arguments(run, "generations after the first (default: 10)", "stop after this many networks trained",
                       "stop after this much wall-clock time", "worker processes (default: 1, train in-process)")
@@ -266,7 +272,8 @@ def _search_from_config(args: argparse.Namespace) -> tuple[Any, str]:
         changes["overwrite"] = True
     changes["run_dir"] = str(args.run_dir or config.get("run_dir") or
                              f"runs/{path.stem}-{time.strftime('%Y%m%d-%H%M%S')}")
-    return configs.from_dict(configs.merged(config, **changes), base_dir=path.parent, allow_imports=True), f"{path}"
+    return (configs.from_dict(configs.merged(config, **changes), base_dir=path.parent, allow_imports=not args.safe),
+            f"{path}")
 
 
 def _describe(search: Any, name: str) -> str:
@@ -407,10 +414,61 @@ def _export(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+# --- serve ----------------------------------------------------------------------------------
+
+SERVE_EXAMPLES = """examples:
+  evokit serve                                  http://127.0.0.1:8000, jobs under ./evokit-service
+  evokit serve --root /srv/evokit --jobs 2 --port 8080
+  EVOKIT_TOKEN=$(openssl rand -hex 16) evokit serve --host 0.0.0.0    other hosts: a token is required
+
+The service binds to 127.0.0.1 unless told otherwise; any other address needs a token (--token or
+EVOKIT_TOKEN), which every API call and the event stream must present (Authorization: Bearer TOKEN,
+or ?token=TOKEN). Jobs are `evokit run` processes: they end with the service, and a service started
+again on the same --root resumes them from their checkpoints. See docs/guide/service.md."""
+
+
+def _add_serve(sub: Any, common: argparse.ArgumentParser) -> None:
+    serve = sub.add_parser("serve", parents=[common], help="a job service with a REST API and a live web page",
+                           description="Serve the job service: submit searches, watch them live, stop, resume "
+                                       "and download their models, from a web page or the REST API (/api).",
+                           epilog=SERVE_EXAMPLES, formatter_class=_FORMATTER)
+    serve.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1, this machine only)")
+    serve.add_argument("--port", type=int, default=8000, help="port (default: 8000)")
+    serve.add_argument("--root", default="evokit-service",
+                       help="directory of the job table (jobs.sqlite) and the jobs' files (default: ./evokit-service)")
+    serve.add_argument("--token", default=None, help="API token (default: $EVOKIT_TOKEN; required off loopback)")
+    serve.add_argument("--jobs", type=int, default=1, help="jobs run at a time; the rest wait (default: 1)")
+    serve.add_argument("--max-upload-mb", type=float, default=100.0, help="largest data upload (default: 100 MB)")
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from evokit.service.server import serve
+
+    return serve(host=args.host, port=args.port, root=args.root, token=args.token, max_jobs=args.jobs,
+                 max_upload_mb=args.max_upload_mb, quiet=args.quiet)
+
+
+def _die_with_parent() -> None:
+    """A job of ``evokit serve`` (``EVOKIT_PARENT_PID`` set) dies with the service (Linux's
+    PR_SET_PDEATHSIG); the service resumes it from its checkpoint when it starts again."""
+    parent = os.environ.pop("EVOKIT_PARENT_PID", None)
+    if not parent:
+        return
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # 1 = PR_SET_PDEATHSIG
+    except (OSError, AttributeError):  # not Linux: the job may outlive the service
+        return
+    if str(os.getppid()) != parent:  # the service died before the line above
+        os._exit(EXIT_FAILED)
+
+
 # --- entry point ----------------------------------------------------------------------------
 
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
-    "run": _run, "resume": _resume, "report": _report_command, "compare": _compare, "export": _export}
+    "run": _run, "resume": _resume, "report": _report_command, "compare": _compare, "export": _export,
+    "serve": _serve}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -421,6 +479,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return exc.code if isinstance(exc.code, int) else EXIT_BAD_INPUT
     from evokit import logs
 
+    _die_with_parent()
     with logs.configured(logs.QUIET if args.quiet else logs.VERBOSE if args.verbose else logs.NORMAL):
         return _dispatch(args)
 

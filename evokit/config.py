@@ -48,6 +48,7 @@ from __future__ import annotations
 import copy
 import importlib
 import inspect
+import json
 import math
 import re
 import sys
@@ -73,6 +74,7 @@ ENCODINGS: dict[str, str] = {
     "tree": "evokit.encodings.tree:Tree",
     "neat": "evokit.encodings.graph:NEAT",
     "graph": "evokit.encodings.graph:NEAT",
+    "hyperparameters": "evokit.encodings.hyper:Hyperparameters",
 }
 """``[encoding] type`` -> the encoding class."""
 
@@ -156,10 +158,13 @@ def load(path: str | Path, allow_imports: bool = False) -> Any:
 
 
 def read(path: str | Path) -> dict[str, Any]:
-    """A TOML config file as a dict (raises ConfigError for a missing file or invalid TOML)."""
+    """A config file as a dict: TOML, or JSON when the name ends in ``.json`` (raises ConfigError
+    for a missing file or invalid text)."""
     path = Path(path)
     if not path.is_file():
         raise ConfigError(f"config={str(path)!r} is invalid: no such file")
+    if path.suffix.lower() == ".json":
+        return parse_json(path.read_bytes(), f"config={str(path)!r}")
     try:
         with path.open("rb") as f:
             return tomllib.load(f)
@@ -176,6 +181,20 @@ def loads(text: str, base_dir: str | Path | None = None, allow_imports: bool = F
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"config is invalid: not valid TOML ({exc})") from exc
     return from_dict(config, base_dir=base_dir, allow_imports=allow_imports)
+
+
+def parse_json(text: str | bytes, what: str = "config") -> dict[str, Any]:
+    """A JSON config (the same keys as a TOML one) as a dict; ConfigError naming ``what`` if it is
+    not JSON text holding one object."""
+    try:
+        config = json.loads(text)
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{what} is invalid: not UTF-8 text ({exc})") from exc
+    except ValueError as exc:
+        raise ConfigError(f"{what} is invalid: not valid JSON ({exc})") from exc
+    if not isinstance(config, dict):
+        raise ConfigError(f"{what} is invalid: expected a JSON object of keys, got {type(config).__name__}")
+    return config
 
 
 def from_dict(config: Mapping[str, Any], base_dir: str | Path | None = None, allow_imports: bool = False) -> Any:
@@ -349,8 +368,12 @@ SAFE = Imports()
 
 
 def build_encoding(section: Any, path: str = "encoding", imports: Imports = SAFE) -> Any:
-    """An encoding from its table (``type`` + constructor keys)."""
-    return construct(path, _table(path, section), ENCODINGS, base=BASES["encoding"], imports=imports)
+    """An encoding from its table (``type`` + constructor keys); a wrapper's ``encoding`` table
+    (Hyperparameters) is built the same way first."""
+    table = _table(path, section)
+    if isinstance(table.get("encoding"), (str, Mapping)):
+        table["encoding"] = build_encoding(table["encoding"], f"{path}.encoding", imports)
+    return construct(path, table, ENCODINGS, base=BASES["encoding"], imports=imports)
 
 
 def build_algorithm(section: Any, path: str = "algorithm", imports: Imports = SAFE) -> Any:

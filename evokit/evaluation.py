@@ -6,6 +6,7 @@ into the fitness cache.
 """
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -13,6 +14,7 @@ from typing import Any
 from evokit import tasks
 from evokit.errors import ConfigError, check_choice, check_float, check_int
 from evokit.netspec import NetSpec
+from evokit.netspec.training import MAX_BATCH_SIZE, OPTIMIZERS  # live beside NetSpec.training
 
 FAILURE_REASONS = ("decode_error", "build_error", "nan_loss", "exception", "timeout", "worker_died",
                    "infeasible", "out_of_memory", "evaluator_error", "objective_error")
@@ -32,19 +34,18 @@ OUT_OF_MEMORY_ERRORS = ("MemoryError", "ResourceExhaustedError", "OutOfMemoryErr
 by name (any class in the exception's MRO) so that no framework is imported to recognise them."""
 
 
-OPTIMIZERS = ("adam", "sgd", "rmsprop", "adamw", "nadam")
-
 MAX_EPOCHS = 10_000
 """The most epochs (and early-stopping patience) a TrainingConfig takes: a bound that refuses a
 typo when the setting is made rather than a training that never ends."""
-
-MAX_BATCH_SIZE = 1_000_000
-"""The largest ``batch_size`` a TrainingConfig takes (Keras would allocate a batch that size)."""
 
 
 @dataclass(frozen=True)
 class TrainingConfig:
     """How every candidate is trained: one shared setting per search (part of the cache key).
+
+    A network that carries training values of its own (``NetSpec.training``: the hyper-parameter
+    genes of :class:`evokit.encodings.Hyperparameters`) is trained with those in place of the
+    shared ``learning_rate``, ``batch_size`` and ``optimizer`` (:meth:`for_network`).
 
     Args:
         epochs: passes over the training split.
@@ -89,6 +90,12 @@ class TrainingConfig:
             if not isinstance(self.loss, str) or self.loss not in offered:
                 raise ConfigError(f"loss={self.loss!r} is invalid: expected None (the task's own loss) or one of "
                                   + ", ".join(map(repr, offered)))
+
+    def for_network(self, spec: NetSpec | None) -> "TrainingConfig":
+        """These settings as network ``spec`` is trained with them: the values it carries
+        (``spec.training``) replace the shared ones; self when it carries none."""
+        own = {k: v for k, v in getattr(spec, "training", {}).items() if getattr(self, k) != v}
+        return dataclasses.replace(self, **own) if own else self
 
     def key(self) -> str:
         """A stable string naming these settings, for cache keys (``trace_once`` only when on and

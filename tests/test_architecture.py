@@ -13,7 +13,7 @@ import pytest
 PACKAGE = Path(__file__).parent.parent / "evokit"
 
 LAYERS = [
-    ["evokit", "evokit.__main__", "evokit.cli"],                                  # faces and the command line
+    ["evokit", "evokit.__main__", "evokit.cli", "evokit.service"],                # faces: command line, job service
     ["evokit.config", "evokit.presets", "evokit.comparison", "evokit.export"],    # what the command line runs
     ["evokit.search"],                                                            # the user's search
     ["evokit.report", "evokit.deap_toolbox"],                                     # reports; a bare DEAP toolbox

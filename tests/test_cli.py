@@ -413,3 +413,16 @@ def test_the_default_search_suits_the_data():
     assert type(text.encoding).__name__ == "TextCNN" and type(table.encoding).__name__ == "DeepGA"
     assert [type(o).__name__ for o in regression.objectives] == ["ValidationR2"]
     assert regression.final_training.learning_rate == 0.05
+
+
+def test_run_safe_imports_nothing_and_a_json_config_runs_like_toml(tmp_path, capsys):
+    (tmp_path / "cli_safe_marker.py").write_text("open(__file__ + '.ran', 'w').close()\n"
+                                                 "def depth(evaluation):\n    return 1.0\n")
+    cfg = tmp_path / "cfg.json"
+    cfg.write_text(json.dumps({"objectives": [{"type": "cli_safe_marker:depth", "needs_training": False}]}))
+    assert main(["run", "--safe", str(cfg), "--run-dir", str(tmp_path / "run"), "-q"]) == 2
+    assert "objectives[0].type='cli_safe_marker:depth' is invalid" in capsys.readouterr().err
+    assert not (tmp_path / "cli_safe_marker.py.ran").exists() and not (tmp_path / "run").exists()
+    cfg.write_text("{not json")
+    assert main(["run", str(cfg), "--run-dir", str(tmp_path / "run"), "-q"]) == 2
+    assert "not valid JSON" in capsys.readouterr().err

@@ -12,7 +12,7 @@ import yaml
 
 ROOT = Path(__file__).parent.parent
 DOCS = ROOT / "docs"
-GUIDE = ("concepts", "encodings", "objectives", "searches", "runtime", "reliability", "cli", "compare")
+GUIDE = ("concepts", "encodings", "objectives", "searches", "runtime", "reliability", "cli", "compare", "service")
 
 
 @pytest.fixture(scope="module")

@@ -8,6 +8,7 @@ from evokit.encodings.binary import Binary, BinaryGenome
 from evokit.encodings.deepga import ConvBlock, DeepGA, DeepGAGenome, DenseBlock
 from evokit.encodings.graph import NEAT
 from evokit.encodings.grouping import Grouping, GroupingGenome
+from evokit.encodings.hyper import Hyperparameters, HyperparametersGenome
 from evokit.encodings.permutation import Block as LayerBlock
 from evokit.encodings.permutation import Permutation, PermutationGenome
 from evokit.encodings.real import Real, RealGenome
@@ -16,5 +17,6 @@ from evokit.encodings.tree import Tree, TreeGenome
 from evokit.operators.neat_genome import InnovationTracker, NEATGenome
 
 __all__ = ["Encoding", "add_head", "Binary", "BinaryGenome", "ConvBlock", "DeepGA", "DeepGAGenome", "DenseBlock",
-           "NEAT", "NEATGenome", "InnovationTracker", "Grouping", "GroupingGenome", "LayerBlock", "Permutation", "PermutationGenome", "Real", "RealGenome", "TextCNN",
+           "NEAT", "NEATGenome", "InnovationTracker", "Grouping", "GroupingGenome", "Hyperparameters",
+           "HyperparametersGenome", "LayerBlock", "Permutation", "PermutationGenome", "Real", "RealGenome", "TextCNN",
            "TextCNNGenome", "Tree", "TreeGenome"]

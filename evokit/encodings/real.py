@@ -8,8 +8,9 @@
 after clipping the gene to ``[0, 1]`` (blend crossover and Gaussian mutation may leave the range;
 decoding never fails on that). The genes only describe the architecture: no learning rate,
 batch size or other training setting is encoded, since how candidates are trained is the
-objectives' business and must be the same for all of them (so that their scores compare and
-identical networks share one cache entry).
+objectives' business and is the same for all of them (so that their scores compare and
+identical networks share one cache entry); wrap the encoding in
+:class:`~evokit.encodings.Hyperparameters` to evolve those settings too.
 
 ``mode="weights"`` (direct weight evolution): the genotype is the flat weight vector of one fixed
 network, in the order of ``evokit.build(network).get_weights()``. Candidates are scored with their

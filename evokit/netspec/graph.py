@@ -11,11 +11,13 @@ import functools
 import hashlib
 import itertools
 import json
+import types
 from dataclasses import dataclass
-from typing import Any, Iterable
+from typing import Any, Iterable, Mapping
 
 from evokit.errors import ArchitectureError
 from evokit.netspec.layers import LayerSpec, Shape, layer_from_config
+from evokit.netspec.training import TrainingItems, check_training
 
 INPUT = -1
 MAX_TIE_ORDERINGS = 5040
@@ -56,11 +58,20 @@ class NetSpec:
 
     Build one with :class:`Graph` (which checks shapes as it goes) or directly from nodes, then
     ``validate()``. ``params``, ``flops`` and ``hash`` are analytic and cached.
+
+    ``training`` (optional) holds training settings of this network's own, e.g.
+    ``{"learning_rate": 0.003, "batch_size": 64, "optimizer": "sgd"}`` (keys among
+    ``evokit.netspec.training.TRAINING_FIELDS``): the trainer uses them in place of the search's
+    shared ``TrainingConfig`` values, and they are part of ``hash`` (only when given, so a
+    network without them hashes as it always did). :meth:`with_training` sets them.
     """
 
-    def __init__(self, input_shape: Shape, nodes: Iterable[Node]):
+    _training: TrainingItems = ()  # a class default: NetSpecs pickled before the field existed have none
+
+    def __init__(self, input_shape: Shape, nodes: Iterable[Node], training: Mapping[str, Any] | None = None):
         self.input_shape = _check_input_shape(input_shape)
         self.nodes: tuple[Node, ...] = tuple(nodes)
+        self._training = check_training(training)
         if not self.nodes:
             raise ArchitectureError("nodes=() is invalid: a NetSpec needs at least one layer")
         for i, node in enumerate(self.nodes):
@@ -105,6 +116,18 @@ class NetSpec:
 
     def __len__(self) -> int:
         return len(self.nodes)
+
+    # -- training settings of its own ---------------------------------------------------------
+
+    @property
+    def training(self) -> Mapping[str, Any]:
+        """The training settings this network carries (read-only; empty when it has none)."""
+        return types.MappingProxyType(dict(self._training))
+
+    def with_training(self, training: Mapping[str, Any] | None) -> "NetSpec":
+        """The same layers carrying these training settings (None or ``{}``: none); ConfigError
+        naming ``training.<field>`` for a field or value a TrainingConfig would refuse."""
+        return NetSpec(self.input_shape, self.nodes, training)
 
     # -- identity -----------------------------------------------------------------------------
 
@@ -153,7 +176,7 @@ class NetSpec:
             stack.extend((j, False) for j in reversed(inputs_of(i)) if j != INPUT and j not in seen)
         new_index = {old: new for new, old in enumerate(order)} | {INPUT: INPUT}
         nodes = [Node(self.nodes[i].layer, tuple(new_index[j] for j in inputs_of(i))) for i in order]
-        return NetSpec(self.input_shape, nodes)
+        return NetSpec(self.input_shape, nodes, self.training)
 
     def _identity(self) -> str:
         return json.dumps([self.input_shape, [(n.layer.kind, n.layer.key_config(), n.inputs) for n in self.nodes]],
@@ -193,9 +216,13 @@ class NetSpec:
 
         Dead branches are ignored, the inputs of commutative merges (add, concat) are ordered,
         equivalent spellings of a layer (kernel ``3`` or ``(3, 3)``) are equal, and shared nodes
-        stay distinct from duplicated ones.
+        stay distinct from duplicated ones. Training settings the network carries are part of
+        it; a network without them hashes as before they existed.
         """
-        return hashlib.sha256(self._canonical._identity().encode()).hexdigest()[:20]
+        text = self._canonical._identity()
+        if self._training:
+            text += "|training" + json.dumps(self._training)
+        return hashlib.sha256(text.encode()).hexdigest()[:20]
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, NetSpec) and self.hash == other.hash
@@ -206,14 +233,19 @@ class NetSpec:
     # -- serialisation and display ------------------------------------------------------------
 
     def to_dict(self) -> dict[str, Any]:
-        return {"input_shape": list(self.input_shape),
-                "nodes": [{"kind": n.layer.kind, "config": n.layer.config(), "inputs": list(n.inputs)}
-                          for n in self.nodes]}
+        """JSON-ready data ``from_dict`` reads back (``training`` only when the network has some)."""
+        data: dict[str, Any] = {
+            "input_shape": list(self.input_shape),
+            "nodes": [{"kind": n.layer.kind, "config": n.layer.config(), "inputs": list(n.inputs)}
+                      for n in self.nodes]}
+        if self._training:
+            data["training"] = dict(self._training)
+        return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "NetSpec":
         nodes = [Node(layer_from_config(n["kind"], n["config"]), tuple(n["inputs"])) for n in data["nodes"]]
-        return cls(tuple(data["input_shape"]), nodes)
+        return cls(tuple(data["input_shape"]), nodes, data.get("training"))
 
     def rows(self) -> list[dict[str, Any]]:
         """One row per node: index, layer description, inputs, output shape, parameters."""
@@ -231,6 +263,8 @@ class NetSpec:
             lines.append(f"{r['index']:>3}  {r['layer']:<34} {str(r['output_shape']):<16} "
                          f"{r['params']:>9,}{src}")
         lines.append(f"params: {self.params:,}   FLOPs: {self.flops:,}")
+        if self._training:
+            lines.append("training: " + ", ".join(f"{k}={v}" for k, v in self._training))
         return "\n".join(lines)
 
     def describe(self) -> str:

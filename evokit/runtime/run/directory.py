@@ -331,7 +331,7 @@ def read_run(run_dir: str | os.PathLike) -> RunData:
         run.records, skipped = read_jsonl(path / "candidates.jsonl", strict=False)
         if skipped:
             run.notes.append(f"{skipped} line(s) of candidates.jsonl could not be read (cut short?) and were skipped.")
-    run.names, run.weights = _objectives(run)
+    run.names, run.weights = objectives_of(run)
     run.task = run_task(run.config, [*run.records, (run.summary or {}).get("test_scores") or {}])
     return run
 
@@ -357,7 +357,7 @@ def run_task(config: dict[str, Any], scored: Sequence[dict[str, Any]] = ()) -> s
     return None
 
 
-def _objectives(run: RunData) -> tuple[list[str], list[float]]:
+def objectives_of(run: RunData) -> tuple[list[str], list[float]]:
     """Objective names and DEAP weights, from config.json's reprs (``Name(name='x', weight=1.0)``),
     else from the columns of generations.csv or the first record's fitness (then maximised when a
     task's headline that is higher-is-better, like ``val_r2``, or an accuracy or score)."""

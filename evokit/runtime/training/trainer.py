@@ -61,7 +61,12 @@ def train(spec: NetSpec, data: Any, config: TrainingConfig, seed: int, keep_weig
     ``weights`` (in ``build(spec).get_weights()`` order) replace the seeded initial weights;
     with ``fit=False`` the candidate is scored with them as they are, without training (in NumPy,
     without Keras, where :data:`SCORE_IN_NUMPY` allows and no probe needs a model).
+
+    A ``spec`` that carries training settings of its own (``spec.training``: hyper-parameter
+    genes) is trained with them in place of ``config``'s (``config.for_network(spec)``), whoever
+    calls this: a search's candidates in any process, the final retraining, an export.
     """
+    config = config.for_network(spec)
     keep_tensors_on_heap()
     python_state, numpy_state = random.getstate(), np.random.get_state()
     try:
@@ -174,7 +179,9 @@ def _train(spec: NetSpec, data: Any, config: TrainingConfig, seed: int, keep_wei
 
     begun: list[Probe] = []
     model = graph = traced_plan = None
-    if config.trace_once:
+    if config.trace_once and "learning_rate" not in spec.training:
+        # a network with its own learning rate trains standalone: shared graphs are kept per
+        # learning rate, and continuous ones would each trace a graph of their own
         from evokit.runtime.training import traced
 
         try:
