@@ -7,7 +7,7 @@ job alternate (quiet, loaded, quiet, loaded, ...) on one server, so that the mac
 fall on both; a job's throughput is its trained networks per second of search time (summary.json:
 the same seed and config train the same networks, so this is the search's wall time compared).
 
-Run: ``python benchmarks/service_load.py [--rounds 2] [--seconds 60] [--pollers 50] [--listeners 20]``
+Run: ``python benchmarks/service_load.py [--rounds 3] [--seconds 60] [--pollers 50] [--listeners 20]``
 (needs the serve extra and httpx). Everything stays on 127.0.0.1 and stops by itself.
 """
 from __future__ import annotations
@@ -108,11 +108,11 @@ def run_job(server: Server, generations: int, loaded: dict | None) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--seconds", type=float, default=60.0)
     parser.add_argument("--pollers", type=int, default=50)
     parser.add_argument("--listeners", type=int, default=20)
-    parser.add_argument("--generations", type=int, default=7, help="the job's generations (default: ~60 s of search)")
+    parser.add_argument("--generations", type=int, default=17, help="the job's generations (default: ~60 s of search)")
     args = parser.parse_args()
     loaded = {"seconds": args.seconds, "pollers": args.pollers, "listeners": args.listeners}
     with tempfile.TemporaryDirectory() as tmp, Server(Path(tmp) / "root", args=["-q"]) as server:

@@ -12,9 +12,9 @@ import secrets
 import sqlite3
 import threading
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 STATES = ("queued", "running", "stopping", "stopped", "finished", "failed")
 ACTIVE = ("running", "stopping")
@@ -115,15 +115,8 @@ class JobStore:
         with self._lock:
             self._db.execute("DELETE FROM jobs WHERE id = ?", (job_id,))
 
-    def __iter__(self) -> Iterator[Job]:
-        return iter(self.all())
-
 
 def _job(row: tuple[Any, ...]) -> Job:
     (job_id, seq, name, state, resume, created, started, ended, pid, exit_code, error, about) = row
     return Job(id=job_id, seq=seq, name=name, state=state, resume=bool(resume), created=created, started=started,
                ended=ended, pid=pid, exit_code=exit_code, error=error, about=json.loads(about or "{}"))
-
-
-def as_dict(job: Job) -> dict[str, Any]:
-    return asdict(job)

@@ -58,6 +58,25 @@ def find_browser() -> tuple[str, str] | None:
     return (chromium, driver) if chromium and driver else None
 
 
+def require_browser(what: str) -> None:
+    """Fail (when the CI environment variable is set) or skip the calling test when selenium,
+    chromium or chromedriver is missing; ``what`` names the test in the message."""
+    import pytest
+
+    missing = []
+    try:
+        import selenium  # noqa: F401
+    except ImportError:
+        missing.append("selenium (pip install selenium)")
+    if find_browser() is None:
+        missing.append("chromium and chromedriver (apt-get install -y chromium chromium-driver)")
+    if missing:
+        message = f"{what} needs " + " and ".join(missing)
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message + "; skipped because CI is not set")
+
+
 def _driver(width: int, height: int, profile: str) -> Any:
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service

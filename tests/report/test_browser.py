@@ -4,7 +4,6 @@ file, and every image renders.
 Needs Debian's ``chromium`` and ``chromium-driver`` and the ``selenium`` package. When the CI
 environment variable is set, a missing browser fails the test; elsewhere it is skipped.
 """
-import os
 import shutil
 import struct
 import sys
@@ -16,24 +15,13 @@ import evokit as ek
 from evokit.report.html import write_report
 
 sys.path.insert(0, str(Path(__file__).parent))
-from browser import check_page, find_browser  # noqa: E402
+from browser import check_page, require_browser  # noqa: E402
 from test_html import tiny_run  # noqa: E402
 
 
 @pytest.fixture(scope="module", autouse=True)
 def browser():
-    missing = []
-    try:
-        import selenium  # noqa: F401
-    except ImportError:
-        missing.append("selenium (pip install selenium)")
-    if find_browser() is None:
-        missing.append("chromium and chromedriver (apt-get install -y chromium chromium-driver)")
-    if missing:
-        message = "the browser test needs " + " and ".join(missing)
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message + "; skipped because CI is not set")
+    require_browser("the browser test")
 
 
 @pytest.fixture(scope="module")
