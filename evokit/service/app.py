@@ -33,12 +33,14 @@ from evokit.service.jobs import CONFIG, JobManager, describe
 from evokit.service.progress import RunProgress
 from evokit.service.store import ENDED, Job, new_id
 
-JOB_ID = re.compile(r"^[0-9a-f]{12}$")
+JOB_ID = re.compile(r"[0-9a-f]{12}")
 STATIC = Path(__file__).parent / "static"
 FORM_OVERHEAD = 1 << 20
 """Bytes a request may carry beyond the upload limit (the other form fields, the config text)."""
 HEARTBEAT_SECONDS = 15.0
 STATE_SECONDS = 5.0
+MAX_QUEUED = 100
+"""Queued jobs the service accepts; more get 429."""
 
 
 def create_app(root: str | Path, token: str | None = None, max_jobs: int = 1,
@@ -64,9 +66,11 @@ def create_app(root: str | Path, token: str | None = None, max_jobs: int = 1,
     app.state.manager = manager
     app.add_middleware(BodyLimit, limit=max_upload_bytes + FORM_OVERHEAD)
     app.include_router(_public(max_upload_bytes, token is not None))
-    app.include_router(_jobs(manager, max_upload_bytes), dependencies=[Depends(_token_check(token))])
-    for router in (_control(manager), _streams(manager), _files(manager)):
+    app.add_middleware(HostGuard, loopback_only=token is None)
+    for router in (_jobs(manager, max_upload_bytes), _control(manager)):
         app.include_router(router, dependencies=[Depends(_token_check(token))])
+    for router in (_streams(manager), _files(manager)):
+        app.include_router(router, dependencies=[Depends(_token_check(token, in_query=True))])
     _page(app)
     return app
 
@@ -84,16 +88,65 @@ async def _tick(manager: JobManager, seconds: float) -> None:
 
 # --- security ------------------------------------------------------------------------------
 
-def _token_check(token: str | None) -> Any:
+def _token_check(token: str | None, in_query: bool = False) -> Any:
+    """A dependency that checks the token: in the Authorization header, or (``in_query``: the
+    event stream and downloads, which a browser opens without headers) as ``?token=``."""
     def check(request: Request) -> None:
         if token is None:
             return
         given = request.headers.get("authorization", "")
-        given = given[7:] if given.lower().startswith("bearer ") else request.query_params.get("token", "")
+        if given.lower().startswith("bearer "):
+            given = given[7:]
+        else:
+            given = request.query_params.get("token", "") if in_query else ""
         if not secrets.compare_digest(given.encode(), token.encode()):
             raise HTTPException(401, "token is missing or wrong: send Authorization: Bearer TOKEN (or ?token=TOKEN)",
                                 headers={"WWW-Authenticate": "Bearer"})
     return check
+
+
+LOOPBACK_NAMES = ("127.0.0.1", "localhost", "[::1]", "::1")
+
+
+class HostGuard:
+    """ASGI middleware against requests a browser makes for another site:
+
+    * without a token (loopback only), a ``Host`` that is not a loopback name is refused (a DNS
+      rebinding page reaches 127.0.0.1 under its own name);
+    * a request that changes something (not GET/HEAD/OPTIONS) whose ``Origin`` names another
+      host than the one asked (``Host``, or ``X-Forwarded-Host`` behind a proxy) is refused (a
+      cross-site form post).
+    """
+
+    def __init__(self, app: Any, loopback_only: bool):
+        self.app, self.loopback_only = app, loopback_only
+
+    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+        if scope["type"] == "http":
+            headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope.get("headers") or []}
+            refusal = self.refusal(scope["method"], headers)
+            if refusal:
+                return await JSONResponse({"detail": refusal}, status_code=403)(scope, receive, send)
+        await self.app(scope, receive, send)
+
+    def refusal(self, method: str, headers: dict[str, str]) -> str | None:
+        host = headers.get("host", "")
+        if self.loopback_only and _hostname(host) not in LOOPBACK_NAMES:
+            return (f"Host={host[:80]!r} is not allowed: this service answers on loopback only (start it with a "
+                    "token to serve other names)")
+        origin = headers.get("origin")
+        if method not in ("GET", "HEAD", "OPTIONS") and origin and origin != "null":
+            asked = {host, headers.get("x-forwarded-host", host)}
+            if origin.split("://", 1)[-1].rstrip("/") not in asked:
+                return f"Origin={origin[:80]!r} is not allowed: a page of another site may not change jobs here"
+        return None
+
+
+def _hostname(host: str) -> str:
+    """``host`` without its port (``[::1]:8000`` -> ``[::1]``)."""
+    if host.startswith("["):
+        return host[:host.find("]") + 1]
+    return host.rsplit(":", 1)[0] if host.count(":") == 1 else host
 
 
 class BodyLimit:
@@ -175,6 +228,8 @@ def _jobs(manager: JobManager, max_upload_bytes: int) -> APIRouter:
     async def create(request: Request) -> dict[str, Any]:
         """Submit a search: a config (TOML/JSON text) or form fields, with a built-in dataset or an
         uploaded CSV/NPZ file. 422 names the field that is wrong; nothing is kept then."""
+        if len(manager.store.all(("queued",))) >= MAX_QUEUED:
+            raise HTTPException(429, f"too many jobs are waiting ({MAX_QUEUED}): try again when some have run")
         submission = await _submission(request)
         job_id = new_id()
         try:
@@ -203,13 +258,13 @@ def _control(manager: JobManager) -> APIRouter:
     api = APIRouter(prefix="/api/jobs", tags=["jobs"])
 
     @api.post("/{job_id}/stop", status_code=202)
-    def stop(job_id: str) -> dict[str, Any]:
+    async def stop(job_id: str) -> dict[str, Any]:
         """Stop after the current generation (checkpoint written); a queued job stops at once."""
         _job(manager, job_id)
         return describe(manager.stop(job_id), manager)  # type: ignore[arg-type]
 
     @api.post("/{job_id}/resume", status_code=202)
-    def resume(job_id: str) -> dict[str, Any]:
+    async def resume(job_id: str) -> dict[str, Any]:
         """Queue a stopped or failed job again; it continues from its checkpoint."""
         job = _job(manager, job_id)
         if job.state not in ("stopped", "failed"):
@@ -219,7 +274,7 @@ def _control(manager: JobManager) -> APIRouter:
         return describe(manager.store.get(job_id) or job, manager)  # type: ignore[arg-type]
 
     @api.delete("/{job_id}", status_code=204)
-    def delete(job_id: str) -> Response:
+    async def delete(job_id: str) -> Response:
         """End the job if it runs and delete it with its files."""
         _job(manager, job_id)
         manager.delete(job_id)
@@ -269,7 +324,7 @@ def _files(manager: JobManager) -> APIRouter:
     def log(job_id: str) -> str:
         """The end of the job's output (its errors)."""
         _job(manager, job_id)
-        return manager._log_tail(job_id, 65536)
+        return manager.log_tail(job_id, 65536)
 
     @api.get("/report", response_class=HTMLResponse)
     async def report(job_id: str) -> HTMLResponse:
@@ -334,7 +389,7 @@ def _page(app: FastAPI) -> None:
 # --- helpers -------------------------------------------------------------------------------
 
 def _job(manager: JobManager, job_id: str) -> Job:
-    job = manager.store.get(job_id) if JOB_ID.match(job_id) else None
+    job = manager.store.get(job_id) if JOB_ID.fullmatch(job_id) else None
     if job is None:
         raise HTTPException(404, f"job_id={job_id[:40]!r} is invalid: no such job")
     return job
@@ -357,9 +412,16 @@ async def _submission(request: Request) -> submit.Submission:
         return submit.Submission(fields=fields)
     try:
         form = await request.form(max_files=1, max_fields=40)
+    except _TooLarge:
+        raise
     except Exception as exc:  # noqa: BLE001 - the multipart parser's errors vary
-        raise HTTPException(422, f"body is invalid: expected multipart/form-data or JSON fields ({exc})") from None
+        raise HTTPException(422, f"body is invalid: expected multipart/form-data with at most one file (field "
+                                 f"data) and 40 fields, or JSON ({exc})") from None
     fields = {k: v for k, v in form.items() if isinstance(v, str)}
+    for key, value in form.items():
+        if not isinstance(value, str) and key != "data":
+            raise HTTPException(422, f"{key} is invalid: only the data field may be a file; send {key} as text "
+                                     f"(curl: -F '{key}=<file', not -F '{key}=@file')")
     upload = form.get("data")
     file = None if upload is None or isinstance(upload, str) else submit.Upload(upload.filename or "", upload.file)
     return submit.Submission(fields=fields, upload=file)

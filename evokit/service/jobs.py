@@ -11,22 +11,27 @@ current generation with its checkpoint written.
 """
 from __future__ import annotations
 
+import fcntl
 import logging
 import os
 import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any
 
+from evokit.errors import ConfigError
 from evokit.runtime.run.checkpoint import SEARCH
 from evokit.service.progress import RunProgress
 from evokit.service.store import ACTIVE, ENDED, Job, JobStore
 
 log = logging.getLogger("evokit.service")
 
+TOKEN_VARIABLE = "EVOKIT_TOKEN"
+"""Never passed on to a job (nor to anything the service starts)."""
 PARENT_VARIABLE = "EVOKIT_PARENT_PID"
 """Set in a job's environment to the service's pid: the job dies with the service."""
 LOG = "log.txt"
@@ -45,8 +50,12 @@ class JobManager:
         self.store = JobStore(self.root / "jobs.sqlite")
         self.max_jobs = max_jobs
         self.python = python
+        self._root_lock = _lock_root(self.root)
         self.processes: dict[str, subprocess.Popen] = {}
         self._progress: dict[str, tuple[float, RunProgress]] = {}
+        self._progress_lock = threading.Lock()
+        self._attempts: dict[str, tuple[float, int]] = {}  # job -> (its process's start, log size then)
+        self._recovered: set[str] = set()
 
     def directory(self, job_id: str) -> Path:
         return self.root / "jobs" / job_id
@@ -60,9 +69,13 @@ class JobManager:
         """Queue again, first in line, the jobs that were running when the service last ended."""
         recovered = []
         for job in self.store.all(ACTIVE):
-            state = "stopped" if job.state == "stopping" else "queued"  # a job asked to stop stays stopped
-            recovered.append(self.store.update(job.id, state=state, resume=self._resumable(job.id), pid=None))
-            log.info("job %s was %s when the service ended: now %s", job.id, job.state, state)
+            if job.state == "stopping":  # a job asked to stop stays stopped
+                changes = {"state": "stopped", "ended": time.time()}
+            else:
+                changes = {"state": "queued"}
+                self._recovered.add(job.id)
+            recovered.append(self.store.update(job.id, resume=self._resumable(job.id), pid=None, **changes))
+            log.info("job %s was %s when the service ended: now %s", job.id, job.state, changes["state"])
         return [job for job in recovered if job is not None]
 
     def shutdown(self) -> None:
@@ -74,36 +87,54 @@ class JobManager:
             process.wait()
         self.processes.clear()
         self.store.close()
+        os.close(self._root_lock)
 
     def tick(self) -> None:
         """Reap the jobs that ended, then start queued jobs while slots are free."""
         for job_id, process in list(self.processes.items()):
             if process.poll() is not None:
                 del self.processes[job_id]
-                self._ended(job_id, process.returncode)
+                try:
+                    self._ended(job_id, process.returncode)
+                except Exception as exc:  # noqa: BLE001 - the job must not stay "running" without a process
+                    log.exception("job %s: reading how it ended failed", job_id)
+                    self.store.update(job_id, state="failed", exit_code=process.returncode, ended=time.time(),
+                                      pid=None, error=f"the service could not read how the job ended: {exc}")
         running = len(self.processes)
-        recovered = [j for j in self.store.all(("queued",)) if j.resume and j.started is not None]
-        fresh = [j for j in self.store.all(("queued",)) if j not in recovered]
-        for job in recovered + fresh:
+        queued = self.store.all(("queued",))
+        queued.sort(key=lambda j: j.id not in self._recovered)  # interrupted by the service's death: first
+        for job in queued:
             if running >= self.max_jobs:
                 break
-            self._start(job)
+            try:
+                self._start(job)
+            except OSError as exc:  # no such directory (deleted meanwhile), no memory to fork ...
+                self.store.update(job.id, state="failed", error=f"the job could not start: {exc}", ended=time.time())
+                continue
             running += 1
 
     def _start(self, job: Job) -> None:
+        if threading.current_thread() is not threading.main_thread():
+            raise RuntimeError("jobs start in the service's main thread only: a job dies with the thread that "
+                               "started it (PR_SET_PDEATHSIG)")
+        self._recovered.discard(job.id)
         run_dir = self.run_dir(job.id)
         if job.resume and self._resumable(job.id):
             command = [self.python, "-m", "evokit", "resume", str(run_dir), "-q"]
         else:
             command = [self.python, "-m", "evokit", "run", "--safe", str(self.directory(job.id) / CONFIG),
                        "--run-dir", str(run_dir), "-q"] + (["--overwrite"] if run_dir.exists() else [])
-        env = {**os.environ, PARENT_VARIABLE: str(os.getpid()), "PYTHONUNBUFFERED": "1"}
+        env = {k: v for k, v in os.environ.items() if k != TOKEN_VARIABLE}
+        env.update({PARENT_VARIABLE: str(os.getpid()), "PYTHONUNBUFFERED": "1"})
         with open(self.directory(job.id) / LOG, "ab") as out:
             out.write(f"\n$ {' '.join(command[1:])}\n".encode())
             out.flush()
+            self._attempts[job.id] = (time.time(), out.tell())
             process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                        env=env, start_new_session=True, cwd=self.directory(job.id))
         self.processes[job.id] = process
+        with self._progress_lock:
+            self._progress.pop(job.id, None)  # a resume may cut the run's files back to its checkpoint
         self.store.update(job.id, state="running", pid=process.pid, started=job.started or time.time(), ended=None,
                           exit_code=None, error=None)
         log.info("job %s started: pid %s", job.id, process.pid)
@@ -112,11 +143,11 @@ class JobManager:
         job = self.store.get(job_id)
         if job is None:
             return
-        text = self._log_tail(job_id)
-        if job.state == "stopping" or (code != 0 and "interrupted: continue with" in text):
-            state, error = "stopped", None
-        elif code == 0:
+        text = self.log_tail(job_id, since=self._attempts.get(job_id, (0.0, 0))[1])  # this process's output only
+        if code == 0:
             state, error = "finished", None
+        elif "interrupted: continue with" in text or "evokit: stopped;" in text:
+            state, error = "stopped", None
         else:
             state, error = "failed", _error_line(text) or f"the job's process ended with code {code}"
         self.store.update(job_id, state=state, exit_code=code, error=error, ended=time.time(), pid=None,
@@ -152,32 +183,54 @@ class JobManager:
             process.kill()
             process.wait()
         self.store.delete(job_id)
-        self._progress.pop(job_id, None)
+        with self._progress_lock:
+            self._progress.pop(job_id, None)
         shutil.rmtree(self.directory(job_id), ignore_errors=True)
         return True
 
     def progress(self, job_id: str, fresh: float = 0.5) -> RunProgress:
-        """The job's shared progress reader, polled at most every ``fresh`` seconds."""
-        last, progress = self._progress.get(job_id, (0.0, None))
-        if progress is None:
-            progress = RunProgress(self.run_dir(job_id))
-        now = time.monotonic()
-        if now - last >= fresh:
-            progress.poll()
-            last = now
-        self._progress[job_id] = (last, progress)
-        return progress
+        """The job's shared progress reader, polled at most every ``fresh`` seconds (from any thread)."""
+        with self._progress_lock:
+            last, progress = self._progress.get(job_id, (0.0, None))
+            if progress is None:
+                progress = RunProgress(self.run_dir(job_id))
+            now = time.monotonic()
+            if now - last >= fresh:
+                progress.poll()
+                last = now
+            self._progress[job_id] = (last, progress)
+            return progress
+
+    def attempt_started(self, job_id: str) -> float | None:
+        """When the job's current (or last) process started, in this service's life."""
+        return self._attempts.get(job_id, (None, 0))[0]
 
     def _resumable(self, job_id: str) -> bool:
         return (self.run_dir(job_id) / SEARCH).is_file()
 
-    def _log_tail(self, job_id: str, size: int = 8192) -> str:
+    def log_tail(self, job_id: str, size: int = 8192, since: int = 0) -> str:
+        """The last ``size`` bytes of the job's output, from byte ``since`` on."""
         try:
             with open(self.directory(job_id) / LOG, "rb") as f:
-                f.seek(max(f.seek(0, 2) - size, 0))
+                f.seek(max(f.seek(0, 2) - size, since))
                 return f.read().decode(errors="replace")
         except OSError:
             return ""
+
+
+def _lock_root(root: Path) -> int:
+    """An exclusive flock on ``root/service.lock`` for the service's life: a second service on the
+    same root would resume the first one's running jobs."""
+    fd = os.open(root / "service.lock", os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "?"
+        os.close(fd)
+        raise ConfigError(f"--root={str(root)!r} is invalid: another evokit serve (pid {holder}) uses it") from None
+    os.ftruncate(fd, 0)
+    os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+    return fd
 
 
 def _error_line(text: str) -> str | None:
@@ -201,7 +254,7 @@ def describe(job: Job, manager: JobManager) -> dict[str, Any]:
         "generation": progress.generation, "generations": progress.budget().get("generations"),
         "evaluations": progress.evaluations, "evaluations_budget": progress.budget().get("evaluations"),
         "elapsed_s": progress.rows[-1].get("elapsed_s") if progress.rows else None,
-        "eta_s": progress.eta() if job.state in ACTIVE else None,
+        "eta_s": progress.eta(since_start=manager.attempt_started(job.id)) if job.state in ACTIVE else None,
         "best": None if best is None else {"values": best.get("fitness"), "params": best.get("params"),
                                            "network": best.get("network"), "description": best.get("description"),
                                            progress.headline: best.get(progress.headline)},

@@ -33,6 +33,7 @@ class RunProgress:
         self.path = Path(path)
         self._offset = 0
         self.evaluations = 0
+        self.trained = 0
         self.rows: list[dict[str, Any]] = []
         self._rows_size = -1
         self.best: dict[str, Any] | None = None
@@ -61,13 +62,12 @@ class RunProgress:
             size = file.stat().st_size
         except OSError:
             return []
-        if size < self._offset:  # a resume cut the file back to its checkpoint
-            self._offset, self.evaluations, self.best = 0, 0, None
-        if size == self._offset:
+        try:
+            data = self._read_from_offset(file, size)
+        except OSError:  # removed between the two calls (a deleted job)
             return []
-        with file.open("rb") as f:
-            f.seek(self._offset)
-            data = f.read(size - self._offset)
+        if not data:
+            return []
         whole = data[:data.rfind(b"\n") + 1]
         self._offset += len(whole)
         out = []
@@ -78,7 +78,23 @@ class RunProgress:
                 record = {"status": "unreadable"}
             out.append(self._remember(trim(record, self.evaluations)))
             self.evaluations += 1
+            self.trained += record.get("cached") is False
         return out
+
+    def _read_from_offset(self, file: Path, size: int) -> bytes:
+        with file.open("rb") as f:
+            if size < self._offset or not self._at_line_start(f):  # a resume cut the file back to its checkpoint
+                self._offset, self.evaluations, self.trained, self.best = 0, 0, 0, None
+            f.seek(self._offset)
+            return f.read(size - self._offset)
+
+    def _at_line_start(self, f: Any) -> bool:
+        """Whether the byte before the offset still ends a line (a file cut and grown again past
+        the offset between two polls has other bytes there)."""
+        if self._offset == 0:
+            return True
+        f.seek(self._offset - 1)
+        return f.read(1) == b"\n"
 
     def _remember(self, record: dict[str, Any]) -> dict[str, Any]:
         if record.get("status") == "ok" and self.names and better(record, self.best, self.names[0], self.weights[0]):
@@ -93,7 +109,7 @@ class RunProgress:
         if size == self._rows_size:
             return []
         self._rows_size = size
-        rows = read_generations(self.path)[0]
+        rows = [_clean(row) for row in read_generations(self.path)[0]]  # an empty cell reads as NaN
         known = len(self.rows) if len(rows) >= len(self.rows) else 0
         self.rows = rows
         return rows[known:]
@@ -114,25 +130,27 @@ class RunProgress:
         budget = self.config.get("budget")
         return budget if isinstance(budget, dict) else {}
 
-    def eta(self, now: float | None = None) -> float | None:
+    def eta(self, now: float | None = None, since_start: float | None = None) -> float | None:
         """Seconds the search still needs, from its pace so far and its budget (None: unknown);
-        the final retraining of the best network is not counted."""
+        the final retraining of the best network is not counted. ``since_start``: when the job's
+        current process started (time spent stopped or queued is not the search's)."""
         if not self.rows:
             return None
         last = self.rows[-1]
         elapsed = _number(last.get("elapsed_s"))
         if elapsed is None or elapsed <= 0:
             return None
+        now = now or time.time()
         try:
-            since = (now or time.time()) - (self.path / "generations.csv").stat().st_mtime
+            since = now - max((self.path / "generations.csv").stat().st_mtime, since_start or 0.0)
         except OSError:
             since = 0.0
         budget, left = self.budget(), []
         if isinstance(budget.get("generations"), int):
             rows = budget["generations"] + 1
             left.append(elapsed / len(self.rows) * max(rows - len(self.rows), 0))
-        if isinstance(budget.get("evaluations"), int) and self.evaluations:
-            left.append(elapsed / self.evaluations * max(budget["evaluations"] - self.evaluations, 0))
+        if isinstance(budget.get("evaluations"), int) and self.trained:  # the budget counts trained networks
+            left.append(elapsed / self.trained * max(budget["evaluations"] - self.trained, 0))
         if isinstance(budget.get("seconds"), (int, float)):
             left.append(max(budget["seconds"] - elapsed, 0.0))
         return round(max(min(left) - since, 0.0), 1) if left else None
@@ -173,6 +191,7 @@ def _number(value: Any) -> float | None:
 
 
 def _clean(value: Any) -> Any:
+    """``value`` as strict JSON can carry it: NaN and infinities (in dicts too) become None."""
     if isinstance(value, float) and not math.isfinite(value):
         return None
     if isinstance(value, dict):

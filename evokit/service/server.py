@@ -4,6 +4,7 @@ from __future__ import annotations
 import ipaddress
 import logging
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -31,8 +32,9 @@ def check(host: str, port: int, token: str | None, max_jobs: int, max_upload_mb:
         raise ConfigError(f"--port={port!r} is invalid: expected 0 to 65535")
     if not isinstance(max_jobs, int) or max_jobs < 1:
         raise ConfigError(f"--jobs={max_jobs!r} is invalid: expected a positive integer")
-    if not max_upload_mb > 0:
-        raise ConfigError(f"--max-upload-mb={max_upload_mb!r} is invalid: expected a positive number")
+    if not (isinstance(max_upload_mb, (int, float)) and 0 < max_upload_mb <= 1e6):
+        raise ConfigError(f"--max-upload-mb={max_upload_mb!r} is invalid: expected a positive number of megabytes "
+                          "(at most 1,000,000)")
     if token is not None and len(token) < 16:
         raise ConfigError("--token is invalid: use at least 16 characters (e.g. openssl rand -hex 16)")
     if not is_loopback(host) and token is None:
@@ -55,5 +57,18 @@ def serve(host: str = "127.0.0.1", port: int = 8000, root: str | Path = "evokit-
     shown = f"[{host}]" if ":" in host else host
     print(f"evokit serve: http://{shown}:{port}/  (API http://{shown}:{port}/api/docs; jobs in {Path(root).resolve()}"
           f"{'; token required' if token else ''})", file=sys.stderr, flush=True)
-    uvicorn.run(app, host=host, port=port, log_level="warning" if quiet else "info", access_log=not quiet)
+    logging.getLogger("uvicorn.access").addFilter(RedactToken())
+    # an open event stream must not hold the service up: jobs end with it, and resume when it starts again
+    uvicorn.run(app, host=host, port=port, log_level="warning" if quiet else "info", access_log=not quiet,
+                timeout_graceful_shutdown=3)
     return 0
+
+
+class RedactToken(logging.Filter):
+    """Blanks ``token=...`` in uvicorn's access log lines (links and event streams carry it)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple):
+            record.args = tuple(re.sub(r"(token=)[^&\s]*", r"\1***", a) if isinstance(a, str) else a
+                                for a in record.args)
+        return True

@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
@@ -24,6 +25,8 @@ from evokit.datafiles import FILE_ONLY_KEYS
 from evokit.errors import ConfigError, DataError
 
 MAX_CONFIG_CHARS = 200_000
+UNPACKED_FACTOR = 8
+"""An uploaded NPZ may unpack to at most this many times the upload limit."""
 DATA_FILES = {".csv": "data.csv", ".npz": "data.npz"}
 """Upload suffix -> the name the server stores it under (the client's file name is never a path)."""
 SERVER_KEYS = ("run_dir", "overwrite")
@@ -128,16 +131,19 @@ def _parse(text: str) -> dict[str, Any]:
         raise Refused(f"config is invalid: not valid TOML ({exc})") from None
     except ConfigError as exc:
         raise Refused(str(exc)) from None
+    except RecursionError:
+        raise Refused("config is invalid: nested too deeply") from None
 
 
 def _check_evaluator(section: Any) -> None:
     if section is None:
         return
-    kind = section if isinstance(section, str) else section.get("type") if isinstance(section, Mapping) else None
-    if kind not in EVALUATORS:
+    table = {"type": section} if isinstance(section, str) else section if isinstance(section, Mapping) else {}
+    kind = table.get("type", "serial")
+    if kind not in EVALUATORS or (isinstance(section, Mapping) and set(section) - {"type", "workers"}):
         raise Refused(f"config.evaluator={section!r} is not allowed: a job runs on this server with type "
-                      f"{' or '.join(map(repr, EVALUATORS))}")
-    workers = section.get("workers", 1) if isinstance(section, Mapping) else 1
+                      f"{' or '.join(map(repr, EVALUATORS))} and at most a number of workers")
+    workers = table.get("workers", 2 if kind == "processes" else 1)  # ProcessEvaluator's default
     most = os.cpu_count() or 1
     if not isinstance(workers, int) or isinstance(workers, bool) or not 1 <= workers <= most:
         raise Refused(f"config.evaluator.workers={workers!r} is invalid: expected 1 to {most} (this server's CPUs)")
@@ -156,12 +162,12 @@ def from_form(fields: Mapping[str, str]) -> dict[str, Any]:
             raise Refused(f"objectives={name!r} is invalid: expected some of {', '.join(FORM_OBJECTIVES)}")
     if not objectives:
         raise Refused(f"objectives is invalid: name at least one of {', '.join(FORM_OBJECTIVES)}")
-    epochs = _int(fields, "epochs", 1, 1000)
-    algorithm: dict[str, Any] = {"type": search, _size_key(search): _int(fields, "population", 2, 10_000),
-                                 "generations": _int(fields, "generations", 0, 100_000)}
+    epochs = _int(fields, "epochs", 1, 100)
+    algorithm: dict[str, Any] = {"type": search, _size_key(search): _int(fields, "population", 2, 1000),
+                                 "generations": _int(fields, "generations", 0, 10_000)}
     config: dict[str, Any] = {
         "seed": _int(fields, "seed", 0, 2**31 - 1),
-        "final_training": _int(fields, "final_epochs", 0, 1000),
+        "final_training": _int(fields, "final_epochs", 0, 200),
         "encoding": _encoding(encoding, fields),
         "objectives": [{"type": o, "epochs": epochs} if o in TRAINED_OBJECTIVES else {"type": o} for o in objectives],
         "algorithm": algorithm,
@@ -260,7 +266,22 @@ def _store_upload(upload: Upload, job_dir: Path, max_upload_bytes: int) -> str:
             out.write(chunk)
     if size == 0:
         raise Refused(f"data={upload.filename!r} is invalid: the file is empty")
+    if name.endswith(".npz"):
+        _check_unpacked_size(job_dir / name, upload.filename, UNPACKED_FACTOR * max_upload_bytes)
     return name
+
+
+def _check_unpacked_size(path: Path, filename: str, most: int) -> None:
+    """Refuse an NPZ whose arrays unpack to more than ``most`` bytes (a small compressed file of
+    zeros can hold gigabytes), before NumPy reads it."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            unpacked = sum(member.file_size for member in archive.infolist())
+    except (zipfile.BadZipFile, OSError):
+        return  # not a zip: the NPZ reader names the problem
+    if unpacked > most:
+        raise Refused(f"data={filename!r} is too large: its arrays unpack to {unpacked:,} bytes, at most {most:,} "
+                      f"allowed ({UNPACKED_FACTOR} times the upload limit)", status=413)
 
 
 # --- building it once ------------------------------------------------------------------------
@@ -270,11 +291,29 @@ def _build(config: dict[str, Any], job_dir: Path) -> Any:
     and checked); Refused naming the field when it cannot be."""
     try:
         search = configs.from_dict(config, base_dir=job_dir, allow_imports=False)
+        _check_fit(search)
     except (ConfigError, DataError) as exc:
         raise Refused(str(exc).replace(f"{str(job_dir)}/", "")) from None
     except (TypeError, ValueError) as exc:
         raise Refused(f"config is invalid: {exc}") from None
+    except (MemoryError, RecursionError) as exc:
+        raise Refused(f"config is invalid: it needs more than this server gives one request "
+                      f"({type(exc).__name__}): smaller data or sizes (vocab_size, sequence_length, n_train)") from None
     return search
+
+
+def _check_fit(search: Any) -> None:
+    """What ``Search.run`` checks before anything trains, checked now: the encoding fits the data
+    (``check_data``), and each validation objective's metric and loss fit its task."""
+    from evokit.deap_toolbox import resolve_data
+    from evokit.fitness.combine import training_config
+    from evokit.fitness.validation import ValidationMetric
+
+    data = resolve_data(search.data, search.seed)
+    search.encoding.check_data(data)
+    for objective in search.objectives:
+        if isinstance(objective, ValidationMetric):
+            objective.setup(data, training_config(search.objectives))
 
 
 def _about(config: dict[str, Any], search: Any, submission: Submission) -> dict[str, Any]:

@@ -2,6 +2,8 @@
 jobs run as real ``evokit run`` processes training real Keras networks."""
 from __future__ import annotations
 
+import http.client
+import io
 import json
 import sys
 import time
@@ -29,9 +31,10 @@ def multipart(fields: dict, files: dict | None = None) -> tuple[bytes, dict]:
     return body, {"Content-Type": f"multipart/form-data; boundary={boundary}"}
 
 
-def post_form(server: Server, fields: dict, files: dict | None = None, **kwargs) -> tuple[int, object, dict]:
-    body, headers = multipart(fields, files)
-    return server.request("POST", "/api/jobs", body, headers, **kwargs)
+def post_form(server: Server, fields: dict, files: dict | None = None, headers: dict | None = None,
+              **kwargs) -> tuple[int, object, dict]:
+    body, form = multipart(fields, files)
+    return server.request("POST", "/api/jobs", body, {**form, **(headers or {})}, **kwargs)
 
 
 def events(server: Server, job_id: str, timeout: float = 120.0, headers: dict | None = None) -> list[tuple[str, dict]]:
@@ -156,6 +159,13 @@ def test_stop_queue_resume_and_delete(server):
     assert server.request("DELETE", f"/api/jobs/{third['id']}")[0] == 204
 
 
+def zeros_npz() -> bytes:
+    """A small NPZ whose arrays unpack to ~13 MB: an upload's unpacked size is capped."""
+    out = io.BytesIO()
+    np.savez_compressed(out, X=np.zeros((200_000, 8)), y=np.zeros(200_000))
+    return out.getvalue()
+
+
 BAD = [
     ({"dataset": "no_such_set"}, None, 422, "dataset='no_such_set' is invalid"),
     ({"config": "[encoding\ntype = 1"}, None, 422, "not valid TOML"),
@@ -170,6 +180,11 @@ BAD = [
     ({}, {"data": ("nan.csv", b"a,b,label\n" + b"1,2,0\nnan,3,1\n4,5,0\n6,7,1\n" * 10)}, 422, "NaN"),
     ({}, {"data": ("model.py", b"import os\n")}, 422, "expected a .csv or .npz file"),
     ({}, {"data": ("x.npz", b"not a zip")}, 422, "not a readable NPZ file"),
+    ({}, {"data": ("zeros.npz", zeros_npz())}, 413, "unpack to"),
+    ({}, {"config": ("c.toml", b"seed = 1\n")}, 422, "send config as text"),
+    ({"encoding": "textcnn"}, None, 422, "data"),
+    ({"config": '[[objectives]]\ntype = "r2"'}, None, 422, "ValidationR2 needs regression data"),
+    ({"config": '[evaluator]\ntype = "processes"\nworkers = 512'}, None, 422, "config.evaluator.workers=512"),
 ]
 
 
@@ -211,7 +226,10 @@ def test_a_token_guards_every_api_call(tmp_path):
             assert status == 401 and "token" in body["detail"], (path, body)
             assert server.request(method, path, token="wrong-token-wrong-token")[0] == 401
         assert server.request("GET", "/api/jobs")[0] == 200
-        assert server.request("GET", f"/api/jobs?token={token}", token=None)[0] == 200
+        # ?token= is for what a browser opens without headers (event streams, downloads), not the rest
+        assert server.request("GET", f"/api/jobs/000000000000/events?token={token}", token=None)[0] == 404
+        assert server.request("GET", f"/api/jobs/000000000000/report?token={token}", token=None)[0] == 404
+        assert server.request("GET", f"/api/jobs?token={token}", token=None)[0] == 401
         status, body, _ = post_form(server, {"dataset": "nope"}, token=None)
         assert status == 401 and not any((tmp_path / "root" / "jobs").iterdir())
 
@@ -224,3 +242,44 @@ def test_serve_refuses_other_hosts_without_a_token(capsys, monkeypatch):
     assert "token is required" in capsys.readouterr().err
     assert main(["serve", "--token", "short"]) == 2
     assert "at least 16 characters" in capsys.readouterr().err
+
+
+def test_a_chunked_body_over_the_limit_is_413_and_leaves_nothing(server):
+    before = job_dirs(server)
+    body, headers = multipart({"name": "big"}, {"data": ("big.csv", b"1,2,3\n" * 20_000)})
+    connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
+    connection.putrequest("POST", "/api/jobs")
+    for key, value in headers.items():
+        connection.putheader(key, value)
+    connection.putheader("Transfer-Encoding", "chunked")  # no Content-Length: the limit counts the stream
+    connection.endheaders()
+    for start in range(0, len(body), 8192):
+        chunk = body[start:start + 8192]
+        try:
+            connection.send(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+        except OSError:  # the server may answer and close before the body is all sent
+            break
+    else:
+        connection.send(b"0\r\n\r\n")
+    response = connection.getresponse()
+    assert response.status == 413 and "too large" in json.loads(response.read())["detail"]
+    assert job_dirs(server) == before
+
+
+def test_other_sites_pages_are_refused(server):
+    status, body, _ = server.request("GET", "/api/jobs", headers={"Host": "attacker.example"})
+    assert status == 403 and "loopback only" in body["detail"]  # DNS rebinding
+    status, body, _ = post_form(server, {"dataset": "nope"}, headers={"Origin": "http://evil.example"})
+    assert status == 403 and "another site" in body["detail"]  # a cross-site form post
+    status, body, _ = post_form(server, {"dataset": "nope"}, headers={"Origin": server.url})
+    assert status == 422  # the page's own origin goes through (and this dataset is then refused)
+
+
+def test_generation_rows_with_empty_cells_stream_as_null(tmp_path):
+    from evokit.service.app import _event
+    from evokit.service.progress import RunProgress
+
+    (tmp_path / "generations.csv").write_text("gen,evaluated,elapsed_s,hypervolume\n0,4,1.5,\n")
+    rows = RunProgress(tmp_path).poll()[1]
+    assert rows == [{"gen": 0, "evaluated": 4, "elapsed_s": 1.5, "hypervolume": None}]
+    assert '"hypervolume": null' in _event("generation", rows[0])
