@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import importlib.resources
 import json
+import os
 import re
 import secrets
 import subprocess
@@ -29,7 +30,7 @@ from fastapi.staticfiles import StaticFiles
 
 import evokit
 from evokit.service import submit
-from evokit.service.jobs import CONFIG, JobManager, describe
+from evokit.service.jobs import CONFIG, PARENT_VARIABLE, TOKEN_VARIABLE, JobManager, describe
 from evokit.service.progress import RunProgress
 from evokit.service.store import ENDED, Job, new_id
 
@@ -492,9 +493,17 @@ def _stale(target: Path, *sources: Path) -> bool:
     return target.stat().st_mtime < newest
 
 
+_TOOLS = asyncio.Semaphore(1)
+"""One ``evokit report`` / ``evokit export`` at a time (an export retrains the Pareto front)."""
+
+
 async def _evokit(*args: str) -> None:
-    done = await asyncio.to_thread(subprocess.run, [sys.executable, "-m", "evokit", *args], capture_output=True,
-                                   text=True, timeout=3600)
+    """Run ``evokit ARGS`` (report, export) to its end; like a job it dies with the service (the
+    thread that starts it waits for it) and never sees the token."""
+    env = {k: v for k, v in os.environ.items() if k != TOKEN_VARIABLE} | {PARENT_VARIABLE: str(os.getpid())}
+    async with _TOOLS:
+        done = await asyncio.to_thread(subprocess.run, [sys.executable, "-m", "evokit", *args], capture_output=True,
+                                       text=True, timeout=3600, env=env)
     if done.returncode != 0:
         raise HTTPException(500, f"evokit {args[0]} failed: {(done.stderr or done.stdout).strip()[-500:]}")
 

@@ -234,7 +234,8 @@ def _data(config: dict[str, Any], submission: Submission, job_dir: Path, max_upl
     """Set ``config["data"]``: the uploaded file (stored under a server-chosen name), else the
     ``dataset`` field, else the config's own ``[data]`` (a built-in dataset), else the default."""
     section = config.get("data", {})
-    section = {"name": section} if isinstance(section, str) else dict(section) if isinstance(section, Mapping) else section
+    if isinstance(section, (str, Mapping)):
+        section = {"name": section} if isinstance(section, str) else dict(section)
     if not isinstance(section, dict):
         raise Refused(f"config.data={section!r} is invalid: expected a table or a built-in dataset's name")
     dataset = (submission.fields.get("dataset") or "").strip()

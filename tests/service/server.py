@@ -80,7 +80,8 @@ class Server:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise RuntimeError(f"evokit serve exited with {self.process.returncode}: {self.log.read_text()[-3000:]}")
+                raise RuntimeError(f"evokit serve exited with {self.process.returncode}: "
+                                   f"{self.log.read_text()[-3000:]}")
             try:
                 if self.request("GET", "/api/health")[0] == 200:
                     return self
@@ -139,7 +140,8 @@ class Server:
             if status == 200 and job["state"] in states:
                 return job
             time.sleep(0.3)
-        raise AssertionError(f"job {job_id} not in {states} after {timeout} s: {job}; log: {self.log.read_text()[-2000:]}")
+        raise AssertionError(f"job {job_id} not in {states} after {timeout} s: {job}; "
+                             f"log: {self.log.read_text()[-2000:]}")
 
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@ import json
 import sys
 import time
 import urllib.request
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -127,6 +128,11 @@ def test_jobs_run_stream_and_give_their_models(server):
     assert config["algorithm"]["generations"] == 2 and config["data"] == {"name": "digits", "n_train": 200,
                                                                           "n_val": 100}
     assert server.wait_for(upload["id"], ("finished",))["evaluations"] == 2
+    status, archive, _ = server.request("GET", f"/api/jobs/{upload['id']}/models/pareto.zip", timeout=120)
+    assert status == 200, archive
+    with zipfile.ZipFile(io.BytesIO(archive)) as models:  # the front's models, retrained by evokit export
+        names = models.namelist()
+        assert any(name.endswith(".keras") for name in names), names
     assert server.request("DELETE", f"/api/jobs/{upload['id']}")[0] == 204
 
 
