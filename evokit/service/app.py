@@ -14,7 +14,6 @@ import asyncio
 import contextlib
 import importlib.resources
 import json
-import os
 import re
 import secrets
 import subprocess
@@ -30,7 +29,7 @@ from fastapi.staticfiles import StaticFiles
 
 import evokit
 from evokit.service import submit
-from evokit.service.jobs import CONFIG, PARENT_VARIABLE, TOKEN_VARIABLE, JobManager, describe
+from evokit.service.jobs import CONFIG, JobManager, child_environment, describe
 from evokit.service.progress import RunProgress
 from evokit.service.store import ENDED, Job, new_id
 
@@ -500,10 +499,9 @@ _TOOLS = asyncio.Semaphore(1)
 async def _evokit(*args: str) -> None:
     """Run ``evokit ARGS`` (report, export) to its end; like a job it dies with the service (the
     thread that starts it waits for it) and never sees the token."""
-    env = {k: v for k, v in os.environ.items() if k != TOKEN_VARIABLE} | {PARENT_VARIABLE: str(os.getpid())}
     async with _TOOLS:
         done = await asyncio.to_thread(subprocess.run, [sys.executable, "-m", "evokit", *args], capture_output=True,
-                                       text=True, timeout=3600, env=env)
+                                       text=True, timeout=3600, env=child_environment())
     if done.returncode != 0:
         raise HTTPException(500, f"evokit {args[0]} failed: {(done.stderr or done.stdout).strip()[-500:]}")
 

@@ -124,8 +124,7 @@ class JobManager:
         else:
             command = [self.python, "-m", "evokit", "run", "--safe", str(self.directory(job.id) / CONFIG),
                        "--run-dir", str(run_dir), "-q"] + (["--overwrite"] if run_dir.exists() else [])
-        env = {k: v for k, v in os.environ.items() if k != TOKEN_VARIABLE}
-        env.update({PARENT_VARIABLE: str(os.getpid()), "PYTHONUNBUFFERED": "1"})
+        env = child_environment() | {"PYTHONUNBUFFERED": "1"}
         with open(self.directory(job.id) / LOG, "ab") as out:
             out.write(f"\n$ {' '.join(command[1:])}\n".encode())
             out.flush()
@@ -216,6 +215,13 @@ class JobManager:
                 return f.read().decode(errors="replace")
         except OSError:
             return ""
+
+
+def child_environment() -> dict[str, str]:
+    """The environment of a process the service starts (a job, a report, an export): it dies with
+    the service (``EVOKIT_PARENT_PID``) and never sees the token."""
+    env = {k: v for k, v in os.environ.items() if k != TOKEN_VARIABLE}
+    return env | {PARENT_VARIABLE: str(os.getpid())}
 
 
 def _lock_root(root: Path) -> int:

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from evokit import tasks
-from evokit.runtime.run.directory import RunData, objectives_of, parse_number, read_generations
+from evokit.runtime.run.directory import RunData, objectives_of, parse_number, read_generations, to_jsonable
 
 CANDIDATE_KEYS = ("generation", "status", "reason", "fitness", "params", "flops", "network", "description",
                   "cached", "hash", "wall_time", "train_time")
@@ -109,7 +109,7 @@ class RunProgress:
         if size == self._rows_size:
             return []
         self._rows_size = size
-        rows = [_clean(row) for row in read_generations(self.path)[0]]  # an empty cell reads as NaN
+        rows = [to_jsonable(row) for row in read_generations(self.path)[0]]  # an empty cell reads as NaN
         known = len(self.rows) if len(rows) >= len(self.rows) else 0
         self.rows = rows
         return rows[known:]
@@ -169,7 +169,7 @@ def trim(record: dict[str, Any], index: int) -> dict[str, Any]:
     out: dict[str, Any] = {"index": index}
     for key, value in record.items():
         if key in CANDIDATE_KEYS or key.startswith(("val_", "test_")) or key in ("loss", "accuracy"):
-            out[key] = _clean(value)
+            out[key] = to_jsonable(value)
     return out
 
 
@@ -188,12 +188,3 @@ def _number(value: Any) -> float | None:
     if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
         return float(value)
     return None
-
-
-def _clean(value: Any) -> Any:
-    """``value`` as strict JSON can carry it: NaN and infinities (in dicts too) become None."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, dict):
-        return {k: _clean(v) for k, v in value.items()}
-    return value

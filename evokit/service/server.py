@@ -9,8 +9,8 @@ import sys
 from pathlib import Path
 
 from evokit.errors import ConfigError
+from evokit.service.jobs import TOKEN_VARIABLE
 
-TOKEN_VARIABLE = "EVOKIT_TOKEN"
 log = logging.getLogger("evokit.service")
 
 
