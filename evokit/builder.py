@@ -10,8 +10,8 @@ from __future__ import annotations
 from typing import Any, Callable
 
 from evokit.errors import ConfigError
-from evokit.netspec import (INPUT, Activation, Add, BatchNorm, Concat, Conv1D, Conv2D, Dense, Dropout, Embedding,
-                            Flatten, GlobalPool, LayerSpec, NetSpec, Pool)
+from evokit.netspec import (INPUT, Activation, Add, BatchNorm, Concat, Conv1D, Conv2D, Conv2DTranspose, Dense,
+                            Dropout, Embedding, Flatten, GlobalPool, LayerSpec, NetSpec, Pool, SeparableConv2D, Upsample)
 
 
 def _initializers(keras: Any, seed: int) -> dict[str, Any]:
@@ -24,6 +24,18 @@ def _layer(keras: Any, layer: LayerSpec, rank: int, seed: int, name: str) -> Any
     if isinstance(layer, Dense):
         return L.Dense(layer.units, activation=layer.activation, use_bias=layer.use_bias, name=name,
                        **_initializers(keras, seed))
+    if isinstance(layer, SeparableConv2D):  # the pointwise seed far from the next node's (seed + 1)
+        return L.SeparableConv2D(layer.filters, layer.kernel, strides=layer.stride, padding=layer.padding,
+                                 activation=layer.activation, use_bias=layer.use_bias, name=name,
+                                 depthwise_initializer=keras.initializers.GlorotUniform(seed=seed),
+                                 pointwise_initializer=keras.initializers.GlorotUniform(seed=(seed + 2**30) % 2**31),
+                                 bias_initializer=keras.initializers.Zeros())
+    if isinstance(layer, Conv2DTranspose):
+        return L.Conv2DTranspose(layer.filters, layer.kernel, strides=layer.stride, padding=layer.padding,
+                                 activation=layer.activation, use_bias=layer.use_bias, name=name,
+                                 **_initializers(keras, seed))
+    if isinstance(layer, Upsample):
+        return L.UpSampling2D(layer.factors, interpolation=layer.interpolation, name=name)
     if isinstance(layer, (Conv2D, Conv1D)):
         cls = L.Conv2D if isinstance(layer, Conv2D) else L.Conv1D
         return cls(layer.filters, layer.kernel, strides=layer.stride, padding=layer.padding,

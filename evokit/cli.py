@@ -23,7 +23,7 @@ log = logging.getLogger("evokit.cli")
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 PRESETS = ("deepga", "neat", "pso", "gp")
 """Searches ``evokit compare`` knows by name: functions of ``evokit.presets``."""
-DATASETS = ("digits", "breast_cancer", "wine", "iris", "mnist1d", "diabetes", "languages")
+DATASETS = ("digits", "breast_cancer", "wine", "iris", "mnist1d", "diabetes", "languages", "cells")
 """Embedded datasets ``--dataset`` / ``--data`` accept."""
 
 TRUST = """A config file given here is trusted like a script of your own: a type = "module:Name" of
@@ -328,6 +328,10 @@ def _print_result(result: Any, run_dir: Path, final_epochs: int | None) -> int:
         how = f"retrained up to {final_epochs} epochs" if final_epochs else "as trained in the search"
         print(f"\ntest {lead.title}: {result.test_scores[lead.key('test_')]:.3f} (best model, {result.best.params:,} "
               f"parameters, {how})")
+        others = [f"{k[5:].replace('_', ' ')} {v:.4g}" for k, v in result.test_scores.items()
+                  if k.startswith("test_") and k not in ("test_loss", lead.key("test_"))]
+        if others:  # e.g. IoU beside Dice, MAE beside R²
+            print(f"test, other metrics: {', '.join(others)}")
     print(f"evaluations: {s['trained']} trained, {s['cache_hits']} cache hits, "
           f"{sum(s['failures'].values())} failed; search time {s['wall_time_s']:.0f} s; stopped by {s['stopped_by']}")
     cost = s["search_cost"]

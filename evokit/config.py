@@ -75,6 +75,8 @@ ENCODINGS: dict[str, str] = {
     "neat": "evokit.encodings.graph:NEAT",
     "graph": "evokit.encodings.graph:NEAT",
     "hyperparameters": "evokit.encodings.hyper:Hyperparameters",
+    "unet_tree": "evokit.encodings.unet_tree:UNetTree",
+    "unet_blocks": "evokit.encodings.unet_blocks:UNetBlocks",
 }
 """``[encoding] type`` -> the encoding class."""
 
@@ -96,6 +98,8 @@ OBJECTIVES: dict[str, str] = {
     "r2": "evokit.fitness.regression:ValidationR2",
     "mae": "evokit.fitness.regression:ValidationMAE",
     "rmse": "evokit.fitness.regression:ValidationRMSE",
+    "dice": "evokit.fitness.segmentation:ValidationDice",
+    "iou": "evokit.fitness.segmentation:ValidationIoU",
     "params": "evokit.fitness.complexity:ParameterCount",
     "flops": "evokit.fitness.complexity:FLOPs",
     "co2": "evokit.fitness.carbon:CO2",
@@ -146,7 +150,7 @@ TRUSTED_KEYS: dict[str, tuple[str, ...]] = {"evaluator": ("address", "cluster_kw
 TOP_LEVEL = ("description", "seed", "run_dir", "final_training", "hall_of_fame", "overwrite", "data", "encoding",
              "objectives", "constraints", "algorithm", "budget", "evaluator")
 DATA_KEYS = ("name", "path", "target", "header", "delimiter", "task", "seed", "val_size", "test_size", "scale",
-             "n_train", "n_val", "kind", "text_column", "vocab_size", "sequence_length")
+             "n_train", "n_val", "kind", "text_column", "vocab_size", "sequence_length", "masks", "size", "grayscale")
 BUDGET_KEYS = ("generations", "evaluations", "seconds", "target")
 TRAINING_KEYS = ("epochs", "batch_size", "optimizer", "learning_rate", "early_stopping", "trace_once", "loss")
 

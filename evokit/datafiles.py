@@ -9,6 +9,11 @@
   sniffed: texts hold commas); or ``"text_folder"``, a folder with one sub-folder of ``.txt``
   files per class. Both go through :func:`evokit.datasets.from_texts`, with ``vocab_size`` and
   ``sequence_length`` if given (see :mod:`evokit.corpora` for the layouts).
+* Images and masks (``kind = "mask_folder"``, the default when ``masks`` is given): ``path`` a
+  folder of images, ``masks`` a folder of masks paired with them by file name, both relative to
+  the config file; optionally ``size`` (``[height, width]`` or one int: resize to it) and
+  ``grayscale`` (default true). Read by :func:`evokit.datasets.from_image_folders` (see
+  :mod:`evokit.imagefiles`) as a segmentation dataset.
 
 Bad input raises :class:`evokit.errors.ConfigError` (a key) or :class:`evokit.errors.DataError`
 (the file's content), naming the key (``data.header=true is invalid: ...``) or, for an NPZ
@@ -52,13 +57,17 @@ from evokit.tasks.registry import looks_like_classes
 SUFFIXES = (".csv", ".npz")
 """The data files a config may name."""
 
-KINDS = ("table", "text_csv", "text_folder")
-"""What ``kind`` of data a ``[data]`` table's ``path`` holds: numbers (CSV/NPZ), or texts."""
+KINDS = ("table", "text_csv", "text_folder", "mask_folder")
+"""What ``kind`` of data a ``[data]`` table's ``path`` holds: numbers (CSV/NPZ), texts, or
+images with masks (a folder, ``masks`` the other)."""
 
 TEXT_KEYS = ("text_column", "vocab_size", "sequence_length")
 """``[data]`` keys that apply to texts only (``kind = "text_csv"`` or ``"text_folder"``)."""
 
-FILE_ONLY_KEYS = ("target", "header", "delimiter", "task", "kind", *TEXT_KEYS)
+IMAGE_KEYS = ("masks", "size", "grayscale")
+"""``[data]`` keys that apply to images with masks only (``kind = "mask_folder"``)."""
+
+FILE_ONLY_KEYS = ("target", "header", "delimiter", "task", "kind", *TEXT_KEYS, *IMAGE_KEYS)
 """``[data]`` keys that apply to a data file only (not to an embedded dataset)."""
 
 _NOT_FOR_TEXTS = {"text_csv": ("header", "task", "scale"),
@@ -98,6 +107,8 @@ def read_data_file(path: str, section: Mapping[str, Any], base_dir: str | Path |
         raise ConfigError(f"{path}.path={file!r} is invalid: expected the path of a CSV or NPZ file")
     full = Path(file) if base_dir is None or Path(file).is_absolute() else Path(base_dir) / file
     kind = _kind(path, section, file, full)
+    if kind == "mask_folder":
+        return _read_mask_folder(path, section, base_dir, file, full, options)
     if kind != "table":
         return _read_texts(path, section, file, full, kind, options)
     if full.suffix.lower() not in SUFFIXES:
@@ -122,19 +133,27 @@ def read_data_file(path: str, section: Mapping[str, Any], base_dir: str | Path |
 
 def _kind(path: str, section: Mapping[str, Any], file: str, full: Path) -> str:
     """The ``kind`` of data at ``full``, checked against the keys given and the path found."""
-    kind = section.get("kind", "text_csv" if "text_column" in section else "table")
+    default = "text_csv" if "text_column" in section else "mask_folder" if "masks" in section else "table"
+    kind = section.get("kind", default)
     if kind not in KINDS:
         raise ConfigError(f"{path}.kind={kind!r} is invalid: expected one of {', '.join(map(repr, KINDS))}")
     if kind == "table":
         for key in TEXT_KEYS:
             if key in section:
                 raise ConfigError(f"{path}.{key}: applies to texts only (kind = \"text_csv\" or \"text_folder\")")
+    if kind != "mask_folder":
+        for key in IMAGE_KEYS:
+            if key in section:
+                raise ConfigError(f"{path}.{key}: applies to images with masks only (kind = \"mask_folder\")")
+    if kind == "mask_folder":
+        return kind  # both folders are checked by the reader, each naming its key
     if kind == "text_folder" and not full.is_dir():
         raise ConfigError(f"{path}.path={file!r} is invalid: no such folder ({full}); kind = \"text_folder\" "
                           "expects a folder with one sub-folder of .txt files per class")
     if kind != "text_folder" and full.is_dir():
         raise ConfigError(f"{path}.path={file!r} is invalid: a folder, not a file; set kind = \"text_folder\" "
-                          "for a folder with one sub-folder of .txt files per class")
+                          "for a folder with one sub-folder of .txt files per class, or kind = \"mask_folder\" "
+                          "for a folder of images (with masks = a folder of masks)")
     if kind == "text_csv" and full.suffix.lower() != ".csv":
         raise ConfigError(f"{path}.path={file!r} is invalid: expected a file ending in .csv (kind = \"text_csv\")")
     if kind == "text_csv" and not full.is_file():
@@ -165,6 +184,43 @@ def _read_texts(path: str, section: Mapping[str, Any], file: str, full: Path, ki
         named = f"{path}.{_TEXT_FIELDS[field]}={rest}" if equals and field in _TEXT_FIELDS else f"{path}: {exc}"
         raise type(exc)(named) from None
     return datasets.from_texts(texts, labels, name=full.stem or full.name, **kwargs)
+
+
+# --- images and masks -----------------------------------------------------------------------
+
+_IMAGE_FIELDS = {"images": "path", **{key: key for key in ("masks", "size", "grayscale", "seed", "val_size",
+                                                              "test_size", "scale")}}
+"""An argument of :func:`evokit.datasets.from_image_folders` -> the ``[data]`` key that gives it."""
+
+_NOT_FOR_IMAGES = ("target", "header", "delimiter", "task", *TEXT_KEYS)
+"""``[data]`` keys refused for ``kind = "mask_folder"`` (its task is always segmentation)."""
+
+
+def _read_mask_folder(path: str, section: Mapping[str, Any], base_dir: str | Path | None, file: str,
+                      full: Path, options: dict[str, Any]) -> Any:
+    """A segmentation Dataset of the images in folder ``path`` and the masks in folder ``masks``
+    (both relative to ``base_dir``); errors name the ``[data]`` key (``path``, ``masks``,
+    ``size``, ``grayscale``) and show each folder as the config gives it."""
+    for key in _NOT_FOR_IMAGES:
+        if key in section:
+            raise ConfigError(f"{path}.{key}: does not apply to kind = \"mask_folder\" (images with masks: "
+                              "the task is segmentation)")
+    if "masks" not in section:
+        raise ConfigError(f"{path}.masks: missing; kind = \"mask_folder\" needs the folder of masks, one per "
+                          f"image of {path}.path")
+    masks = section["masks"]
+    if not isinstance(masks, str) or not masks:
+        raise ConfigError(f"{path}.masks={masks!r} is invalid: expected the path of a folder of masks, one per "
+                          f"image of {path}.path (kind = \"mask_folder\")")
+    masks_full = Path(masks) if base_dir is None or Path(masks).is_absolute() else Path(base_dir) / masks
+    kwargs = dict(options, size=section.get("size"), grayscale=section.get("grayscale", True))
+    try:
+        return datasets.from_image_folders(full, masks_full, **kwargs)
+    except (ConfigError, DataError) as exc:
+        message = str(exc).replace(repr(str(full)), repr(file)).replace(repr(str(masks_full)), repr(masks))
+        field, equals, rest = message.partition("=")
+        named = f"{path}.{_IMAGE_FIELDS[field]}={rest}" if equals and field in _IMAGE_FIELDS else f"{path}: {message}"
+        raise type(exc)(named) from None
 
 
 # --- NPZ ------------------------------------------------------------------------------------

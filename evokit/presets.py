@@ -13,6 +13,7 @@ from typing import Any
 from evokit.algorithms.base import Algorithm
 from evokit.algorithms.ga import GA
 from evokit.algorithms.gp import GP
+from evokit.algorithms.nsga2 import NSGA2
 from evokit.algorithms.neat import NEAT as NEATSearch
 from evokit.algorithms.pso import PSO
 from evokit.encodings.base import Encoding
@@ -21,10 +22,13 @@ from evokit.encodings.graph import NEAT
 from evokit.encodings.real import Real
 from evokit.encodings.textcnn import TextCNN
 from evokit.encodings.tree import Tree
+from evokit.encodings.unet_tree import UNetTree
 from evokit.evaluation import TrainingConfig
 from evokit.fitness.accuracy import ValidationAccuracy
 from evokit.fitness.combine import DeepGAScore
+from evokit.fitness.complexity import ParameterCount
 from evokit.fitness.regression import ValidationR2
+from evokit.fitness.segmentation import ValidationDice
 from evokit.search import Search
 
 
@@ -90,13 +94,18 @@ def for_data(data: Any, *, population: int = 12, generations: int = 10, epochs: 
     sequences; and on regression data a GA over DeepGA's dense blocks on validation R², each
     candidate trained ``max(epochs, 20)`` epochs at learning rate 0.05 with early stopping
     (targets in the tens or hundreds, as in ``diabetes``, are out of reach of Adam's default step
-    in a few epochs)."""
+    in a few epochs); on segmentation data (masks) NSGA-II over U-Nets whose cell is a GP tree
+    (:class:`~evokit.encodings.UNetTree`, 8 base filters) on validation Dice and parameters."""
     if data.task == "regression":
         r2 = ValidationR2(epochs=max(epochs, 20), learning_rate=0.05, early_stopping=5)
         return Search(encoding=DeepGA(min_conv_blocks=0, max_conv_blocks=1, min_dense=1), objectives=r2, data=data,
                       algorithm=GA(population=population, generations=generations), seed=seed, workers=workers,
                       run_dir=run_dir, progress=progress, final_training=None if not final_epochs else
                       TrainingConfig(epochs=final_epochs, learning_rate=0.05, early_stopping=10))
+    if data.task == "segmentation":
+        return Search(encoding=UNetTree(base_filters=8), objectives=[ValidationDice(epochs=epochs), ParameterCount()],
+                      data=data, algorithm=NSGA2(population=population, generations=generations), seed=seed,
+                      workers=workers, run_dir=run_dir, final_training=final_epochs or None, progress=progress)
     encoding = TextCNN() if getattr(data, "vocab_size", None) else DeepGA()
     return _scored(encoding, GA(population=population, generations=generations), data, epochs, final_epochs,
                    size_weight, max_params, seed, workers, run_dir, progress)

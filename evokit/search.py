@@ -384,7 +384,7 @@ def _result(search: Search, log: RunLog, hof: Any, data: Any, reason: str | None
     result = Result(best, members, front, log.rows, test_scores, stats, names,
                     None if log.run_dir is None else log.run_dir.path, model)
     if log.run_dir is not None:
-        _write_outputs(log.run_dir, result)
+        _write_outputs(log.run_dir, result, data)
     return result
 
 
@@ -394,9 +394,10 @@ def _estimator(search: Search) -> GreenAlgorithms:
     return footprints[0].estimator if footprints else GreenAlgorithms()
 
 
-def _write_outputs(run_dir: RunDirectory, result: Result) -> None:
+def _write_outputs(run_dir: RunDirectory, result: Result, data: Any) -> None:
     if result.final_model is not None:
         result.final_model.save(run_dir.file("best.keras"))
+        _write_masks(run_dir, result.final_model, data)
     if result.best.spec is not None:
         run_dir.file("best.txt").write_text(result.best.spec.summary() + "\n")
     result.plot(run_dir.file("fitness.png"))
@@ -414,3 +415,15 @@ def _write_outputs(run_dir: RunDirectory, result: Result) -> None:
         "test_scores": result.test_scores, "stats": result.stats,
         "hall_of_fame": [{"values": c.values, "params": c.params, "description": c.description}
                          for c in result.hall_of_fame]})
+
+
+def _write_masks(run_dir: RunDirectory, model: Any, data: Any) -> None:
+    """For a per-pixel task, ``masks.npz``: a few validation images with their true and predicted
+    masks, for the report (:mod:`evokit.runtime.run.masks`). A failure warns: the search's results stand."""
+    from evokit.runtime.run.masks import MASKS, write_masks
+
+    try:
+        write_masks(run_dir.file(MASKS), model, data)
+    except Exception as exc:  # noqa: BLE001 - a report's figure must not cost a finished search its results
+        warnings.warn(f"{MASKS} could not be written ({type(exc).__name__}: {exc}); the report leaves the "
+                      "validation masks out", stacklevel=2)

@@ -25,7 +25,8 @@ LAYERS = [
     ["evokit.fitness"],                                                           # objectives, constraints, CO2
     ["evokit.evaluation"],                                                        # what a training produced
     ["evokit.builder", "evokit.layers"],                                          # NetSpec -> keras.Model
-    ["evokit.datasets", "evokit.datafiles", "evokit.tokens", "evokit.corpora"],   # data in
+    ["evokit.datasets", "evokit.datafiles", "evokit.tokens", "evokit.corpora", "evokit.cells",
+     "evokit.imagefiles"],                                                         # data in
     ["evokit.encodings"],                                                         # genotype -> NetSpec
     ["evokit.operators"],                                                         # variation operators
     ["evokit.tasks", "evokit.netspec"],                                           # task kinds; the IR

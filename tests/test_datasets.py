@@ -48,7 +48,7 @@ def _np_states_equal(s1: tuple, s2: tuple) -> bool:
 # --- named datasets -------------------------------------------------------------------------
 
 def test_names() -> None:
-    assert names() == ("digits", "breast_cancer", "wine", "iris", "mnist1d", "diabetes", "languages")
+    assert names() == ("digits", "breast_cancer", "wine", "iris", "mnist1d", "diabetes", "languages", "cells")
 
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))

@@ -12,7 +12,8 @@ import yaml
 
 ROOT = Path(__file__).parent.parent
 DOCS = ROOT / "docs"
-GUIDE = ("concepts", "encodings", "objectives", "searches", "runtime", "reliability", "cli", "compare", "service")
+GUIDE = ("concepts", "encodings", "objectives", "searches", "runtime", "reliability", "cli", "compare", "service",
+         "segmentation")
 
 
 @pytest.fixture(scope="module")

@@ -14,9 +14,11 @@ from evokit.encodings.permutation import Permutation, PermutationGenome
 from evokit.encodings.real import Real, RealGenome
 from evokit.encodings.textcnn import TextCNN, TextCNNGenome
 from evokit.encodings.tree import Tree, TreeGenome
+from evokit.encodings.unet_blocks import UNetBlock, UNetBlocks, UNetBlocksGenome
+from evokit.encodings.unet_tree import UNetTree
 from evokit.operators.neat_genome import InnovationTracker, NEATGenome
 
 __all__ = ["Encoding", "add_head", "Binary", "BinaryGenome", "ConvBlock", "DeepGA", "DeepGAGenome", "DenseBlock",
            "NEAT", "NEATGenome", "InnovationTracker", "Grouping", "GroupingGenome", "Hyperparameters",
            "HyperparametersGenome", "LayerBlock", "Permutation", "PermutationGenome", "Real", "RealGenome", "TextCNN",
-           "TextCNNGenome", "Tree", "TreeGenome"]
+           "TextCNNGenome", "Tree", "TreeGenome", "UNetTree", "UNetBlocks", "UNetBlocksGenome", "UNetBlock"]

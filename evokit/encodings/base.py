@@ -15,8 +15,8 @@ from typing import Any
 from deap import base
 
 from evokit import tasks
-from evokit.errors import ConfigError
-from evokit.netspec import Dense, Flatten, Graph, NetSpec
+from evokit.errors import ArchitectureError, ConfigError
+from evokit.netspec import Conv2D, Dense, Flatten, Graph, NetSpec
 from evokit.params import Configurable
 
 TASKS = tasks.names()
@@ -47,6 +47,9 @@ class Encoding(Configurable, ABC):
     trains: bool = True
     """False for encodings whose genotypes carry their weights (direct weight evolution): their
     candidates are scored with those weights, without training."""
+    spatial_output: bool = False
+    """True for encodings whose networks end at the input's height and width (U-Nets): only they
+    decode networks for a per-pixel task (``Task.per_pixel``: segmentation)."""
 
     @abstractmethod
     def random(self, rng: Any = None) -> Any:
@@ -75,9 +78,14 @@ class Encoding(Configurable, ABC):
         them back into the genotype here (the default does nothing)."""
 
     def check_data(self, data: Any) -> None:
-        """Called with the search's Dataset before any genotype is made; the default checks its
-        shape with :meth:`check_input`. An encoding that needs more of the data than its shape
-        (e.g. a vocabulary's size) reads it here."""
+        """Called with the search's Dataset before any genotype is made; the default refuses a
+        per-pixel task (segmentation) unless :attr:`spatial_output`, then checks the data's shape
+        with :meth:`check_input`. An encoding that needs more of the data than its shape (e.g. a
+        vocabulary's size) reads it here."""
+        task = tasks.get(data.task)
+        if task.per_pixel and not self.spatial_output:
+            raise ConfigError(f"encoding={type(self).__name__} is invalid for {task.name} data: its networks do "
+                              "not keep the input's resolution; use UNetTree or UNetBlocks")
         self.check_input(data.input_shape, data.n_outputs, data.task)
 
     def check_input(self, input_shape: tuple[int, ...], n_outputs: int, task: str) -> None:
@@ -106,11 +114,24 @@ def rng_or_global(rng: Any) -> Any:
 
 def add_head(g: Graph, x: int, n_outputs: int, task: str | tasks.Task) -> NetSpec:
     """Finish a network: flatten if needed, then the task's output layer (``Task.head``: a softmax
-    over the classes, linear outputs, ...). ``task`` is a task's name or a Task."""
+    over the classes, linear outputs, ...); for a per-pixel task (segmentation) a 1x1 convolution
+    on ``x``, which must keep the input's height and width. ``task`` is a task's name or a Task."""
     kind = tasks.get(task)
     if not isinstance(n_outputs, int) or n_outputs < 1:
         raise ConfigError(f"n_outputs={n_outputs!r} is invalid: expected a positive integer")
+    head = kind.head(n_outputs)
+    if kind.per_pixel:
+        return g.finish(g.add(Conv2D(head.units, 1, activation=head.activation), _at_input_size(g, x, kind.name)))
     if len(g.shape(x)) > 1:
         x = g.add(Flatten(), x)
-    head = kind.head(n_outputs)
     return g.finish(g.add(Dense(head.units, activation=head.activation), x))
+
+
+def _at_input_size(g: Graph, x: int, task: str) -> int:
+    """``x`` if it is a feature map of the input's height and width; ArchitectureError otherwise
+    (a per-pixel head reads every position of the input)."""
+    shape, size = g.shape(x), g.shape(g.input)[:-1]
+    if len(shape) != 3 or len(size) != 2 or shape[:-1] != size:
+        raise ArchitectureError(f"a {task} head needs a feature map of the input's size {size}, got shape "
+                                f"{shape}: decode with an encoding that keeps the resolution (UNetTree, UNetBlocks)")
+    return x

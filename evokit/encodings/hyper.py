@@ -110,6 +110,11 @@ class Hyperparameters(Encoding):
         """The wrapped encoding's (always True: one whose candidates are not trained is refused)."""
         return self.encoding.trains
 
+    @property
+    def spatial_output(self) -> bool:  # type: ignore[override]
+        """The wrapped encoding's: a wrapped U-Net encoding decodes per-pixel networks."""
+        return self.encoding.spatial_output
+
     # -- genes and their values -----------------------------------------------------------------
 
     def values(self, genotype: HyperparametersGenome) -> dict[str, Any]:

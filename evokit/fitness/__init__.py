@@ -13,10 +13,11 @@ from evokit.fitness.constraints import Constraint, MaxFLOPs, MaxMemory, MaxParam
 from evokit.fitness.measured import Latency, ModelObjective
 from evokit.fitness.probes import EnergyProbe, FunctionProbe, LatencyProbe, Probe
 from evokit.fitness.regression import ValidationMAE, ValidationR2, ValidationRMSE
+from evokit.fitness.segmentation import ValidationDice, ValidationIoU
 from evokit.fitness.validation import ValidationMetric
 
 __all__ = ["Evaluation", "Objective", "ValidationMetric", "ValidationAccuracy", "ValidationLoss",
-           "ValidationMAE", "ValidationRMSE", "ValidationR2", "ParameterCount", "FLOPs",
+           "ValidationMAE", "ValidationRMSE", "ValidationR2", "ValidationDice", "ValidationIoU", "ParameterCount", "FLOPs",
            "SpecObjective", "DeepGAScore", "WeightedSum", "CO2", "Energy", "Footprint", "GreenAlgorithms",
            "CostModel", "search_cost", "Latency", "ModelObjective", "Constraint", "MaxParams", "MaxFLOPs", "MaxMemory",
            "MaxPredictedCO2", "Probe", "EnergyProbe", "LatencyProbe", "FunctionProbe"]

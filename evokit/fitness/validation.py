@@ -79,7 +79,8 @@ def scored_metrics(task: tasks.Task, data: Any) -> set[str] | None:
     predictions), so that nothing is refused on a guess."""
     try:
         y = data.y_val[:2]
-        keys = task.score(y, np.zeros((len(y), data.n_outputs), "float32"), "val_")
+        shape = (*y.shape, data.n_outputs) if task.per_pixel else (len(y), data.n_outputs)  # a mask's per pixel
+        keys = task.score(y, np.zeros(shape, "float32"), "val_")
     except Exception:  # noqa: BLE001 - a user's task may need real predictions: no early check then
         return None
     return set(keys) | {"loss"}

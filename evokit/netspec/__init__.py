@@ -1,8 +1,8 @@
 """NetSpec: the framework-free architecture description every encoding decodes into."""
 from evokit.netspec.graph import INPUT, Graph, NetSpec, Node
-from evokit.netspec.layers import (ACTIVATIONS, Activation, Add, BatchNorm, Concat, Conv1D, Conv2D, Dense,
-                                   Dropout, Embedding, Flatten, GlobalPool, LayerSpec, Pool, Shape, layer_from_config,
-                                   register_layer)
+from evokit.netspec.layers import (ACTIVATIONS, Activation, Add, BatchNorm, Concat, Conv1D, Conv2D,
+                                   Conv2DTranspose, Dense, Dropout, Embedding, Flatten, GlobalPool, LayerSpec, Pool,
+                                   SeparableConv2D, Shape, Upsample, layer_from_config, register_layer)
 from evokit.netspec.repairs import add_pool, merge, reduce_to, repair
 from evokit.netspec.select import Select
 
@@ -15,5 +15,5 @@ for _module in _pkgutil.iter_modules(__path__):
         _importlib.import_module(f"{__name__}.{_module.name}")
 
 __all__ = ["INPUT", "Graph", "NetSpec", "Node", "ACTIVATIONS", "Activation", "Add", "BatchNorm", "Concat",
-           "Conv1D", "Conv2D", "Dense", "Dropout", "Embedding", "Flatten", "GlobalPool", "LayerSpec", "Pool", "Shape",
+           "Conv1D", "Conv2D", "Conv2DTranspose", "Dense", "Dropout", "Embedding", "Flatten", "GlobalPool", "LayerSpec", "Pool", "SeparableConv2D", "Shape", "Upsample",
            "layer_from_config", "register_layer", "add_pool", "merge", "reduce_to", "repair", "Select"]

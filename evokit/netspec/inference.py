@@ -20,8 +20,11 @@ Choices, and why
   :data:`MAX_BATCH_BYTES`: a large image network on a large split must not exhaust memory.
 * Only the output's ancestors are computed: a Keras model holds only those, and their weights
   are the arrays :func:`evokit.netspec.weights.weight_arrays` lists.
-* A layer type without a NumPy forward pass here (NEAT's neuron graph today) makes
-  :func:`supports` False, and callers score with Keras; :func:`register_forward` adds one.
+* A layer type without a NumPy forward pass here (NEAT's neuron graph, and the U-Nets'
+  ``SeparableConv2D``, ``Conv2DTranspose`` and ``Upsample`` today) makes :func:`supports` False,
+  and callers score with Keras; :func:`register_forward` adds one. Lookups go by type, then by
+  subclass: the separable and transposed convolutions are not ``Conv2D`` subclasses, so
+  ``_conv`` never computes them by mistake.
 
 No framework is imported: a process that only scores weight genomes never pays for TensorFlow.
 """

@@ -23,6 +23,7 @@ ACTIVATIONS = ("relu", "elu", "selu", "gelu", "swish", "leaky_relu", "tanh", "si
                "softmax")
 POOL_KINDS = ("max", "avg")
 PADDINGS = ("same", "valid")
+INTERPOLATIONS = ("nearest", "bilinear")
 
 
 def _pair(field: str, value: Any) -> tuple[int, ...]:
@@ -184,6 +185,78 @@ class Conv1D(_Conv):
 
     kind: ClassVar[str] = "conv1d"
     rank: ClassVar[int] = 1
+
+
+@dataclass(frozen=True)
+class SeparableConv2D(_Conv):
+    """Depthwise separable 2-D convolution (one ``kernel_size`` filter per input channel, then a
+    1x1 convolution to ``filters``): the cheap convolution of MobileNets and NASGP-Net's cells."""
+
+    kind: ClassVar[str] = "separable_conv2d"
+    rank: ClassVar[int] = 2
+
+    def params(self, shapes: list[Shape]) -> int:
+        channels = shapes[0][-1]
+        return math.prod(self.kernel) * channels + channels * self.filters + (self.filters if self.use_bias else 0)
+
+    def flops(self, shapes: list[Shape], out: Shape) -> int:
+        channels, pixels = shapes[0][-1], math.prod(out[:-1])
+        depthwise = 2 * math.prod(self.kernel) * channels * pixels
+        return depthwise + math.prod(out) * (2 * channels + int(self.use_bias) + 1)
+
+
+@dataclass(frozen=True)
+class Conv2DTranspose(_Conv):
+    """Transposed 2-D convolution ("up-convolution"): each side grows by ``strides`` ('same'
+    padding) or to ``(side - 1) * strides + kernel`` ('valid'); U-Nets' learned upsampling."""
+
+    kernel_size: int | tuple[int, ...] = 2
+    strides: int | tuple[int, ...] = 2
+    kind: ClassVar[str] = "conv2d_transpose"
+    rank: ClassVar[int] = 2
+
+    def output_shape(self, shapes: list[Shape]) -> Shape:
+        shape = self._expect_rank(shapes, (3,), "(height, width, channels)")
+        sides = [side * s if self.padding == "same" else (side - 1) * s + max(k, s)
+                 for side, k, s in zip(shape[:-1], self.kernel, self.stride)]
+        return (*sides, self.filters)
+
+    def flops(self, shapes: list[Shape], out: Shape) -> int:
+        macs = math.prod(shapes[0]) * math.prod(self.kernel) * self.filters  # every input pixel spreads
+        return 2 * macs + math.prod(out) * (int(self.use_bias) + 1)
+
+
+@dataclass(frozen=True)
+class Upsample(LayerSpec):
+    """Upsampling of ``(height, width, channels)`` by whole factors, without weights: ``nearest``
+    repeats pixels, ``bilinear`` interpolates (Keras's ``UpSampling2D``)."""
+
+    size: int | tuple[int, ...] = 2
+    interpolation: str = "nearest"
+    kind: ClassVar[str] = "upsample"
+
+    def __post_init__(self) -> None:
+        if len(_pair("size", self.size)) not in (1, 2):
+            raise ConfigError(f"size={self.size!r} is invalid: expected one int or 2 ints")
+        check_choice("interpolation", self.interpolation, INTERPOLATIONS)
+
+    @property
+    def factors(self) -> tuple[int, ...]:
+        return _spatial(_pair("size", self.size), 2)
+
+    def key_config(self) -> dict[str, Any]:
+        return {"size": _compact(self.factors), "interpolation": self.interpolation}
+
+    def output_shape(self, shapes: list[Shape]) -> Shape:
+        shape = self._expect_rank(shapes, (3,), "(height, width, channels)")
+        return (*(side * f for side, f in zip(shape[:-1], self.factors)), shape[-1])
+
+    def flops(self, shapes: list[Shape], out: Shape) -> int:
+        """One per output element to place it (nearest), four to weigh its neighbours (bilinear)."""
+        return math.prod(out) * (1 if self.interpolation == "nearest" else 4)
+
+    def describe(self) -> str:
+        return f"upsample({'x'.join(map(str, self.factors))}, {self.interpolation})"
 
 
 @dataclass(frozen=True)
@@ -389,8 +462,8 @@ class Embedding(LayerSpec):
 
 
 LAYER_TYPES: dict[str, type[LayerSpec]] = {
-    cls.kind: cls for cls in (Dense, Conv2D, Conv1D, Pool, GlobalPool, Flatten, Dropout, BatchNorm,
-                              Activation, Add, Concat, Embedding)
+    cls.kind: cls for cls in (Dense, Conv2D, Conv1D, SeparableConv2D, Conv2DTranspose, Upsample, Pool, GlobalPool,
+                              Flatten, Dropout, BatchNorm, Activation, Add, Concat, Embedding)
 }
 
 

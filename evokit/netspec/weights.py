@@ -6,8 +6,11 @@ expects. Keras orders a functional model's layers by their depth (the longest pa
 layer to the output, deepest first), breaking ties by the order in which a depth-first walk from
 the output, visiting each node's inputs in order, first reaches them; layers that are not
 ancestors of the output are not part of the model. Within a layer the arrays follow Keras too:
-``Dense`` and ``Conv1D``/``Conv2D`` have a kernel then a bias; ``BatchNorm`` has gamma, beta, the
-moving mean and the moving variance; ``Embedding`` has its table.
+``Dense`` and ``Conv1D``/``Conv2D`` have a kernel then a bias; ``SeparableConv2D`` a depthwise
+kernel ``(*kernel, channels, 1)``, a pointwise kernel ``(1, 1, channels, filters)`` then a bias;
+``Conv2DTranspose`` a kernel ``(*kernel, filters, channels)`` (output before input, as Keras
+stores it) then a bias; ``BatchNorm`` has gamma, beta, the moving mean and the moving variance;
+``Embedding`` has its table.
 
 Layer types defined elsewhere declare their arrays with :func:`register_weights`; a layer type
 without a declaration is accepted only if it has no parameters.
@@ -20,7 +23,8 @@ from typing import Callable
 
 from evokit.errors import ArchitectureError
 from evokit.netspec.graph import INPUT, NetSpec
-from evokit.netspec.layers import BatchNorm, Conv1D, Conv2D, Dense, Embedding, LayerSpec, Shape
+from evokit.netspec.layers import (BatchNorm, Conv1D, Conv2D, Conv2DTranspose, Dense, Embedding, LayerSpec,
+                                   SeparableConv2D, Shape)
 
 WeightsFn = Callable[[LayerSpec, list[Shape]], list[tuple[str, Shape]]]
 """``fn(layer, input_shapes) -> [(array name, shape), ...]`` in the layer's Keras order."""
@@ -49,6 +53,17 @@ def _conv(layer: Conv1D | Conv2D, shapes: list[Shape]) -> list[tuple[str, Shape]
     return arrays + ([("bias", (layer.filters,))] if layer.use_bias else [])
 
 
+def _separable_conv(layer: SeparableConv2D, shapes: list[Shape]) -> list[tuple[str, Shape]]:
+    channels = shapes[0][-1]
+    arrays = [("depthwise_kernel", (*layer.kernel, channels, 1)), ("pointwise_kernel", (1, 1, channels, layer.filters))]
+    return arrays + ([("bias", (layer.filters,))] if layer.use_bias else [])
+
+
+def _conv_transpose(layer: Conv2DTranspose, shapes: list[Shape]) -> list[tuple[str, Shape]]:
+    arrays = [("kernel", (*layer.kernel, layer.filters, shapes[0][-1]))]
+    return arrays + ([("bias", (layer.filters,))] if layer.use_bias else [])
+
+
 def _batch_norm(layer: BatchNorm, shapes: list[Shape]) -> list[tuple[str, Shape]]:
     channels = shapes[0][-1]
     return [(name, (channels,)) for name in ("gamma", "beta", "moving_mean", "moving_variance")]
@@ -58,8 +73,8 @@ def _embedding(layer: Embedding, shapes: list[Shape]) -> list[tuple[str, Shape]]
     return [("embeddings", (layer.vocab_size, layer.dim))]
 
 
-WEIGHTS: dict[type, WeightsFn] = {Dense: _dense, Conv1D: _conv, Conv2D: _conv, BatchNorm: _batch_norm,
-                                  Embedding: _embedding}
+WEIGHTS: dict[type, WeightsFn] = {Dense: _dense, Conv1D: _conv, Conv2D: _conv, SeparableConv2D: _separable_conv,
+                                  Conv2DTranspose: _conv_transpose, BatchNorm: _batch_norm, Embedding: _embedding}
 """Layer spec type -> its arrays; layer types without an entry must have no parameters."""
 
 

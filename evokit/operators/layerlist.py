@@ -16,7 +16,7 @@ from typing import Any
 MUTATIONS = ("insert", "remove", "resample", "flip")
 
 
-def _cut_points(n1: int, n2: int, bounds: tuple[int, int], rng: Any) -> tuple[int, int]:
+def cut_points(n1: int, n2: int, bounds: tuple[int, int], rng: Any) -> tuple[int, int]:
     """Random cut points (a, b) such that both children's lengths stay within ``bounds``."""
     low, high = bounds
     pairs = [(a, b) for a in range(n1 + 1) for b in range(n2 + 1)
@@ -35,7 +35,7 @@ def cxBlockLists(ind1: Any, ind2: Any, conv_bounds: tuple[int, int] = (1, 3), de
     rng = rng or _random
     for attr, bounds in (("conv", conv_bounds), ("dense", dense_bounds)):
         l1, l2 = getattr(ind1, attr), getattr(ind2, attr)
-        a, b = _cut_points(len(l1), len(l2), bounds, rng)
+        a, b = cut_points(len(l1), len(l2), bounds, rng)
         setattr(ind1, attr, l1[:a] + l2[b:])
         setattr(ind2, attr, l2[:b] + l1[a:])
     shared = min(len(ind1.skips), len(ind2.skips))

@@ -3,7 +3,8 @@ offline or mail to a colleague.
 
 It reads only the plain files a search leaves behind (``config.json``, ``generations.csv``,
 ``candidates.jsonl``, ``summary.json``; read by ``evokit.runtime.run.directory.read_run``, what to show
-chosen by ``evokit.report.rundata``), so it works for finished runs, runs with failed
+chosen by ``evokit.report.rundata``; a segmentation run's ``masks.npz``, drawn by
+``evokit.report.masks``), so it works for finished runs, runs with failed
 candidates, and runs that were killed before they finished (no ``summary.json``: the page shows
 what exists and says the run is unfinished). Images are PNG/SVG data URIs, the CSS is inline,
 there is no script and no external font; everything taken from the run is HTML-escaped.
@@ -290,6 +291,33 @@ def _failures(run: RunData) -> str:
             f"{_table(['reason', 'generation', 'network', 'message'], rows)}{more}</section>")
 
 
+def _masks_section(run: RunData) -> str:
+    """A segmentation run's validation images with the true masks outlined and the best model's
+    predictions filled (from ``masks.npz``), and that model's test scores; nothing when the run
+    has no masks file (another task, an older or an unfinished run)."""
+    from evokit.report.masks import masks_figure
+    from evokit.runtime.run.masks import read_masks
+
+    try:
+        masks = read_masks(run.path)
+    except ValueError as exc:
+        return f'<section><h2>Validation masks</h2><p class="note">{escape(str(exc))}</p></section>'
+    if masks is None or not len(masks):
+        return ""
+    lead = headline(run)
+    label = lead.title if lead.name == masks.metric else masks.metric
+    tests = (run.summary or {}).get("test_scores") or {}
+    scores = [f"{escape(lead.title)} {_value(lead, tests[lead.key('test_')])}"] if lead.key("test_") in tests else []
+    scores += [f"{escape(k[5:].replace('_', ' '))} {_fmt(v)}" for k, v in tests.items()
+               if k.startswith("test_") and k not in ("test_loss", lead.key("test_"))]
+    test = f" On the test split it scores {' · '.join(scores)}." if scores else ""
+    return (f"<section><h2>Validation masks: true and predicted</h2><p class=muted>{len(masks)} validation images; "
+            f"the true mask outlined in green, the best model's prediction (best.keras) filled in colour, its "
+            f"{escape(label)} on each image above it.{test}</p>"
+            f'<img alt="validation images with true and predicted masks" src="{_png(masks_figure(masks, label))}">'
+            "</section>")
+
+
 def _front_section(run: RunData, fig: Any, front: list[dict[str, Any]], colour: str) -> str:
     """The front of the headline metric (accuracy, R² ...) against parameters: the figure, its
     non-dominated members as a table, and the search's own front when it has several objectives."""
@@ -332,6 +360,7 @@ def render(run: RunData) -> str:
     archs = "".join(_architecture(run, i, r) for i, r in enumerate(best, 1))
     parts.append(f"<section><h2>Best architectures</h2>{archs or '<p class=muted>No trained network yet.</p>'}"
                  "</section>")
+    parts.append(_masks_section(run))
     parts.append("" if side_by_side else _cost(run))
     parts.append(_failures(run))
     if run.rows:

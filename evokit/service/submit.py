@@ -35,9 +35,11 @@ UPLOAD_DATA_KEYS = ("target", "header", "delimiter", "task", "text_column", "voc
                     "seed", "val_size", "test_size", "scale", "n_train", "n_val")
 """``[data]`` keys that may come with an uploaded file (never ``path``, ``name`` or ``kind``)."""
 EVALUATORS = ("serial", "processes")
-FORM_ENCODINGS = ("deepga", "binary", "real", "tree", "permutation", "grouping", "neat", "textcnn")
-FORM_OBJECTIVES = ("accuracy", "loss", "r2", "mae", "rmse", "params", "flops", "co2", "energy", "deepga_score")
-TRAINED_OBJECTIVES = ("accuracy", "loss", "r2", "mae", "rmse")
+FORM_ENCODINGS = ("deepga", "binary", "real", "tree", "permutation", "grouping", "neat", "textcnn", "unet_tree",
+                  "unet_blocks")
+FORM_OBJECTIVES = ("accuracy", "loss", "r2", "mae", "rmse", "dice", "iou", "params", "flops", "co2", "energy",
+                   "deepga_score")
+TRAINED_OBJECTIVES = ("accuracy", "loss", "r2", "mae", "rmse", "dice", "iou")
 """Objectives that train each candidate: the form's ``epochs`` goes to them."""
 DEFAULTS: dict[str, Any] = {"dataset": "digits", "encoding": "deepga", "search": "ga", "objectives": ["accuracy"],
                             "generations": 5, "population": 8, "epochs": 2, "seed": 0, "final_epochs": 10}

@@ -1,4 +1,4 @@
-"""Tasks: what kind of problem a dataset poses (classification, regression, ...).
+"""Tasks: what kind of problem a dataset poses (classification, regression, segmentation).
 
 A :class:`Task` holds everything that depends on it: the output layer, the loss, how predictions
 are scored, the headline metric of the report and the CLI, and which targets it accepts.
@@ -11,8 +11,10 @@ from evokit.tasks.base import Head, Metric, Task
 from evokit.tasks.classification import Classification
 from evokit.tasks.registry import get, infer, names, register
 from evokit.tasks.regression import Regression
+from evokit.tasks.segmentation import Segmentation
 
 register(Classification)
 register(Regression)
+register(Segmentation)
 
-__all__ = ["Task", "Head", "Metric", "Classification", "Regression", "get", "infer", "names", "register"]
+__all__ = ["Task", "Head", "Metric", "Classification", "Regression", "Segmentation", "get", "infer", "names", "register"]

@@ -87,8 +87,17 @@ class Task(Configurable, ABC):
       targets as ``targets`` encodes them; called by ``Dataset`` for every split each time one is
       made (never when one is unpickled), so it must be cheap: no copy of ``y``. The default
       accepts anything (a task that adds nothing to check).
-    * ``stratified``: True when targets are class codes ``0..K-1`` (``classes`` holds the
-      original labels): train/validation/test splits and subsets then keep each class's share.
+    * ``check_inputs(field, sample_shape, y, samples)`` raises DataError naming ``field`` unless
+      targets ``y`` fit samples of ``sample_shape`` (a mask per image of the same size), or
+      naming ``samples`` (the samples' own field) when the samples cannot hold what the task
+      needs; called by ``Dataset`` for every split and by ``from_arrays``. The default accepts
+      any samples.
+    * ``class_codes``: True when targets are class codes ``0..K-1`` (``classes`` holds the
+      original labels, ``Dataset.n_classes`` counts them). ``stratified``: True when
+      train/validation/test splits and subsets keep each class's share (one label per sample).
+    * ``per_pixel``: True when the network answers per position of its input (a mask per
+      image): ``add_head`` then ends with a 1x1 convolution at the input's resolution instead of
+      a flatten and a dense layer, and encodings that cannot keep the resolution refuse the data.
     * Constructors take keywords only and store them (scikit-learn style); ``repr`` shows them and
       ``==``/``hash`` follow it, because a task enters cache keys (a traced graph is compiled
       with its loss).
@@ -96,6 +105,8 @@ class Task(Configurable, ABC):
 
     name: str = "task"
     stratified: bool = False
+    class_codes: bool = False
+    per_pixel: bool = False
     losses: tuple[str, ...] = ()
 
     def __init__(self) -> None:
@@ -141,6 +152,12 @@ class Task(Configurable, ABC):
     def check_encoded(self, field: str, y: np.ndarray, classes: tuple) -> None:
         """Raise DataError naming ``field`` unless ``y`` holds targets as :meth:`targets` encodes
         them (``classes`` as a Dataset holds them, ``()`` when not known yet)."""
+
+    def check_inputs(self, field: str, sample_shape: tuple[int, ...], y: np.ndarray, samples: str = "X") -> None:
+        """Raise DataError naming ``field`` unless targets ``y`` fit samples of ``sample_shape``
+        (one sample's shape, without the batch axis), or naming ``samples`` (the field of the
+        samples, e.g. ``x_train``) when such samples do not suit the task. The default accepts
+        any samples."""
 
     def __eq__(self, other: object) -> bool:
         return type(other) is type(self) and repr(self) == repr(other)

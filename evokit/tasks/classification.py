@@ -22,6 +22,7 @@ class Classification(Task):
 
     name = "classification"
     stratified = True
+    class_codes = True
     losses = ("sparse_categorical_crossentropy",)
 
     def head(self, n_outputs: int) -> Head:

@@ -62,13 +62,16 @@ def looks_like_classes(y: Any) -> bool:
 
 
 def infer(y: Any) -> str:
-    """The task name targets ``y`` suggest when none is given: float targets mean regression;
+    """The task name targets ``y`` suggest when none is given: masks (``(n, height, width)`` or
+    ``(n, height, width, 1)``) mean segmentation; otherwise float targets mean regression;
     integer, bool, string or object labels mean classification.
 
     Float targets that look like class labels (:func:`looks_like_classes`) stay regression, with
     a UserWarning naming ``y`` that says how to choose: ``task="classification"`` (or
     ``task="regression"`` to keep regression without the warning)."""
     y = np.asarray(y)
+    if y.ndim == 3 or (y.ndim == 4 and y.shape[-1] == 1):
+        return "segmentation"
     if y.dtype.kind != "f":
         return "classification"
     if looks_like_classes(y):

@@ -6,7 +6,8 @@ import json
 import pytest
 
 from evokit.errors import ArchitectureError, ConfigError, EvokitError
-from evokit.netspec import (Activation, Add, BatchNorm, Concat, Conv1D, Conv2D, Dense, Dropout, Embedding, Flatten,
+from evokit.netspec import (Activation, Add, BatchNorm, Concat, Conv1D, Conv2D, Conv2DTranspose, Dense, Dropout,
+                            Embedding, Flatten, SeparableConv2D, Upsample,
                             GlobalPool, Graph, Pool, layer_from_config)
 from evokit.netspec.layers import LAYER_TYPES
 
@@ -278,6 +279,9 @@ EXAMPLES = {
     "add": Add(),
     "concat": Concat(),
     "embedding": Embedding(50, 4, trainable=False),
+    "separable_conv2d": SeparableConv2D(6, (3, 5), strides=2, activation="elu"),
+    "conv2d_transpose": Conv2DTranspose(4, 3, strides=(2, 1), padding="valid", use_bias=False),
+    "upsample": Upsample((2, 3), interpolation="bilinear"),
 }
 
 

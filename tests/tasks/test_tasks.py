@@ -15,8 +15,8 @@ import pytest
 import evokit as ek
 from evokit import tasks
 from evokit.encodings.base import add_head
-from evokit.errors import ConfigError, DataError
-from evokit.netspec import Conv1D, Dense, Graph
+from evokit.errors import ArchitectureError, ConfigError, DataError
+from evokit.netspec import Conv1D, Conv2D, Dense, Graph, Pool
 from evokit.tasks import registry
 
 from _cases import load_cases  # noqa: E402 (tests/ is on the path: conftest.py lives there)
@@ -63,6 +63,16 @@ def test_head_is_the_last_layer_add_head_builds(name):
     head = task.head(case["n_outputs"])
     assert head == (case["head_activation"], case["n_outputs"])
     keras.activations.get(head.activation)  # an activation Keras knows
+    if task.per_pixel:  # a 1x1 convolution on a feature map of the input's size, at every position
+        g = Graph((4, 5, 1))
+        spec = add_head(g, g.add(Conv2D(2, 3), g.input), case["n_outputs"], name)
+        last = spec.nodes[-1].layer
+        assert (last.activation, last.filters, last.kernel) == (*head, (1, 1))
+        assert spec.output_shape == (4, 5, case["n_outputs"]) and ek.build(spec).output_shape[1:] == spec.output_shape
+        g = Graph((4, 5, 1))
+        with pytest.raises(ArchitectureError, match="input's size"):
+            add_head(g, g.add(Pool("max", 2), g.input), case["n_outputs"], task)
+        return
     g = Graph((4, 3))
     spec = add_head(g, g.add(Conv1D(2, 2), g.input), case["n_outputs"], name)  # flattened, then the head
     last = spec.nodes[-1].layer
@@ -109,9 +119,12 @@ def test_loss_trains_a_keras_model_with_the_head(name):
     task, case = tasks.get(name), CASES[name]
     y, _, classes = task.targets(case["raw"])
     head = task.head(task.n_outputs(y, classes))
-    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(head.units, activation=head.activation)])
+    shape = case.get("sample_shape", (3,))
+    layer = (keras.layers.Conv2D(head.units, 1, activation=head.activation) if task.per_pixel
+             else keras.layers.Dense(head.units, activation=head.activation))
+    model = keras.Sequential([keras.Input(shape), layer])
     model.compile(optimizer="sgd", loss=task.loss())
-    x = np.random.default_rng(0).normal(size=(len(y), 3)).astype("float32")
+    x = np.random.default_rng(0).normal(size=(len(y), *shape)).astype("float32")
     loss = model.train_on_batch(x, y, return_dict=True)["loss"]
     assert np.isfinite(float(loss))
     assert set(task.score(y, np.asarray(model(x)), "val_")) >= {"val_loss", task.headline.key()}
@@ -136,16 +149,17 @@ def test_targets_are_validated_encoded_and_size_the_head(name):
 def test_a_dataset_of_the_task_asks_it(name):
     case = CASES[name]
     raw = np.concatenate([case["raw"]] * 4)
-    x = np.random.default_rng(1).normal(size=(len(raw), 3))
+    x = np.random.default_rng(1).normal(size=(len(raw), *case.get("sample_shape", (3,))))
     data = ek.datasets.from_arrays(x, raw, task=name)
     assert data.task == name and data.classes == case["classes"]
     assert data.n_outputs == case["n_outputs"]
-    assert data.n_classes == (len(case["classes"]) if case["stratified"] else None)
+    assert data.n_classes == (len(case["classes"]) if tasks.get(name).class_codes else None)
+    assert ek.datasets.from_arrays(x, raw).task == name  # inferred from the targets' shape
 
 
 def test_unknown_names_and_other_values_are_refused():
     with pytest.raises(ConfigError, match=r"task='clustering' is invalid: expected one of 'classification', "
-                                          r"'regression'"):
+                                          r"'regression', 'segmentation'"):
         tasks.get("clustering")
     with pytest.raises(ConfigError, match="task=3"):
         tasks.get(3)

@@ -5,6 +5,8 @@
 * ``generations.csv``: per-generation statistics.
 * ``best.keras``: the best model (``keras.models.load_model`` opens it), ``best.txt`` its layers.
 * ``fitness.png``: fitness over generations.
+* ``masks.npz``: a per-pixel (segmentation) run's validation images with their true masks and
+  the best model's predictions, for the report (``evokit.runtime.run.masks``).
 * ``summary.json``: the outcome (best candidates, test scores, search cost).
 * ``pareto.csv``, ``pareto.png``: the Pareto front of a multi-objective search.
 * ``report.html``: the self-contained report (``evokit report DIR``).
@@ -53,7 +55,8 @@ def to_jsonable(value: Any) -> Any:
 
 
 OWN_FILES = ("candidates.jsonl", "generations.csv", "summary.json", "checkpoint.pkl", "checkpoint.pkl.prev",
-             "checkpoint.pkl.tmp", "pareto.csv", "pareto.png", "report.html", "best.keras", "best.txt", "fitness.png")
+             "checkpoint.pkl.tmp", "pareto.csv", "pareto.png", "report.html", "best.keras", "best.txt", "fitness.png",
+             "masks.npz")
 """The files a new run replaces (with the cache unless it is kept, and never any other file)."""
 CONFIG_KEYS = ("encoding", "objectives", "algorithm")
 """Keys every evokit ``config.json`` has: with ``candidates.jsonl`` they mark a run written before ``evokit.lock``."""
