@@ -269,7 +269,7 @@ def from_arrays(X: Any, y: Any, *, task: str | None = None, name: str = "user", 
     if task is None:
         task = tasks.infer(y_arr)
     check_choice("task", task, tasks.names())
-    tasks.get(task).check_inputs("y", x.shape[1:], y_arr if y_arr.ndim < 4 else y_arr[..., 0], "X")
+    tasks.get(task).check_inputs("y", x.shape[1:], y_arr, "X")
     if (X_test is None) != (y_test is None):
         given, missing = ("X_test", "y_test") if y_test is None else ("y_test", "X_test")
         raise invalid(missing, None, f"{given} was given, so {missing} is needed too", DataError)
@@ -282,8 +282,7 @@ def from_arrays(X: Any, y: Any, *, task: str | None = None, name: str = "user", 
         if len(y_test) != len(X_test):
             raise _bad("y_test", f"array of shape {y_test.shape}",
                        f"expected one target per sample of X_test ({len(X_test)})")
-        tasks.get(task).check_inputs("y_test", X_test.shape[1:], y_test if y_test.ndim < 4 else y_test[..., 0],
-                                     "X_test")
+        tasks.get(task).check_inputs("y_test", X_test.shape[1:], y_test, "X_test")
     mode = ("feature" if x.ndim == 2 else "global") if scale and vocab_size is None else None
     return _make(name, task, x, y_arr, X_test, y_test, seed, val_size, test_size, mode, vocab_size)
 
