@@ -11,7 +11,8 @@ from typing import Any, Callable
 
 from evokit.errors import ConfigError
 from evokit.netspec import (INPUT, Activation, Add, BatchNorm, Concat, Conv1D, Conv2D, Conv2DTranspose, Dense,
-                            Dropout, Embedding, Flatten, GlobalPool, LayerSpec, NetSpec, Pool, SeparableConv2D, Upsample)
+                            Dropout, Embedding, Flatten, GlobalPool, LayerSpec, NetSpec, Pool, Reshape, SeparableConv2D,
+                            Upsample)
 
 
 def _initializers(keras: Any, seed: int) -> dict[str, Any]:
@@ -51,6 +52,8 @@ def _layer(keras: Any, layer: LayerSpec, rank: int, seed: int, name: str) -> Any
         return cls(name=name)
     if isinstance(layer, Flatten):
         return L.Flatten(name=name)
+    if isinstance(layer, Reshape):
+        return L.Reshape(layer.target_shape, name=name)
     if isinstance(layer, Dropout):
         return L.Dropout(layer.rate, seed=seed, name=name)
     if isinstance(layer, BatchNorm):

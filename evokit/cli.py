@@ -195,6 +195,8 @@ def _add_export(sub: Any, common: argparse.ArgumentParser) -> None:
     export.add_argument("--pareto", action="store_true",
                         help="every member of the Pareto front (one objective: the hall of fame)")
     export.add_argument("--out", default=None, help="output directory (default: RUN_DIR/export)")
+    export.add_argument("--discriminator", action="store_true",
+                        help="GAN runs: write each generator's discriminator too (the model is the generator)")
 
 
 # --- run and resume -------------------------------------------------------------------------
@@ -412,7 +414,7 @@ def _compare(args: argparse.Namespace) -> int:
 def _export(args: argparse.Namespace) -> int:
     from evokit.export import export_models
 
-    paths = export_models(args.run_dir, args.out, args.pareto)
+    paths = export_models(args.run_dir, args.out, args.pareto, args.discriminator)
     for path in paths:
         print(f"model: {path}")
     return EXIT_OK

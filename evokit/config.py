@@ -77,6 +77,7 @@ ENCODINGS: dict[str, str] = {
     "hyperparameters": "evokit.encodings.hyper:Hyperparameters",
     "unet_tree": "evokit.encodings.unet_tree:UNetTree",
     "unet_blocks": "evokit.encodings.unet_blocks:UNetBlocks",
+    "dcgan": "evokit.encodings.dcgan:DCGAN",
 }
 """``[encoding] type`` -> the encoding class."""
 
@@ -100,6 +101,10 @@ OBJECTIVES: dict[str, str] = {
     "rmse": "evokit.fitness.regression:ValidationRMSE",
     "dice": "evokit.fitness.segmentation:ValidationDice",
     "iou": "evokit.fitness.segmentation:ValidationIoU",
+    "frechet": "evokit.fitness.gan:FrechetDistance",
+    "coverage": "evokit.fitness.gan:Coverage",
+    "precision": "evokit.fitness.gan:Precision",
+    "recall": "evokit.fitness.gan:Recall",
     "params": "evokit.fitness.complexity:ParameterCount",
     "flops": "evokit.fitness.complexity:FLOPs",
     "co2": "evokit.fitness.carbon:CO2",
@@ -152,7 +157,8 @@ TOP_LEVEL = ("description", "seed", "run_dir", "final_training", "hall_of_fame",
 DATA_KEYS = ("name", "path", "target", "header", "delimiter", "task", "seed", "val_size", "test_size", "scale",
              "n_train", "n_val", "kind", "text_column", "vocab_size", "sequence_length", "masks", "size", "grayscale")
 BUDGET_KEYS = ("generations", "evaluations", "seconds", "target")
-TRAINING_KEYS = ("epochs", "batch_size", "optimizer", "learning_rate", "early_stopping", "trace_once", "loss")
+TRAINING_KEYS = ("epochs", "batch_size", "optimizer", "learning_rate", "early_stopping", "trace_once", "loss",
+                 "label_smoothing")
 
 
 def load(path: str | Path, allow_imports: bool = False) -> Any:
@@ -490,13 +496,15 @@ def build_data(section: Any, seed: Any = 0, base_dir: str | Path | None = None, 
                           "of texts), not both")
     if "path" not in section:
         for key in FILE_ONLY_KEYS:
-            if key in section:
+            if key in section and key != "task":  # an embedded set may pose another task (digits as gan)
                 raise ConfigError(f"{path}.{key}: applies to a data file (data.path) only")
     name = section.get("name", "digits")
     if "path" not in section and name not in datasets.names():
         raise ConfigError(f"{path}.name={name!r} is invalid: expected one of "
                           f"{', '.join(map(repr, datasets.names()))} (or data.path for a CSV or NPZ file)")
     options = {k: section[k] for k in ("seed", "val_size", "test_size", "scale") if k in section}
+    if "path" not in section and "task" in section:
+        options["task"] = section["task"]
     options.setdefault("seed", seed)
     subset = {k: section[k] for k in ("n_train", "n_val") if k in section}
     if "path" not in section and set(section) <= {"name"}:

@@ -180,7 +180,7 @@ def names() -> tuple[str, ...]:
 
 
 def load(name: str, *, seed: int = 0, val_size: float = 0.2, test_size: float = 0.2,
-         scale: bool = True) -> Dataset:
+         scale: bool = True, task: str | None = None) -> Dataset:
     """Load an embedded dataset, split and scaled.
 
     * ``digits``: 8x8 grey images, shape ``(8, 8, 1)``, scaled to [0, 1] by /16.
@@ -207,9 +207,12 @@ def load(name: str, *, seed: int = 0, val_size: float = 0.2, test_size: float = 
 
     ``test_size`` of all samples becomes the test split, then ``val_size`` of the rest the
     validation split; both are stratified (for classes) and fixed by ``seed``.  ``scale=False``
-    keeps the raw values (as float32).
+    keeps the raw values (as float32).  ``task``: another task the set can pose (None: its
+    own): ``"gan"`` for ``digits`` (classes kept for the feature classifier) and ``cells``.
     """
     check_choice("name", name, _NAMES)
+    own = _TASKS.get(name, "classification")
+    task = own if task is None or task == own else _other_task(name, task)
     seed, val_size, test_size, scale = _check_options(seed, val_size, test_size, scale)
     if name == "languages":
         texts, labels = corpora.language_sentences()
@@ -223,7 +226,8 @@ def load(name: str, *, seed: int = 0, val_size: float = 0.2, test_size: float = 
         from evokit import cells  # imports scipy.ndimage: only when asked for
 
         images, masks = cells.dataset_arrays()
-        return _make(name, "segmentation", images, masks, None, None, seed, val_size, test_size,
+        targets = masks if task == own else np.zeros(len(images), np.int64)  # as gan: images alone
+        return _make(name, task, images, targets, None, None, seed, val_size, test_size,
                      "global" if scale else None)
     from sklearn import datasets as sk
 
@@ -233,8 +237,21 @@ def load(name: str, *, seed: int = 0, val_size: float = 0.2, test_size: float = 
     else:
         bunch = getattr(sk, f"load_{name}")()
         x, mode = bunch.data, ("feature" if scale else None)
-    return _make(name, _TASKS.get(name, "classification"), x, bunch.target, None, None, seed,
-                 val_size, test_size, mode)
+    return _make(name, task, x, bunch.target, None, None, seed, val_size, test_size, mode)
+
+
+GAN_SETS = ("digits", "cells")
+"""The embedded sets ``load(name, task="gan")`` takes: images to learn to generate."""
+
+
+def _other_task(name: str, task: str) -> str:
+    """``task`` if set ``name`` can pose it instead of its own (``"gan"`` for :data:`GAN_SETS`);
+    ConfigError naming ``task`` otherwise."""
+    check_choice("task", task, tasks.names())
+    if task != "gan" or name not in GAN_SETS:
+        raise invalid("task", task, f"{name!r} poses {_TASKS.get(name, 'classification')!r} only"
+                      + (f"; 'gan' works with {', '.join(map(repr, GAN_SETS))}" if task == "gan" else ""))
+    return task
 
 
 def from_arrays(X: Any, y: Any, *, task: str | None = None, name: str = "user", seed: int = 0,
@@ -255,6 +272,10 @@ def from_arrays(X: Any, y: Any, *, task: str | None = None, name: str = "user", 
 
     ``vocab_size`` (an int >= 2) says ``X`` holds token ids (texts already tokenized): 2-D whole
     numbers in ``0..vocab_size-1``, 0 meaning padding; they are kept as int32, never scaled.
+
+    ``task="gan"`` takes images ``(n, height, width, channels)`` to learn to generate; ``y`` is
+    then optional class labels (None: one class), used only by the feature classifier that
+    scores generated images.
     """
     if not isinstance(name, str) or not name:
         raise invalid("name", name, "expected a non-empty string")
@@ -262,6 +283,10 @@ def from_arrays(X: Any, y: Any, *, task: str | None = None, name: str = "user", 
     if vocab_size is not None:
         vocab_size = check_int("vocab_size", vocab_size, minimum=2)
     x = _check_x("X", X, vocab_size)
+    if y is None and task == "gan":  # images alone: one class
+        y = np.zeros(len(x), np.int64)
+        if y_test is None and X_test is not None:
+            y_test = np.zeros(len(X_test), np.int64)
     y_arr = _check_y("y", y)
     if len(y_arr) != len(x):
         raise _bad("y", f"array of shape {y_arr.shape}", f"expected one target per sample of X "

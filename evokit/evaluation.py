@@ -17,17 +17,20 @@ from evokit.netspec import NetSpec
 from evokit.netspec.training import MAX_BATCH_SIZE, OPTIMIZERS  # live beside NetSpec.training
 
 FAILURE_REASONS = ("decode_error", "build_error", "nan_loss", "exception", "timeout", "worker_died",
-                   "infeasible", "out_of_memory", "evaluator_error", "objective_error")
+                   "infeasible", "out_of_memory", "evaluator_error", "objective_error", "diverged", "mode_collapse")
 """Why a candidate failed (``Evaluation.reason``); the reliability guide's table says what each means."""
 
-NETWORK_FAILURES = ("decode_error", "build_error", "nan_loss", "exception", "infeasible")
+NETWORK_FAILURES = ("decode_error", "build_error", "nan_loss", "exception", "infeasible", "diverged", "mode_collapse")
 """Failures caused by the network itself (its genotype, its build, its own training): they recur
 whenever it is trained the same way again, so a trained one is cached like a result. Every other
 reason says nothing certain about the network: a timeout, a worker that died, an out-of-memory
 error (``"out_of_memory"``, the network may fit another time), a fault outside its training
 (``"evaluator_error"``: the evaluator, the map, a lost connection, a result that could not be sent
 back) or of an objective computed from its evaluation (``"objective_error"``). Those are never
-cached: a network that comes back (later in the run, after a resume, in a later run) is tried again."""
+cached: a network that comes back (later in the run, after a resume, in a later run) is tried again.
+``"diverged"`` and ``"mode_collapse"`` are a GAN pair's own failures
+(:mod:`evokit.runtime.training.adversarial`): the discriminator won outright, or the generator
+draws nearly one image whatever its input."""
 
 OUT_OF_MEMORY_ERRORS = ("MemoryError", "ResourceExhaustedError", "OutOfMemoryError")
 """Class names of out-of-memory errors: Python's, TensorFlow's (``tf.errors``) and PyTorch's. Found
@@ -66,6 +69,9 @@ class TrainingConfig:
             data (``Task.training_loss``). Validation metrics are the task's whatever the loss:
             ``val_loss`` stays the task's own loss, so runs with different losses compare. Part of
             the cache key when set.
+        label_smoothing: GANs: real images are labelled ``1 - label_smoothing`` when the
+            discriminator learns (one-sided label smoothing); 0 for none. Part of the cache key
+            when set.
     """
 
     epochs: int = 3
@@ -75,6 +81,7 @@ class TrainingConfig:
     early_stopping: int | None = None
     trace_once: bool = False
     loss: str | None = None
+    label_smoothing: float = 0.0
 
     def __post_init__(self) -> None:
         check_int("epochs", self.epochs, minimum=1, maximum=MAX_EPOCHS)
@@ -85,6 +92,9 @@ class TrainingConfig:
             check_int("early_stopping", self.early_stopping, minimum=1, maximum=MAX_EPOCHS)
         if not isinstance(self.trace_once, bool):
             raise ConfigError(f"trace_once={self.trace_once!r} is invalid: expected True or False")
+        if check_float("label_smoothing", self.label_smoothing, minimum=0.0) >= 0.5:
+            raise ConfigError(f"label_smoothing={self.label_smoothing!r} is invalid: expected 0 <= label_smoothing "
+                              "< 0.5 (real images are labelled 1 - label_smoothing)")
         if self.loss is not None:
             offered = sorted({name for task in tasks.names() for name in tasks.get(task).losses})
             if not isinstance(self.loss, str) or self.loss not in offered:
@@ -101,7 +111,8 @@ class TrainingConfig:
         """A stable string naming these settings, for cache keys (``trace_once`` only when on and
         ``loss`` only when set, so that caches written before these options existed stay valid)."""
         return ",".join(f"{k}={v}" for k, v in asdict(self).items()
-                        if not (k == "trace_once" and not v) and not (k == "loss" and v is None))
+                        if not (k == "trace_once" and not v) and not (k == "loss" and v is None)
+                        and not (k == "label_smoothing" and not v))
 
 
 @dataclass
@@ -119,6 +130,8 @@ class Evaluation:
         train_time: seconds spent in the training loop.
         weights: the trained weights (``model.get_weights()``), when kept.
         seed: the seed the candidate was built and trained with.
+        companion_weights: a GAN pair's trained discriminator weights (``weights`` are its
+            generator's, the network ``spec`` builds), when kept.
     """
 
     spec: NetSpec | None
@@ -132,6 +145,7 @@ class Evaluation:
     weights: list[Any] | None = None
     seed: int = 0
     extra: dict[str, Any] = field(default_factory=dict)
+    companion_weights: list[Any] | None = None
 
     @property
     def failed(self) -> bool:
@@ -163,7 +177,7 @@ class Evaluation:
     def without_weights(self) -> "Evaluation":
         """A copy without the weights (what the cache keeps for candidates that are not the best)."""
         copy = Evaluation(**{k: getattr(self, k) for k in self.__dataclass_fields__})
-        copy.weights = None
+        copy.weights = copy.companion_weights = None
         return copy
 
     def summary(self) -> dict[str, Any]:

@@ -92,24 +92,31 @@ class RunModels:
         return evaluation
 
 
-def export_models(run_dir: str | Path, out: str | Path | None = None, pareto: bool = False) -> list[Path]:
+def export_models(run_dir: str | Path, out: str | Path | None = None, pareto: bool = False,
+                  discriminator: bool = False) -> list[Path]:
     """Write the best model (``best.keras``) or every Pareto-front / hall-of-fame member
     (``pareto-NN.keras`` and ``pareto.json``, their values) of a finished run into ``out``
-    (default ``RUN_DIR/export``); return the paths of the models."""
+    (default ``RUN_DIR/export``); return the paths of the models. For a GAN run the model is the
+    generator; ``discriminator=True`` writes each pair's discriminator too
+    (``best_discriminator.keras``, ``pareto-NN-discriminator.keras``)."""
     models = RunModels(run_dir)
     out = Path(out) if out is not None else Path(run_dir) / "export"
     out.mkdir(parents=True, exist_ok=True)
     if not pareto:
-        target = out / "best.keras"
-        saved = Path(run_dir) / "best.keras"
-        if saved.is_file():
-            if saved.resolve() != target.resolve():
-                shutil.copyfile(saved, target)
-        else:
-            best = models.summary["best"]
-            log.info("best.keras is missing: rebuilding %s", best["description"])
-            models.evaluation(models.find(best), final=True).model().save(target)
-        return [target]
+        paths = [out / "best.keras"] + ([out / "best_discriminator.keras"] if discriminator else [])
+        evaluation = None
+        for target in paths:
+            saved = Path(run_dir) / target.name
+            if saved.is_file():
+                if saved.resolve() != target.resolve():
+                    shutil.copyfile(saved, target)
+                continue
+            if evaluation is None:
+                best = models.summary["best"]
+                log.info("%s is missing: rebuilding %s", target.name, best["description"])
+                evaluation = models.evaluation(models.find(best), final=True)
+            (evaluation.model() if target.name == "best.keras" else _discriminator(evaluation)).save(target)
+        return paths
     paths, manifest = [], []
     for i, member in enumerate(models.summary["hall_of_fame"]):
         log.info("rebuilding %d/%d: %s", i + 1, len(models.summary["hall_of_fame"]), member["description"])
@@ -118,7 +125,23 @@ def export_models(run_dir: str | Path, out: str | Path | None = None, pareto: bo
         model = evaluation.model()
         model.save(target)
         paths.append(target)
+        if discriminator:
+            paths.append(out / f"pareto-{i:02d}-discriminator.keras")
+            _discriminator(evaluation).save(paths[-1])
         manifest.append({"file": target.name, "values": member["values"], "params": model.count_params(),
                          "description": member["description"], "rebuilt_metrics": evaluation.metrics})
     (out / "pareto.json").write_text(json.dumps(to_jsonable(manifest), indent=2))
     return paths
+
+
+def _discriminator(evaluation: Any) -> Any:
+    """A GAN pair's trained discriminator as a Keras model; ConfigError for a run of another task."""
+    from evokit.builder import build
+
+    companion = getattr(evaluation.spec, "discriminator", None)
+    if companion is None or evaluation.companion_weights is None:
+        raise ConfigError("discriminator=True is invalid for this run: its networks are not GAN pairs (a "
+                          "discriminator exists only in a gan search)")
+    model = build(companion, name="discriminator")
+    model.set_weights(evaluation.companion_weights)
+    return model

@@ -17,6 +17,7 @@ from evokit.algorithms.nsga2 import NSGA2
 from evokit.algorithms.neat import NEAT as NEATSearch
 from evokit.algorithms.pso import PSO
 from evokit.encodings.base import Encoding
+from evokit.encodings.dcgan import DCGAN
 from evokit.encodings.deepga import DeepGA
 from evokit.encodings.graph import NEAT
 from evokit.encodings.real import Real
@@ -27,6 +28,7 @@ from evokit.evaluation import TrainingConfig
 from evokit.fitness.accuracy import ValidationAccuracy
 from evokit.fitness.combine import DeepGAScore
 from evokit.fitness.complexity import ParameterCount
+from evokit.fitness.gan import FrechetDistance
 from evokit.fitness.regression import ValidationR2
 from evokit.fitness.segmentation import ValidationDice
 from evokit.search import Search
@@ -95,7 +97,9 @@ def for_data(data: Any, *, population: int = 12, generations: int = 10, epochs: 
     candidate trained ``max(epochs, 20)`` epochs at learning rate 0.05 with early stopping
     (targets in the tens or hundreds, as in ``diabetes``, are out of reach of Adam's default step
     in a few epochs); on segmentation data (masks) NSGA-II over U-Nets whose cell is a GP tree
-    (:class:`~evokit.encodings.UNetTree`, 8 base filters) on validation Dice and parameters."""
+    (:class:`~evokit.encodings.UNetTree`, 8 base filters) on validation Dice and parameters; on
+    gan data (images to generate) DCGAN-PSO: PSO over :class:`~evokit.encodings.DCGAN` pairs on
+    the validation Fréchet distance, each pair trained ``max(epochs, 5)`` epochs, not retrained."""
     if data.task == "regression":
         r2 = ValidationR2(epochs=max(epochs, 20), learning_rate=0.05, early_stopping=5)
         return Search(encoding=DeepGA(min_conv_blocks=0, max_conv_blocks=1, min_dense=1), objectives=r2, data=data,
@@ -106,6 +110,10 @@ def for_data(data: Any, *, population: int = 12, generations: int = 10, epochs: 
         return Search(encoding=UNetTree(base_filters=8), objectives=[ValidationDice(epochs=epochs), ParameterCount()],
                       data=data, algorithm=NSGA2(population=population, generations=generations), seed=seed,
                       workers=workers, run_dir=run_dir, final_training=final_epochs or None, progress=progress)
+    if data.task == "gan":
+        return Search(encoding=DCGAN(), objectives=FrechetDistance(epochs=max(epochs, 5)), data=data,
+                      algorithm=PSO(population=population, generations=generations), seed=seed, workers=workers,
+                      run_dir=run_dir, progress=progress)
     encoding = TextCNN() if getattr(data, "vocab_size", None) else DeepGA()
     return _scored(encoding, GA(population=population, generations=generations), data, epochs, final_epochs,
                    size_weight, max_params, seed, workers, run_dir, progress)

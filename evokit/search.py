@@ -163,8 +163,9 @@ class Search:
         self.run_dir = run_dir
         if isinstance(final_training, int) and not isinstance(final_training, bool):
             epochs = check_int("final_training", final_training, minimum=1, maximum=MAX_EPOCHS)
-            final_training = TrainingConfig(epochs=epochs, early_stopping=5,
-                                            loss=getattr(training_config(self.objectives), "loss", None))
+            shared = training_config(self.objectives)
+            final_training = TrainingConfig(epochs=epochs, early_stopping=5, loss=getattr(shared, "loss", None),
+                                            label_smoothing=getattr(shared, "label_smoothing", 0.0))
         if final_training is not None and not isinstance(final_training, TrainingConfig):
             raise ConfigError(f"final_training={final_training!r} is invalid: expected epochs (int), a "
                               "TrainingConfig or None")
@@ -367,6 +368,8 @@ def _result(search: Search, log: RunLog, hof: Any, data: Any, reason: str | None
         if not final.failed:
             model = final.model()
             test_scores = score_test_split(model, data)
+            if final.companion_weights is not None and log.run_dir is not None:
+                _write_pair(log.run_dir, final, model)
             if final is not best.evaluation and search.final_training is not None:
                 test_scores.update({f"final_{k}": v for k, v in final.metrics.items()})
     stats = {"generations": log.rows[-1]["gen"] if log.rows else 0, "evaluated": log.evaluated,
@@ -415,6 +418,22 @@ def _write_outputs(run_dir: RunDirectory, result: Result, data: Any) -> None:
         "test_scores": result.test_scores, "stats": result.stats,
         "hall_of_fame": [{"values": c.values, "params": c.params, "description": c.description}
                          for c in result.hall_of_fame]})
+
+
+def _write_pair(run_dir: RunDirectory, final: Evaluation, generator: Any) -> None:
+    """For a GAN: the best pair's discriminator (``best_discriminator.keras``) beside its
+    generator (``best.keras``), and the generator's sample grid (``samples/best.png``)."""
+    from evokit.builder import build
+    from evokit.runtime.run.samples import SAMPLES_DIR, write_grid
+    from evokit.runtime.training.generated import grid_samples
+
+    discriminator = build(final.spec.discriminator, name="discriminator")
+    discriminator.set_weights(final.companion_weights)
+    discriminator.save(run_dir.file("best_discriminator.keras"))
+    try:
+        write_grid(run_dir.path / SAMPLES_DIR / "best.png", grid_samples(generator))
+    except Exception as exc:  # noqa: BLE001 - a figure must not cost a finished search its results
+        warnings.warn(f"samples/best.png could not be written ({type(exc).__name__}: {exc})", stacklevel=2)
 
 
 def _write_masks(run_dir: RunDirectory, model: Any, data: Any) -> None:

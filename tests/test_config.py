@@ -16,7 +16,7 @@ EXAMPLES = sorted((ROOT / "examples" / "configs").glob("*.toml"))
 EXPECTED = {"deepga": ("DeepGA", "GA", 1), "neat": ("NEAT", "NEAT", 1), "pso": ("Real", "PSO", 1),
             "gp": ("Tree", "GP", 1), "nsga2_co2": ("DeepGA", "NSGA2", 3), "regression": ("DeepGA", "GA", 1),
             "textcnn": ("TextCNN", "NSGA2", 2), "deepnewt": ("TextCNN", "GA", 1),
-            "segmentation": ("UNetTree", "NSGA2", 2)}
+            "segmentation": ("UNetTree", "NSGA2", 2), "gan": ("DCGAN", "PSO", 1)}
 
 
 def test_there_is_one_example_config_per_search_style():

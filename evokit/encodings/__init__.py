@@ -5,6 +5,7 @@ Every encoding implements :class:`Encoding` and passes the conformance suite
 """
 from evokit.encodings.base import Encoding, add_head
 from evokit.encodings.binary import Binary, BinaryGenome
+from evokit.encodings.dcgan import DCGAN
 from evokit.encodings.deepga import ConvBlock, DeepGA, DeepGAGenome, DenseBlock
 from evokit.encodings.graph import NEAT
 from evokit.encodings.grouping import Grouping, GroupingGenome
@@ -18,7 +19,7 @@ from evokit.encodings.unet_blocks import UNetBlock, UNetBlocks, UNetBlocksGenome
 from evokit.encodings.unet_tree import UNetTree
 from evokit.operators.neat_genome import InnovationTracker, NEATGenome
 
-__all__ = ["Encoding", "add_head", "Binary", "BinaryGenome", "ConvBlock", "DeepGA", "DeepGAGenome", "DenseBlock",
-           "NEAT", "NEATGenome", "InnovationTracker", "Grouping", "GroupingGenome", "Hyperparameters",
+__all__ = ["Encoding", "add_head", "Binary", "BinaryGenome", "ConvBlock", "DCGAN", "DeepGA", "DeepGAGenome",
+           "DenseBlock", "NEAT", "NEATGenome", "InnovationTracker", "Grouping", "GroupingGenome", "Hyperparameters",
            "HyperparametersGenome", "LayerBlock", "Permutation", "PermutationGenome", "Real", "RealGenome", "TextCNN",
            "TextCNNGenome", "Tree", "TreeGenome", "UNetTree", "UNetBlocks", "UNetBlocksGenome", "UNetBlock"]

@@ -50,6 +50,10 @@ class Encoding(Configurable, ABC):
     spatial_output: bool = False
     """True for encodings whose networks end at the input's height and width (U-Nets): only they
     decode networks for a per-pixel task (``Task.per_pixel``: segmentation)."""
+    generative: bool = False
+    """True for encodings that decode a generator/discriminator pair (a
+    :class:`~evokit.netspec.GANSpec`, e.g. :class:`~evokit.encodings.DCGAN`): only they decode
+    networks for a generative task (``Task.generative``: gan), and they decode nothing else."""
 
     @abstractmethod
     def random(self, rng: Any = None) -> Any:
@@ -79,10 +83,13 @@ class Encoding(Configurable, ABC):
 
     def check_data(self, data: Any) -> None:
         """Called with the search's Dataset before any genotype is made; the default refuses a
-        per-pixel task (segmentation) unless :attr:`spatial_output`, then checks the data's shape
-        with :meth:`check_input`. An encoding that needs more of the data than its shape (e.g. a
-        vocabulary's size) reads it here."""
+        generative task (gan) unless :attr:`generative` and a per-pixel task (segmentation) unless
+        :attr:`spatial_output`, then checks the data's shape with :meth:`check_input`. An encoding
+        that needs more of the data than its shape (e.g. a vocabulary's size) reads it here."""
         task = tasks.get(data.task)
+        if getattr(task, "generative", False) and not self.generative:
+            raise ConfigError(f"encoding={type(self).__name__} is invalid for {task.name} data: it decodes one "
+                              "network, not a generator/discriminator pair; use DCGAN")
         if task.per_pixel and not self.spatial_output:
             raise ConfigError(f"encoding={type(self).__name__} is invalid for {task.name} data: its networks do "
                               "not keep the input's resolution; use UNetTree or UNetBlocks")

@@ -199,6 +199,10 @@ class Hyperparameters(Encoding):
         self.encoding.inherit(genotype.architecture, evaluation)
 
     def check_data(self, data: Any) -> None:
+        if getattr(self.encoding, "generative", False):
+            raise ConfigError(f"encoding=Hyperparameters({type(self.encoding).__name__}) is invalid: its pairs carry "
+                              "both learning rates in their genes already, and a dropout gene would apply to one "
+                              "network of the two; use the encoding itself")
         self.encoding.check_data(data)
 
     def check_input(self, input_shape: tuple[int, ...], n_outputs: int, task: str) -> None:

@@ -116,6 +116,13 @@ class Real(Encoding):
             except (ValueError, TypeError) as exc:
                 raise ConfigError(f"network={network!r} is invalid: {exc}") from None
         self.network = network
+        self._set_variation(mode, crossover, mutation, eta, alpha, sigma, indpb)
+        self.trains = mode == "architecture"
+        self.network_: NetSpec | None = network  # the network of the weights mode, once known
+
+    def _set_variation(self, mode: str, crossover: str | None, mutation: str | None, eta: float, alpha: float,
+                       sigma: float, indpb: float | None) -> None:
+        """Check and keep the variation settings of ``mode`` (what :meth:`register` reads)."""
         if crossover is not None:
             check_choice("crossover", crossover, CROSSOVERS[mode])
         if mutation is not None:
@@ -126,8 +133,6 @@ class Real(Encoding):
         self.alpha = check_float("alpha", alpha, minimum=0.0)
         self.sigma = check_float("sigma", sigma, minimum=0.0, exclusive_minimum=True)
         self.indpb = None if indpb is None else check_float("indpb", indpb, minimum=0.0, maximum=1.0)
-        self.trains = mode == "architecture"
-        self.network_: NetSpec | None = network  # the network of the weights mode, once known
 
     # -- size and bounds ----------------------------------------------------------------------
 

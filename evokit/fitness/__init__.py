@@ -9,6 +9,7 @@ from evokit.fitness.base import Objective
 from evokit.fitness.carbon import CO2, CostModel, Energy, Footprint, GreenAlgorithms, search_cost
 from evokit.fitness.combine import DeepGAScore, WeightedSum
 from evokit.fitness.complexity import FLOPs, ParameterCount, SpecObjective
+from evokit.fitness.gan import Coverage, FrechetDistance, Precision, Recall
 from evokit.fitness.constraints import Constraint, MaxFLOPs, MaxMemory, MaxParams, MaxPredictedCO2
 from evokit.fitness.measured import Latency, ModelObjective
 from evokit.fitness.probes import EnergyProbe, FunctionProbe, LatencyProbe, Probe
@@ -17,7 +18,8 @@ from evokit.fitness.segmentation import ValidationDice, ValidationIoU
 from evokit.fitness.validation import ValidationMetric
 
 __all__ = ["Evaluation", "Objective", "ValidationMetric", "ValidationAccuracy", "ValidationLoss",
-           "ValidationMAE", "ValidationRMSE", "ValidationR2", "ValidationDice", "ValidationIoU", "ParameterCount", "FLOPs",
+           "ValidationMAE", "ValidationRMSE", "ValidationR2", "ValidationDice", "ValidationIoU", "FrechetDistance",
+           "Coverage", "Precision", "Recall", "ParameterCount", "FLOPs",
            "SpecObjective", "DeepGAScore", "WeightedSum", "CO2", "Energy", "Footprint", "GreenAlgorithms",
            "CostModel", "search_cost", "Latency", "ModelObjective", "Constraint", "MaxParams", "MaxFLOPs", "MaxMemory",
            "MaxPredictedCO2", "Probe", "EnergyProbe", "LatencyProbe", "FunctionProbe"]

@@ -113,8 +113,15 @@ def walk(objectives: Sequence[Objective]) -> list[Objective]:
 
 
 def probes(objectives: Sequence[Objective]) -> tuple[Probe, ...]:
-    """Every probe the objectives (and their parts) need, each once, in order."""
-    return tuple(dict.fromkeys(p for o in walk(objectives) for p in o.probes()))
+    """Every probe the objectives (and their parts) need, each once, in order; ConfigError when
+    two differ in one ``slot`` (e.g. two GAN objectives with different ``features``)."""
+    found = tuple(dict.fromkeys(p for o in walk(objectives) for p in o.probes()))
+    slots: dict[str, Probe] = {}
+    for probe in found:
+        if probe.slot is not None and slots.setdefault(probe.slot, probe) is not probe:
+            raise ConfigError(f"objectives={list(objectives)} is invalid: they ask for different {probe.slot} "
+                              f"({slots[probe.slot].key}, {probe.key}); give them the same")
+    return found
 
 
 def weights(objectives: Sequence[Objective]) -> tuple[float, ...]:

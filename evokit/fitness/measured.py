@@ -23,6 +23,12 @@ class Latency(Objective):
     def probes(self) -> tuple[Probe, ...]:
         return (self.probe,)
 
+    def setup(self, data: Any, training: Any) -> None:
+        """Refuse gan data: its model is a generator, which takes latent vectors, not samples."""
+        if getattr(data, "task", None) == "gan":
+            raise ConfigError("Latency is invalid for gan data: it times the model on validation samples, and a "
+                              "gan search's model is a generator (latent vectors in); use ParameterCount or FLOPs")
+
     def compute(self, evaluation: Evaluation) -> float:
         return evaluation.metrics["latency_ms"]
 

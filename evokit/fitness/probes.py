@@ -23,7 +23,12 @@ from evokit.errors import ConfigError, check_int
 
 
 class Probe:
-    """A measurement taken by the trainer; subclasses override what they need."""
+    """A measurement taken by the trainer; subclasses override what they need.
+
+    ``slot`` names state a probe sets in the training process (a GAN's feature extractor): a
+    search may hold only one probe per slot (two would overwrite each other's)."""
+
+    slot: str | None = None
 
     @property
     def key(self) -> str:

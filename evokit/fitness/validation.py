@@ -52,8 +52,13 @@ class ValidationMetric(Objective):
                                        trace_once=trace_once, loss=loss)
 
     def setup(self, data: Any, training: TrainingConfig | None) -> None:
+        """:meth:`check`, when a search meets its data."""
+        self.check(data, training)
+
+    def check(self, data: Any, training: TrainingConfig | None) -> None:
         """Refuse, before anything trains, a training loss the data's task does not offer and a
-        metric it does not score (ConfigError naming ``loss``, or this objective and the task)."""
+        metric it does not score (ConfigError naming ``loss``, or this objective and the task);
+        nothing else (the job service checks a submission with it)."""
         if getattr(data, "task", None) is None:  # not a Dataset (a stand-in of a test): nothing to check against
             return
         task = tasks.get(data.task)

@@ -2,9 +2,10 @@
 from evokit.netspec.graph import INPUT, Graph, NetSpec, Node
 from evokit.netspec.layers import (ACTIVATIONS, Activation, Add, BatchNorm, Concat, Conv1D, Conv2D,
                                    Conv2DTranspose, Dense, Dropout, Embedding, Flatten, GlobalPool, LayerSpec, Pool,
-                                   SeparableConv2D, Shape, Upsample, layer_from_config, register_layer)
+                                   Reshape, SeparableConv2D, Shape, Upsample, layer_from_config, register_layer)
 from evokit.netspec.repairs import add_pool, merge, reduce_to, repair
 from evokit.netspec.select import Select
+from evokit.netspec.pair import GANSpec
 
 # Layer specs defined in further modules of this package register themselves when imported.
 import importlib as _importlib  # noqa: E402
@@ -15,5 +16,5 @@ for _module in _pkgutil.iter_modules(__path__):
         _importlib.import_module(f"{__name__}.{_module.name}")
 
 __all__ = ["INPUT", "Graph", "NetSpec", "Node", "ACTIVATIONS", "Activation", "Add", "BatchNorm", "Concat",
-           "Conv1D", "Conv2D", "Conv2DTranspose", "Dense", "Dropout", "Embedding", "Flatten", "GlobalPool", "LayerSpec", "Pool", "SeparableConv2D", "Shape", "Upsample",
-           "layer_from_config", "register_layer", "add_pool", "merge", "reduce_to", "repair", "Select"]
+           "Conv1D", "Conv2D", "Conv2DTranspose", "Dense", "Dropout", "Embedding", "Flatten", "GlobalPool", "LayerSpec", "Pool", "Reshape", "SeparableConv2D", "Shape", "Upsample",
+           "GANSpec", "layer_from_config", "register_layer", "add_pool", "merge", "reduce_to", "repair", "Select"]

@@ -13,7 +13,7 @@ import itertools
 import json
 import types
 from dataclasses import dataclass
-from typing import Any, Iterable, Mapping
+from typing import Any, Callable, Iterable, Mapping
 
 from evokit.errors import ArchitectureError
 from evokit.netspec.layers import LayerSpec, Shape, layer_from_config
@@ -244,6 +244,12 @@ class NetSpec:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "NetSpec":
+        """The network ``to_dict`` wrote (a GANSpec when it holds a discriminator: see
+        :data:`SPEC_READERS`)."""
+        if cls is NetSpec:
+            for key, read in SPEC_READERS.items():
+                if key in data:
+                    return read(data)
         nodes = [Node(layer_from_config(n["kind"], n["config"]), tuple(n["inputs"])) for n in data["nodes"]]
         return cls(tuple(data["input_shape"]), nodes, data.get("training"))
 
@@ -273,6 +279,11 @@ class NetSpec:
 
     def __repr__(self) -> str:
         return f"NetSpec(input_shape={self.input_shape}, layers={len(self)}, params={self.params:,})"
+
+
+SPEC_READERS: dict[str, Callable[[dict[str, Any]], NetSpec]] = {}
+"""Readers of ``to_dict`` data of NetSpec subclasses, by a key only their data holds: the
+subclass's module registers its reader (``"discriminator"``: :mod:`evokit.netspec.pair`)."""
 
 
 class Graph:

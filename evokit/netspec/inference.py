@@ -40,7 +40,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 from evokit.errors import ArchitectureError, ConfigError, DataError, check_int
 from evokit.netspec.graph import INPUT, NetSpec
 from evokit.netspec.layers import (Activation, Add, BatchNorm, Concat, Conv1D, Conv2D, Dense, Dropout, Embedding,
-                                   Flatten, GlobalPool, LayerSpec, Pool)
+                                   Flatten, GlobalPool, LayerSpec, Pool, Reshape)
 from evokit.netspec.neurons import NUMPY_ACTIVATIONS
 from evokit.netspec.select import Select
 from evokit.netspec.weights import keras_order, weight_arrays
@@ -155,6 +155,7 @@ def _embedding(layer: Embedding, inputs: list[np.ndarray], weights: list[np.ndar
 FORWARD: dict[type, ForwardFn] = {
     Dense: _dense, Conv1D: _conv, Conv2D: _conv, Pool: _pool, GlobalPool: _global_pool,
     Flatten: lambda layer, inputs, weights: inputs[0].reshape(len(inputs[0]), -1),
+    Reshape: lambda layer, inputs, weights: inputs[0].reshape(len(inputs[0]), *layer.target_shape),
     Dropout: lambda layer, inputs, weights: inputs[0],
     BatchNorm: _batch_norm,
     Activation: lambda layer, inputs, weights: ACTIVATION_FUNCTIONS[layer.activation](inputs[0]),

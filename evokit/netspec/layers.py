@@ -350,6 +350,33 @@ class Flatten(LayerSpec):
 
 
 @dataclass(frozen=True)
+class Reshape(LayerSpec):
+    """Reshapes its input to ``target_shape`` (same number of values): a DCGAN generator's dense
+    projection of the latent vector becomes its first feature map ``(height, width, channels)``."""
+
+    target_shape: tuple[int, ...]
+    kind: ClassVar[str] = "reshape"
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.target_shape, (list, tuple)) or not self.target_shape:
+            raise ConfigError(f"target_shape={self.target_shape!r} is invalid: expected a tuple of positive ints")
+        object.__setattr__(self, "target_shape", tuple(check_int("target_shape", v, minimum=1)
+                                                       for v in self.target_shape))
+
+    def output_shape(self, shapes: list[Shape]) -> Shape:
+        if math.prod(shapes[0]) != math.prod(self.target_shape):
+            raise self._fail(shapes, f"{math.prod(shapes[0])} values cannot be reshaped to {self.target_shape} "
+                                     f"({math.prod(self.target_shape)} values)")
+        return self.target_shape
+
+    def config(self) -> dict[str, Any]:
+        return {"target_shape": list(self.target_shape)}
+
+    def describe(self) -> str:
+        return f"reshape({'x'.join(map(str, self.target_shape))})"
+
+
+@dataclass(frozen=True)
 class Dropout(LayerSpec):
     """Dropout with the given rate (active in training only)."""
 
@@ -463,7 +490,7 @@ class Embedding(LayerSpec):
 
 LAYER_TYPES: dict[str, type[LayerSpec]] = {
     cls.kind: cls for cls in (Dense, Conv2D, Conv1D, SeparableConv2D, Conv2DTranspose, Upsample, Pool, GlobalPool,
-                              Flatten, Dropout, BatchNorm, Activation, Add, Concat, Embedding)
+                              Flatten, Reshape, Dropout, BatchNorm, Activation, Add, Concat, Embedding)
 }
 
 

@@ -4,7 +4,7 @@ offline or mail to a colleague.
 It reads only the plain files a search leaves behind (``config.json``, ``generations.csv``,
 ``candidates.jsonl``, ``summary.json``; read by ``evokit.runtime.run.directory.read_run``, what to show
 chosen by ``evokit.report.rundata``; a segmentation run's ``masks.npz``, drawn by
-``evokit.report.masks``), so it works for finished runs, runs with failed
+``evokit.report.masks``; a GAN run's ``samples/`` grids, chosen by ``evokit.report.samples``), so it works for finished runs, runs with failed
 candidates, and runs that were killed before they finished (no ``summary.json``: the page shows
 what exists and says the run is unfinished). Images are PNG/SVG data URIs, the CSS is inline,
 there is no script and no external font; everything taken from the run is HTML-escaped.
@@ -133,6 +133,8 @@ code,pre{font-family:"DejaVu Sans Mono",Menlo,Consolas,monospace;font-size:12px}
 pre{background:#f5f5f5;padding:12px;border-radius:6px;overflow-x:auto;white-space:pre-wrap;word-break:break-word}
 .note{background:#fff8e1;border-left:4px solid #ffb300;padding:8px 12px;margin:0 0 14px;font-size:14px}
 .muted{color:#607d8b;font-size:13px}
+.grids{display:flex;flex-wrap:wrap;gap:14px;align-items:flex-start}.grids figure{margin:0}
+.grids figcaption{font-size:12px;color:#607d8b;text-align:center;margin-top:4px}img.pixels{image-rendering:pixelated}
 footer{color:#90a4ae;font-size:12px;text-align:center;padding:0 0 24px}
 """
 
@@ -318,6 +320,43 @@ def _masks_section(run: RunData) -> str:
             "</section>")
 
 
+def _grid_figure(path: Path, caption: str, alt: str) -> str:
+    """One PNG grid of ``samples/``, inlined, with its caption ("" when it cannot be read)."""
+    try:
+        data = path.read_bytes()
+    except OSError:
+        return ""
+    return (f'<figure><img class="pixels" alt="{escape(alt)}" src="{_data_uri("image/png", data)}">'
+            f"<figcaption>{escape(caption)}</figcaption></figure>")
+
+
+def _samples_section(run: RunData) -> str:
+    """A GAN run's generated samples (``samples/``): the final model's grid, then the best
+    generator's grid over up to eight generations; nothing when the run has no grids."""
+    from evokit.report.samples import best_grid, shown_grids
+    from evokit.runtime.run.samples import read_index
+
+    best, grids = best_grid(run.path), shown_grids(run.path)
+    if best is None and not grids:
+        return ""
+    parts = ["<section><h2>Generated samples</h2>"]
+    if best is not None:
+        parts.append("<h3>Best generator</h3><p class=muted>What the final model draws from the run's fixed latent "
+                     "batch.</p><div class=grids>"
+                     f"{_grid_figure(best, 'best generator', 'samples of the best generator')}</div>")
+    if grids:
+        total = len(read_index(run.path))
+        parts.append("<h3 style='margin-top:16px'>Best generator over generations</h3><p class=muted>The same fixed "
+                     "latent batch through the best generator so far, after "
+                     + (f"{len(grids)} of {total} generations (evenly spaced)" if total > len(grids)
+                        else f"each of {len(grids)} generation(s)") + ".</p><div class=grids>"
+                     + "".join(_grid_figure(g.path, g.caption + (" (unchanged)" if g.unchanged else ""),
+                                            f"samples of the best generator, {g.caption}") for g in grids)
+                     + "</div>")
+    parts.append("</section>")
+    return "".join(parts)
+
+
 def _front_section(run: RunData, fig: Any, front: list[dict[str, Any]], colour: str) -> str:
     """The front of the headline metric (accuracy, R² ...) against parameters: the figure, its
     non-dominated members as a table, and the search's own front when it has several objectives."""
@@ -361,6 +400,7 @@ def render(run: RunData) -> str:
     parts.append(f"<section><h2>Best architectures</h2>{archs or '<p class=muted>No trained network yet.</p>'}"
                  "</section>")
     parts.append(_masks_section(run))
+    parts.append(_samples_section(run))
     parts.append("" if side_by_side else _cost(run))
     parts.append(_failures(run))
     if run.rows:

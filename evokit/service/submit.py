@@ -316,7 +316,7 @@ def _check_fit(search: Any) -> None:
     search.encoding.check_data(data)
     for objective in search.objectives:
         if isinstance(objective, ValidationMetric):
-            objective.setup(data, training_config(search.objectives))
+            objective.check(data, training_config(search.objectives))
 
 
 def _about(config: dict[str, Any], search: Any, submission: Submission) -> dict[str, Any]:

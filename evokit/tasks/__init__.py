@@ -1,4 +1,4 @@
-"""Tasks: what kind of problem a dataset poses (classification, regression, segmentation).
+"""Tasks: what kind of problem a dataset poses (classification, regression, segmentation, GAN).
 
 A :class:`Task` holds everything that depends on it: the output layer, the loss, how predictions
 are scored, the headline metric of the report and the CLI, and which targets it accepts.
@@ -9,6 +9,7 @@ Adding a task is one module here with one ``register`` line below, and its cases
 """
 from evokit.tasks.base import Head, Metric, Task
 from evokit.tasks.classification import Classification
+from evokit.tasks.gan import GAN
 from evokit.tasks.registry import get, infer, names, register
 from evokit.tasks.regression import Regression
 from evokit.tasks.segmentation import Segmentation
@@ -16,5 +17,6 @@ from evokit.tasks.segmentation import Segmentation
 register(Classification)
 register(Regression)
 register(Segmentation)
+register(GAN)
 
-__all__ = ["Task", "Head", "Metric", "Classification", "Regression", "Segmentation", "get", "infer", "names", "register"]
+__all__ = ["Task", "Head", "Metric", "Classification", "Regression", "Segmentation", "GAN", "get", "infer", "names", "register"]

@@ -98,6 +98,11 @@ class Task(Configurable, ABC):
     * ``per_pixel``: True when the network answers per position of its input (a mask per
       image): ``add_head`` then ends with a 1x1 convolution at the input's resolution instead of
       a flatten and a dense layer, and encodings that cannot keep the resolution refuse the data.
+    * ``generative``: True when the network generates samples instead of predicting targets
+      (GANs): a candidate is a :class:`~evokit.netspec.GANSpec` trained by its own adversarial
+      loop, and ``score(real, fake)`` compares *features* of real and generated samples (the
+      trainer computes them) instead of targets and predictions. Only encodings that decode
+      such pairs (``Encoding.generative``) accept the data.
     * Constructors take keywords only and store them (scikit-learn style); ``repr`` shows them and
       ``==``/``hash`` follow it, because a task enters cache keys (a traced graph is compiled
       with its loss).
@@ -107,6 +112,7 @@ class Task(Configurable, ABC):
     stratified: bool = False
     class_codes: bool = False
     per_pixel: bool = False
+    generative: bool = False
     losses: tuple[str, ...] = ()
 
     def __init__(self) -> None:

@@ -7,7 +7,7 @@ import pytest
 
 from evokit.errors import ArchitectureError, ConfigError, EvokitError
 from evokit.netspec import (Activation, Add, BatchNorm, Concat, Conv1D, Conv2D, Conv2DTranspose, Dense, Dropout,
-                            Embedding, Flatten, SeparableConv2D, Upsample,
+                            Embedding, Flatten, Reshape, SeparableConv2D, Upsample,
                             GlobalPool, Graph, Pool, layer_from_config)
 from evokit.netspec.layers import LAYER_TYPES
 
@@ -282,6 +282,7 @@ EXAMPLES = {
     "separable_conv2d": SeparableConv2D(6, (3, 5), strides=2, activation="elu"),
     "conv2d_transpose": Conv2DTranspose(4, 3, strides=(2, 1), padding="valid", use_bias=False),
     "upsample": Upsample((2, 3), interpolation="bilinear"),
+    "reshape": Reshape((2, 3, 4)),
 }
 
 

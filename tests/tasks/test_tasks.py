@@ -97,8 +97,11 @@ def test_score_matches_hand_computed_values_and_scikit_learn(name):
 def test_score_holds_the_loss_keras_computes_and_the_headline(name):
     task, case = tasks.get(name), CASES[name]
     scores = task.score(case["y_true"], case["y_pred"], "val_")
-    keras_loss = keras.losses.get(task.loss())(case["y_true"], case["y_pred"])
-    assert scores["val_loss"] == pytest.approx(float(np.mean(np.asarray(keras_loss))), rel=1e-5)
+    if task.generative:  # features of real and generated images: the loss is the distance a search minimises
+        assert scores["val_loss"] == scores[task.headline.key("val_")]
+    else:
+        keras_loss = keras.losses.get(task.loss())(case["y_true"], case["y_pred"])
+        assert scores["val_loss"] == pytest.approx(float(np.mean(np.asarray(keras_loss))), rel=1e-5)
     headline = task.headline
     assert (headline.name, headline.higher_is_better) == case["headline"]
     assert headline.key("val_") in scores and headline.key("test_") == f"test_{headline.name}"
@@ -119,7 +122,7 @@ def test_loss_trains_a_keras_model_with_the_head(name):
     task, case = tasks.get(name), CASES[name]
     y, _, classes = task.targets(case["raw"])
     head = task.head(task.n_outputs(y, classes))
-    shape = case.get("sample_shape", (3,))
+    shape = case.get("sample_shape", (3,)) if task.per_pixel else (3,)
     layer = (keras.layers.Conv2D(head.units, 1, activation=head.activation) if task.per_pixel
              else keras.layers.Dense(head.units, activation=head.activation))
     model = keras.Sequential([keras.Input(shape), layer])
@@ -154,7 +157,8 @@ def test_a_dataset_of_the_task_asks_it(name):
     assert data.task == name and data.classes == case["classes"]
     assert data.n_outputs == case["n_outputs"]
     assert data.n_classes == (len(case["classes"]) if tasks.get(name).class_codes else None)
-    assert ek.datasets.from_arrays(x, raw).task == name  # inferred from the targets' shape
+    if case.get("inferred", True):
+        assert ek.datasets.from_arrays(x, raw).task == name  # inferred from the targets' shape
 
 
 def test_unknown_names_and_other_values_are_refused():

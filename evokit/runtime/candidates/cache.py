@@ -75,7 +75,7 @@ class FitnessCache:
         """Forget trained weights except for the entries (cache keys) in ``keep``, to bound memory."""
         keep = set(keep)
         for key, evaluation in self._entries.items():
-            if evaluation.weights is not None and key not in keep:
+            if (evaluation.weights is not None or evaluation.companion_weights is not None) and key not in keep:
                 self._entries[key] = evaluation.without_weights()
 
     def close(self) -> None:

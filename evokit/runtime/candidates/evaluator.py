@@ -157,6 +157,12 @@ class CandidateEvaluator:
                               "evokit.runtime.candidates.fidelity.SuccessiveHalving")
         if not isinstance(inherit_weights, bool):
             raise ConfigError(f"inherit_weights={inherit_weights!r} is invalid: expected True or False")
+        from evokit import tasks
+
+        if tasks.get(data.task).generative and (fidelity is not None or inherit_weights):
+            raise ConfigError(f"{'fidelity' if fidelity is not None else 'inherit_weights'} is invalid for gan data: a "
+                              "pair's discriminator would start afresh at each rung or inherited start; train pairs "
+                              "fully (fidelity=None, inherit_weights=False)")
         for item in [*walk(self.objectives), *self.constraints]:
             item.setup(data, self.training)
         self.data = data

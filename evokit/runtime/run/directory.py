@@ -26,6 +26,7 @@ import json
 import math
 import os
 import re
+import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Sequence
@@ -56,8 +57,10 @@ def to_jsonable(value: Any) -> Any:
 
 OWN_FILES = ("candidates.jsonl", "generations.csv", "summary.json", "checkpoint.pkl", "checkpoint.pkl.prev",
              "checkpoint.pkl.tmp", "pareto.csv", "pareto.png", "report.html", "best.keras", "best.txt", "fitness.png",
-             "masks.npz")
+             "masks.npz", "best_discriminator.keras")
 """The files a new run replaces (with the cache unless it is kept, and never any other file)."""
+OWN_FOLDERS = ("samples",)
+"""Folders of a run's own (a GAN's sample grids) that a new run removes with its files."""
 CONFIG_KEYS = ("encoding", "objectives", "algorithm")
 """Keys every evokit ``config.json`` has: with ``candidates.jsonl`` they mark a run written before ``evokit.lock``."""
 MAY_CHANGE = ("budget", "evaluator", "progress", "final_training", "hall_of_fame")
@@ -100,6 +103,8 @@ class RunDirectory:
         """Begin a run here from scratch: earlier results and checkpoint (and cache) are removed."""
         for name in OWN_FILES + (() if keep_cache else ("cache.sqlite", "cache.donors.sqlite")):
             (self.path / name).unlink(missing_ok=True)
+        for name in OWN_FOLDERS:
+            shutil.rmtree(self.path / name, ignore_errors=True)
         self.file("candidates.jsonl").touch()
         self.file(LOCK).touch()  # marks the directory as a run, locked or not
         fsync_directory(self.path)

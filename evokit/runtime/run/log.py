@@ -7,6 +7,10 @@ the whole run: the given one, else the one fixed from the first generation that 
 member (see ``evokit.pareto`` for the rule). The reference point is in the checkpoint,
 so a resumed run logs the same values as an uninterrupted one.
 
+In a GAN run (a best candidate whose evaluation holds ``extra["samples"]``) each generation also
+writes the grid of what the best generator so far draws, ``samples/gen_NNNN.png``, and its entry
+in ``samples/index.json`` (``evokit.runtime.run.samples``); other runs write nothing there.
+
 A generation's ``state`` is any object with ``population`` and ``generation`` (an algorithm's
 ``SearchState``): run records sit below the algorithms and do not import them.
 """
@@ -18,6 +22,7 @@ import os
 import random
 import warnings
 from collections import Counter
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -28,6 +33,7 @@ from evokit.runtime.candidates.evaluator import CandidateEvaluator, Outcome
 from evokit.runtime.run.checkpoint import save_checkpoint
 from evokit.pareto import check_reference_point, default_reference_point, hypervolume
 from evokit.runtime.run.directory import RunDirectory
+from evokit.runtime.run import samples as sample_grids
 
 LOG = logging.getLogger("evokit.search")
 TRAINING_COUNTERS = ("trainings", "epochs_trained", "epochs_full", "stopped_early", "inherited_starts")
@@ -81,7 +87,7 @@ class RunLog:
         self.evaluated += len(outcomes)
         new_failures = Counter(o.evaluation.reason for o in outcomes if o.evaluation.failed and not o.cached)
         self.failures.update(new_failures)
-        self.trained += [o.evaluation.without_weights() for o in outcomes if not o.cached]
+        self.trained += [_record_only(o.evaluation) for o in outcomes if not o.cached]
         row: dict[str, Any] = {"gen": state.generation, "evaluated": len(outcomes),
                                "trained": sum(not o.cached and o.evaluation.status != "untrained" for o in outcomes),
                                "cache_hits": sum(o.cached for o in outcomes), "failures": sum(new_failures.values()),
@@ -96,8 +102,50 @@ class RunLog:
         if self.run_dir is not None:
             self.run_dir.append_candidates(self.record(o, state.generation) for o in outcomes)
             self.run_dir.write_generations(self.rows)
+            self.write_samples(state.generation, hof, outcomes)
             save_checkpoint(self.run_dir.path, self.checkpoint(state, hof, elapsed))
         self._show(hof)
+
+    def write_samples(self, generation: int, hof: Any, outcomes: list[Outcome]) -> Path | None:
+        """A GAN run's ``samples/gen_NNNN.png``: the grid of what the best candidate so far (the
+        hall of fame's first) generates, with its entry in ``samples/index.json``
+        (``evokit.runtime.run.samples``). Nothing, and no file, unless its evaluation holds
+        ``extra["samples"]``. A grid that cannot be written is warned about; the run goes on.
+        Returns the grid's path, or None."""
+        key = sample_grids.EXTRA_KEY
+        if self.run_dir is None or not len(hof) or not (
+                any(key in o.evaluation.extra for o in outcomes)
+                or (self.run_dir.path / sample_grids.SAMPLES_DIR).is_dir()):  # else: not a GAN run, nothing to do
+            return None
+        try:
+            evaluation = self.best_evaluation(hof[0], outcomes)
+            if evaluation is None:
+                return None
+            return sample_grids.record_generation(self.run_dir.path, generation, evaluation.extra[key],
+                                                  value=hof[0].fitness.values[0], objective=self.names[0],
+                                                  network=evaluation.spec_hash)
+        except Exception as exc:  # noqa: BLE001 - a picture is never worth the run
+            message = (f"the generated samples of generation {generation} could not be written to "
+                       f"{self.run_dir.path / sample_grids.SAMPLES_DIR} ({type(exc).__name__}: {exc}); "
+                       "the search goes on")
+            if self.__dict__.setdefault("_samples_warned", False):  # once per run; later ones are logged
+                LOG.warning(message)
+            else:
+                self._samples_warned = True
+                warnings.warn(message, stacklevel=2)
+            return None
+
+    def best_evaluation(self, best: Any, outcomes: list[Outcome]) -> Evaluation | None:
+        """The evaluation of ``best`` that holds generated samples: its cached one, else that of
+        an outcome of this generation with the same evaluation key; None when neither has any."""
+        key, wanted = sample_grids.EXTRA_KEY, self.cache_key(best)
+        found = None if wanted is None else self.candidates.cache.peek(wanted)  # = candidates.cached(best)
+        if found is not None and key in found.extra:
+            return found
+        for outcome in outcomes:
+            if key in outcome.evaluation.extra and wanted is not None and self.cache_key(outcome.genotype) == wanted:
+                return outcome.evaluation
+        return None
 
     def hypervolume(self, state: Any, hof: Any) -> float:
         """The hypervolume of the front kept so far (NaN until the reference point is fixed)."""
@@ -174,3 +222,12 @@ class RunLog:
     def close(self) -> None:
         if self.bar is not None:
             self.bar.close()
+
+
+def _record_only(evaluation: Evaluation) -> Evaluation:
+    """What the run keeps of a fresh evaluation for its statistics and checkpoint: no weights,
+    and no sample images (a GAN's grid images stay in the cache, where the grids are drawn from)."""
+    kept = evaluation.without_weights()
+    if "samples" in kept.extra:
+        kept.extra = {k: v for k, v in kept.extra.items() if k != "samples"}
+    return kept

@@ -27,5 +27,10 @@ def predict(model: Any, x: np.ndarray, batch_size: int = 1024, traced: bool = Fa
 
 def score_test_split(model: Any, data: Any) -> dict[str, float]:
     """Metrics of a trained model on the held-out test split (``test_accuracy``, ``test_loss``,
-    ...: what ``data``'s task scores)."""
+    ...: what ``data``'s task scores; a generator's images against the test images for a
+    generative task)."""
+    if tasks.get(data.task).generative:
+        from evokit.runtime.training import generated
+
+        return generated.score(model, data, "test")[0]
     return tasks.get(data.task).score(data.y_test, predict(model, data.x_test), "test_")

@@ -178,16 +178,9 @@ def _train(spec: NetSpec, data: Any, config: TrainingConfig, seed: int, keep_wei
     import keras
 
     begun: list[Probe] = []
-    model = graph = traced_plan = None
-    if config.trace_once and "learning_rate" not in spec.training:
-        # a network with its own learning rate trains standalone: shared graphs are kept per
-        # learning rate, and continuous ones would each trace a graph of their own
-        from evokit.runtime.training import traced
-
-        try:
-            traced_plan = traced.plan(spec, samples=len(data.x_train) * config.epochs)
-        except Exception:  # noqa: BLE001 - an invalid spec fails in the standalone path, with its reason
-            traced_plan = None
+    model = graph = None
+    generative = tasks.get(data.task).generative
+    traced_plan = _traced_plan(spec, data, config) if config.trace_once and not generative else None
     start = time.perf_counter()
     try:
         for probe in probes:
@@ -198,6 +191,10 @@ def _train(spec: NetSpec, data: Any, config: TrainingConfig, seed: int, keep_wei
             from evokit.runtime.training import traced
 
             evaluation, graph = traced.fit(traced_plan, data, config, seed, start, weights, fit)
+        elif generative:  # a generator and its discriminator, trained against each other
+            from evokit.runtime.training import adversarial
+
+            evaluation, model = adversarial.fit(spec, data, config, seed, start, weights, fit)
         else:
             evaluation, model = _build_and_fit(spec, data, config, seed, start, weights, fit)
     except Exception as exc:  # noqa: BLE001 - one candidate's crash never ends the run
@@ -219,6 +216,7 @@ def _train(spec: NetSpec, data: Any, config: TrainingConfig, seed: int, keep_wei
                 evaluation.weights = true_weights if keep_weights else None
             else:
                 evaluation.weights = model.get_weights() if keep_weights else None
+                evaluation.companion_weights = evaluation.companion_weights if keep_weights else None
             for probe in probes:
                 evaluation.metrics.update(probe.measure(model, data))
         except Exception as exc:  # noqa: BLE001 - a failing probe fails this candidate only
@@ -227,6 +225,20 @@ def _train(spec: NetSpec, data: Any, config: TrainingConfig, seed: int, keep_wei
     if traced_plan is None:  # a traced graph stays cached for the next candidate of its signature
         forget_models()
     return evaluation
+
+
+def _traced_plan(spec: NetSpec, data: Any, config: TrainingConfig) -> Any:
+    """The trace-once plan of ``spec``, or None to train it standalone: a network with its own
+    learning rate (shared graphs are kept per learning rate, and continuous ones would each
+    trace a graph of their own), or one the plan refuses (it fails there, with its reason)."""
+    if "learning_rate" in spec.training:
+        return None
+    from evokit.runtime.training import traced
+
+    try:
+        return traced.plan(spec, samples=len(data.x_train) * config.epochs)
+    except Exception:  # noqa: BLE001 - an invalid spec fails in the standalone path, with its reason
+        return None
 
 
 SESSION_CLEAR_EVERY = 20
