@@ -109,3 +109,18 @@ def test_the_default_search_for_gan_data_is_dcgan_pso(gan_digits):
     search = ek.presets.for_data(gan_digits, progress=False)
     assert type(search.encoding).__name__ == "DCGAN" and type(search.algorithm).__name__ == "PSO"
     assert [o.name for o in search.objectives] == ["val_frechet"] and search.final_training is None
+
+
+def test_random_features_are_in_the_training_images_units_and_tell_noise_from_digits(gan_digits):
+    from evokit.fitness import features
+
+    extractor = features.fitted(gan_digits, "random")
+    train = extractor(gan_digits.x_train)
+    assert np.abs(train.mean(axis=0)).max() < 1e-6
+    spread = train.std(axis=0)
+    assert np.allclose(spread[spread > 0], 1.0, atol=1e-6)
+    gan = ek.tasks.get("gan")
+    real = extractor(gan_digits.x_val)
+    noise = np.random.default_rng(0).normal(gan_digits.x_train.mean(), gan_digits.x_train.std(), gan_digits.x_val.shape)
+    floor = gan.score(real, extractor(gan_digits.x_train[:len(real)]), "")["frechet"]
+    assert gan.score(real, extractor(noise.astype("float32")), "")["frechet"] > 10 * floor

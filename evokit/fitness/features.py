@@ -45,7 +45,9 @@ def _network(input_shape: tuple[int, ...], n_classes: int, width: int) -> NetSpe
 @dataclass(frozen=True)
 class ClassifierFeatures:
     """A small CNN trained on the data's labelled training split (or left untrained:
-    ``trained=False``); its 64-unit penultimate layer gives the features.
+    ``trained=False``); its 64-unit penultimate layer gives the features (an untrained
+    network's standardised with the training images' feature means and deviations: its raw
+    features vary by thousandths).
 
     Args:
         epochs: training epochs (Adam, batch 64).
@@ -83,7 +85,12 @@ class ClassifierFeatures:
             for _ in range(self.epochs):  # seeded shuffles: the same weights in every process
                 idx = order.permutation(len(x))
                 model.fit(x[idx], y[idx], batch_size=64, epochs=1, shuffle=False, verbose=0)
-        return FittedFeatures(spec, [np.asarray(w) for w in model.get_weights()], f"{self!r}@{data.fingerprint}")
+        fitted = FittedFeatures(spec, [np.asarray(w) for w in model.get_weights()], f"{self!r}@{data.fingerprint}")
+        if not self.trained:  # an untrained network's features are tiny: put them in the training images' units
+            raw = fitted(data.x_train)
+            std = raw.std(axis=0)
+            fitted.center, fitted.scale = raw.mean(axis=0), np.where(std > 1e-12, std, 1.0)
+        return fitted
 
 
 @dataclass(eq=False)
@@ -94,10 +101,12 @@ class FittedFeatures:
     spec: NetSpec
     weights: list[np.ndarray]
     key: str
+    center: np.ndarray | None = field(default=None, repr=False)
+    scale: np.ndarray | None = field(default=None, repr=False)
     _model: Any = field(default=None, repr=False)
 
     def __getstate__(self) -> dict[str, Any]:
-        return {"spec": self.spec, "weights": self.weights, "key": self.key, "_model": None}
+        return {**self.__dict__, "_model": None}
 
     def __call__(self, images: np.ndarray, batch_size: int = 512) -> np.ndarray:
         if self._model is None:
@@ -112,8 +121,9 @@ class FittedFeatures:
                 self._model = keras.Model(full.input, full.layers[-2].output)
                 _MODELS[self.key] = self._model
         x = np.asarray(images, dtype=np.float32)
-        return np.concatenate([np.asarray(self._model(x[i:i + batch_size], training=False), dtype=np.float64)
-                               for i in range(0, len(x), batch_size)])
+        out = np.concatenate([np.asarray(self._model(x[i:i + batch_size], training=False), dtype=np.float64)
+                              for i in range(0, len(x), batch_size)])
+        return out if self.center is None else (out - self.center) / self.scale
 
 
 _MODELS: dict[str, Any] = {}

@@ -31,10 +31,11 @@ CASES = load_cases(Path(__file__).parent / "cases")
 NAMES = sorted(CASES)
 SHAPES = [((8, 8, 1), 10), ((30,), 2)]
 WEIGHTS = (1.0,)
-PARITY_COUNTS = {"hyperparameters": 30, "unet": 30}
+PARITY_COUNTS = {"hyperparameters": 30, "unet": 30, "dcgan": 30}
 """Genotypes per shape of the Keras parity check, where not 100 (by case name prefix): a wrapper's
 networks are its inner encoding's (checked at 100 on their own) plus a dropout layer; a U-Net has
-10-30 layers to build (tests/encodings/test_unet.py checks 50 more per encoding and shape, slow)."""
+10-30 layers to build (tests/encodings/test_unet.py checks 50 more per encoding and shape, slow); a
+DCGAN pair two networks (tests/encodings/test_dcgan.py checks 303 genotypes on six shapes)."""
 OBJECTIVES = {"segmentation": ek.fitness.ValidationDice,
               "gan": functools.partial(ek.fitness.FrechetDistance, features="random")}
 """The objective of a real GA on data of a task (ValidationAccuracy for any other task)."""
