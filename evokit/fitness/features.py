@@ -170,8 +170,8 @@ def key(extractor: Any) -> str:
     name = f"{getattr(extractor, '__module__', '')}.{getattr(extractor, '__qualname__', type(extractor).__name__)}"
     try:
         digest = hashlib.sha256(pickle.dumps(extractor)).hexdigest()[:12]
-    except Exception:  # noqa: BLE001 - an unpicklable callable serves one process only; its name is all there is
-        digest = "local"
+    except Exception:  # noqa: BLE001 - an unpicklable callable serves this process only: its identity names it
+        digest = f"local{id(extractor)}"
     return f"{name}:{digest}"
 
 

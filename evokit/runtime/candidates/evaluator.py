@@ -30,6 +30,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from evokit import tasks
 from evokit.encodings.base import Encoding
 from evokit.errors import ConfigError, EvokitError, check_int
 from evokit.evaluation import FAILURE_REASONS, NETWORK_FAILURES, Evaluation, failure
@@ -157,8 +158,6 @@ class CandidateEvaluator:
                               "evokit.runtime.candidates.fidelity.SuccessiveHalving")
         if not isinstance(inherit_weights, bool):
             raise ConfigError(f"inherit_weights={inherit_weights!r} is invalid: expected True or False")
-        from evokit import tasks
-
         if tasks.get(data.task).generative and (fidelity is not None or inherit_weights):
             raise ConfigError(f"{'fidelity' if fidelity is not None else 'inherit_weights'} is invalid for gan data: a "
                               "pair's discriminator would start afresh at each rung or inherited start; train pairs "

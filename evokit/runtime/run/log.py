@@ -59,6 +59,7 @@ class RunLog:
         self.trained: list[Evaluation] = []
         self.bar = None
         self.by_evaluations = False
+        self._samples_warned = False  # a grid that cannot be written warns once per run, then logs
         if progress:
             from tqdm.auto import tqdm
 
@@ -128,7 +129,7 @@ class RunLog:
             message = (f"the generated samples of generation {generation} could not be written to "
                        f"{self.run_dir.path / sample_grids.SAMPLES_DIR} ({type(exc).__name__}: {exc}); "
                        "the search goes on")
-            if self.__dict__.setdefault("_samples_warned", False):  # once per run; later ones are logged
+            if self._samples_warned:
                 LOG.warning(message)
             else:
                 self._samples_warned = True
@@ -228,6 +229,6 @@ def _record_only(evaluation: Evaluation) -> Evaluation:
     """What the run keeps of a fresh evaluation for its statistics and checkpoint: no weights,
     and no sample images (a GAN's grid images stay in the cache, where the grids are drawn from)."""
     kept = evaluation.without_weights()
-    if "samples" in kept.extra:
-        kept.extra = {k: v for k, v in kept.extra.items() if k != "samples"}
+    if sample_grids.EXTRA_KEY in kept.extra:
+        kept.extra = {k: v for k, v in kept.extra.items() if k != sample_grids.EXTRA_KEY}
     return kept

@@ -48,12 +48,13 @@ from typing import Any
 import numpy as np
 
 from evokit.runtime.run.files import write_atomically
+from evokit.runtime.training.generated import SAMPLES_KEY
 
 __all__ = ["EXTRA_KEY", "SAMPLES_DIR", "INDEX", "BEST", "grid", "png_bytes", "write_grid", "generation_path",
            "record_generation", "read_grids", "read_index"]
 
-EXTRA_KEY = "samples"
-"""The key of ``Evaluation.extra`` a GAN candidate's samples are kept under."""
+EXTRA_KEY = SAMPLES_KEY
+"""The key of ``Evaluation.extra`` a GAN candidate's samples are kept under (set by the trainer)."""
 SAMPLES_DIR = "samples"
 """The folder of the run directory the grids are written to."""
 INDEX = "index.json"

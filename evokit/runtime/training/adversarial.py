@@ -76,14 +76,14 @@ def fit(spec: GANSpec, data: Any, config: TrainingConfig, seed: int, start: floa
             return failure(spec, reason[0], reason[1], time.perf_counter() - start), None
     train_time = time.perf_counter() - fit_start if train else 0.0
     try:
-        metrics, fake_features = generated.score(generator, data, "val")
+        metrics, real_features, fake_features = generated.score(generator, data, "val")
     except ValueError as exc:  # non-finite images give features the scores refuse
         if np.isfinite(generated.generate(generator, 8, generated.SCORING_LATENT_SEED)).all():
             raise
         return failure(spec, "nan_loss", f"generated images are not finite ({exc})", time.perf_counter() - start), None
     if not all(math.isfinite(v) for v in metrics.values()):
         return failure(spec, "nan_loss", f"validation metrics not finite: {metrics}", time.perf_counter() - start), None
-    collapse = _collapsed(generated.real_features(data, "val", _extractor(data)), fake_features)
+    collapse = _collapsed(real_features, fake_features)
     if collapse is not None:
         return failure(spec, "mode_collapse", collapse, time.perf_counter() - start), None
     if history:
@@ -92,14 +92,8 @@ def fit(spec: GANSpec, data: Any, config: TrainingConfig, seed: int, start: floa
     evaluation = Evaluation(spec=spec, metrics=metrics, history=history, wall_time=time.perf_counter() - start,
                             train_time=train_time, seed=seed)
     evaluation.companion_weights = [np.asarray(w) for w in discriminator.get_weights()]
-    evaluation.extra["samples"] = generated.grid_samples(generator)
+    evaluation.extra[generated.SAMPLES_KEY] = generated.grid_samples(generator)
     return evaluation, generator
-
-
-def _extractor(data: Any) -> Any:
-    from evokit.fitness import features
-
-    return features.for_data(data)
 
 
 def _optimizer(config: TrainingConfig, learning_rate: float) -> Any:

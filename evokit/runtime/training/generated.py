@@ -18,6 +18,8 @@ SCORING_LATENT_SEED = 20_240_601
 """Seed of the latent vectors every generator is scored with."""
 GRID_LATENT_SEED = 7
 """Seed of the latent vectors of the sample grids."""
+SAMPLES_KEY = "samples"
+"""The key of ``Evaluation.extra`` a trained pair's grid images (:func:`grid_samples`) are kept under."""
 _REAL_FEATURES: dict[tuple[str, str, int], np.ndarray] = {}
 
 
@@ -60,18 +62,20 @@ def grid_samples(generator: Any) -> np.ndarray:
 
 def real_features(data: Any, split: str, extractor: Any) -> np.ndarray:
     """Features of the real images of ``split`` (``"val"``, ``"test"``), kept per process."""
-    k = (features.key(extractor), f"{data.fingerprint}:{split}", id(extractor) if not hasattr(extractor, "key") else 0)
+    k = (features.key(extractor), data.fingerprint, split)
     if k not in _REAL_FEATURES:
         _REAL_FEATURES[k] = np.asarray(extractor(getattr(data, f"x_{split}")), np.float64)
     return _REAL_FEATURES[k]
 
 
-def score(generator: Any, data: Any, split: str = "val", prefix: str | None = None) -> tuple[dict[str, float], Any]:
+def score(generator: Any, data: Any, split: str = "val", prefix: str | None = None
+          ) -> tuple[dict[str, float], np.ndarray, np.ndarray]:
     """The task's scores of ``generator``'s images against the real images of ``split``
-    (``val_frechet``, ...), with as many images as the split holds, and the images drawn."""
+    (``val_frechet``, ...), with as many images as the split holds; and the features of the real
+    and of the generated images."""
     extractor = features.for_data(data)
     real = real_features(data, split, extractor)
     fake = from_unit(data, generate(generator, len(real), SCORING_LATENT_SEED))
     fake_features = np.asarray(extractor(fake), np.float64)
     scored = tasks.get(data.task).score(real, fake_features, f"{split}_" if prefix is None else prefix)
-    return scored, fake_features
+    return scored, real, fake_features
