@@ -10,18 +10,18 @@ import os as _os
 _os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 _os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
 
-from evokit import algorithms, builder, config, datasets, encodings, errors, fitness, netspec, operators, runtime, tasks  # noqa: E402
+from evokit import algorithms, builder, callbacks, config, datasets, diskarray, encodings, errors, fitness, netspec, operators, runtime, tasks  # noqa: E402
 from evokit.builder import build  # noqa: E402
 from evokit.evaluation import Evaluation, TrainingConfig  # noqa: E402
 from evokit.netspec import NetSpec  # noqa: E402
 from evokit.search import Budget, Candidate, Result, Search, resume  # noqa: E402
 from evokit.deap_toolbox import toolbox  # noqa: E402
 from evokit.comparison import Comparison, compare  # noqa: E402
-from evokit import presets  # noqa: E402
+from evokit import export, presets  # noqa: E402
 
 __version__ = "0.1.0"
 
-__all__ = ["algorithms", "config", "datasets", "encodings", "errors", "fitness", "netspec", "operators", "runtime", "tasks", "presets",
+__all__ = ["algorithms", "callbacks", "config", "datasets", "diskarray", "encodings", "errors", "fitness", "netspec", "operators", "runtime", "tasks", "presets", "export",
            "builder", "build",
            "Evaluation", "TrainingConfig", "NetSpec", "Budget", "Candidate", "Result", "Search", "resume", "toolbox", "compare", "Comparison",
            "__version__"]

@@ -11,6 +11,7 @@ import json
 import logging
 import math
 import os
+import re
 import signal
 import sys
 import time
@@ -51,11 +52,13 @@ RUN_EXAMPLES = f"""examples:
   evokit run                                    DeepGA on digits, default budget (a few minutes)
   evokit run --generations 3 --population 6 --run-dir runs/quick
   evokit run --dataset breast_cancer --workers 2 --seed 1
+  evokit run --data photos/ --image-size 64     your images, one sub-folder per class (docs/guide/data.md)
   evokit run examples/configs/deepga.toml       a search described in a TOML file (docs/config.md)
   evokit run my.toml --evaluations 60 --seconds 600 --run-dir runs/mine
 
 Options given on the command line override the config file (--run-dir: run_dir, --seed: seed,
 --generations/--evaluations/--seconds: [budget], --workers: [evaluator], --dataset: [data] name,
+--data (and --image-size, --grayscale/--color, --skip-bad-images): [data] path (size, grayscale, on_error),
 --population: [algorithm] population, --final-epochs: final_training). A [budget] replaces the
 algorithm's own generations, so --evaluations alone stops on evaluations only.
 {TRUST}
@@ -94,10 +97,16 @@ Every search runs once per seed on the same data and budget; the table shows mea
 EXPORT_EXAMPLES = f"""examples:
   evokit export runs/quick                      the best model -> runs/quick/export/best.keras
   evokit export runs/quick --pareto --out models/   every Pareto-front (or hall-of-fame) network
+  evokit export runs/quick --format onnx        runs/quick/export/best.onnx (+ best.onnx.json)
+  evokit export runs/quick --format litert --pareto   pareto-NN.tflite, checked one by one
 
 The best model is copied from the run (best.keras) or, if missing, rebuilt and retrained with the
 run's seed. Pareto members are rebuilt from their records in candidates.jsonl and retrained with
 the seed they were trained with during the search. Load one with keras.models.load_model(path).
+Formats: keras, savedmodel (a folder), onnx, litert (.tflite); onnx and litert need
+pip install "evokit[export]". Each file is loaded with its own runtime, run on the run's test
+split and compared with the Keras model (an error beyond 1e-4); NAME.json beside it holds its
+parameters, FLOPs, size, agreement and latency (docs/guide/export.md).
 
 {CODES}
 """
@@ -146,6 +155,7 @@ def _add_run(sub: Any, common: argparse.ArgumentParser) -> None:
                       "stop after this much wall-clock time", "worker processes (default: 1, train in-process)")
     run.add_argument("--dataset", default=None, choices=DATASETS,
                      help="embedded dataset (default: digits)")
+    _data_arguments(run)
     run.add_argument("--population", type=int, default=None, help="population size (default: 12)")
     run.add_argument("--final-epochs", type=int, default=None,
                      help="retrain the best network up to this many epochs (early stopping) before testing it; "
@@ -154,6 +164,35 @@ def _add_run(sub: Any, common: argparse.ArgumentParser) -> None:
                      help="default search only: training epochs per candidate (default: 4)")
     run.add_argument("--size-weight", type=float, default=None,
                      help="default search only: weight w of the size term in DeepGA's fitness (default: 0.05)")
+
+
+def _data_arguments(run: argparse.ArgumentParser) -> None:
+    """``--data`` (the user's own data) and the options of a folder of images, named after the
+    config's ``[data]`` keys they set (``path``, ``size``, ``grayscale``, ``on_error``)."""
+    run.add_argument("--data", default=None, metavar="PATH",
+                     help="your own data instead of --dataset: a folder with one sub-folder of images per class, "
+                          "or a CSV or NPZ file (docs/guide/data.md)")
+    run.add_argument("--image-size", default=None, type=_image_size, metavar="HxW",
+                     help="--data folder: resize every image to this size, e.g. 64 or 64x48 (default: keep the "
+                          "images' own size, which must then be one size)")
+    colour = run.add_mutually_exclusive_group()
+    colour.add_argument("--grayscale", dest="grayscale", action="store_const", const=True, default=None,
+                        help="--data folder: read images as one grey channel (default: grey if every image is)")
+    colour.add_argument("--color", dest="grayscale", action="store_const", const=False,
+                        help="--data folder: read images as RGB")
+    run.add_argument("--skip-bad-images", action="store_true",
+                     help="--data folder: leave out unreadable images with a warning naming each (default: fail, "
+                          "listing them)")
+
+
+def _image_size(text: str) -> int | list[int]:
+    """``--image-size``: ``64`` (square) or ``64x48`` (height x width), as the ``size`` key takes it."""
+    parts = text.lower().split("x")
+    if len(parts) not in (1, 2) or not all(part.strip().isdigit() for part in parts):
+        raise argparse.ArgumentTypeError(f"{text!r} is invalid: expected one integer (a square, e.g. 64) or "
+                                         "HEIGHTxWIDTH (e.g. 64x48)")
+    sizes = [int(part) for part in parts]
+    return sizes[0] if len(sizes) == 1 else sizes
 
 
 def _add_resume(sub: Any, common: argparse.ArgumentParser) -> None:
@@ -188,15 +227,20 @@ def _add_compare(sub: Any, common: argparse.ArgumentParser) -> None:
 
 
 def _add_export(sub: Any, common: argparse.ArgumentParser) -> None:
-    export = sub.add_parser("export", parents=[common], help="export the best or the Pareto models as .keras",
+    export = sub.add_parser("export", parents=[common], help="export the best or the Pareto models (.keras, ONNX, ...)",
                             description="Export the best model, or every Pareto-front model, of a finished run "
-                                        "as .keras files.", epilog=EXPORT_EXAMPLES, formatter_class=_FORMATTER)
+                                        "as .keras, SavedModel, ONNX or LiteRT files, each checked against the "
+                                        "Keras model.", epilog=EXPORT_EXAMPLES, formatter_class=_FORMATTER)
     export.add_argument("run_dir", help="the run directory")
     export.add_argument("--pareto", action="store_true",
                         help="every member of the Pareto front (one objective: the hall of fame)")
     export.add_argument("--out", default=None, help="output directory (default: RUN_DIR/export)")
     export.add_argument("--discriminator", action="store_true",
                         help="GAN runs: write each generator's discriminator too (the model is the generator)")
+    export.add_argument("--format", default="keras", metavar="FORMAT",
+                        help="keras (default), savedmodel, onnx or litert")
+    export.add_argument("--no-check", dest="check", action="store_false",
+                        help="write the files only: no comparison with the Keras model, no NAME.json")
 
 
 # --- run and resume -------------------------------------------------------------------------
@@ -224,14 +268,24 @@ def _run(args: argparse.Namespace) -> int:
     log.info("run: %s; run directory %s", _describe(search, name), search.run_dir)
     log.debug("configuration: %s", json.dumps(search.config(), default=str))
     final = search.final_training.epochs if search.final_training is not None else None
+    _import_tensorflow()
     return _print_result(search.run(), Path(search.run_dir), final)
+
+
+def _import_tensorflow() -> None:
+    """Import TensorFlow now, before a progress bar starts, so that what it prints while it loads
+    comes before the bar, not inside it (:func:`evokit.logs.import_tensorflow`)."""
+    from evokit import logs
+
+    logs.import_tensorflow()
 
 
 def _default_search(args: argparse.Namespace) -> tuple[Any, str]:
     import evokit as ek
 
     seed = 0 if args.seed is None else args.seed
-    data = ek.datasets.load(args.dataset or "digits", seed=seed)
+    table = _data_table(args, relative=True)
+    data = ek.datasets.load(args.dataset or "digits", seed=seed) if table is None else _user_data(table, seed)
     run_dir = Path(args.run_dir or f"runs/run-{time.strftime('%Y%m%d-%H%M%S')}")
     final = 40 if args.final_epochs is None else args.final_epochs
     search = ek.presets.for_data(data, population=12 if args.population is None else args.population,
@@ -261,6 +315,10 @@ def _search_from_config(args: argparse.Namespace) -> tuple[Any, str]:
         changes["seed"] = args.seed
     if args.workers is not None:
         changes["evaluator"] = {"type": "processes", "workers": args.workers} if args.workers > 1 else "serial"
+    table = _data_table(args, relative=False)
+    if table is not None:
+        data = config.get("data", {})
+        changes["data"] = _config_data_with(table, {"name": data} if isinstance(data, str) else data, args.data)
     if args.dataset is not None:
         data = config.get("data", {})
         data = {"name": data} if isinstance(data, str) else data
@@ -278,6 +336,78 @@ def _search_from_config(args: argparse.Namespace) -> tuple[Any, str]:
             f"{path}")
 
 
+_KEPT_FOR_FOLDER = ("seed", "val_size", "test_size", "scale", "n_train", "n_val", "stream", "on_error", "size",
+                    "grayscale")
+"""The config's ``[data]`` keys that ``--data FOLDER`` keeps (an option given on the command line wins)."""
+_KEPT_FOR_FILE = ("seed", "val_size", "test_size", "scale", "n_train", "n_val")
+"""The config's ``[data]`` keys that ``--data FILE`` (CSV or NPZ) keeps."""
+_REPLACED_BY_DATA = ("name", "path", "kind")
+"""The config's ``[data]`` keys that say where its data comes from: what ``--data`` replaces."""
+
+
+def _config_data_with(table: dict[str, Any], data: Any, given: str) -> dict[str, Any]:
+    """The ``[data]`` table of a config run with ``--data`` (``table``): the config's keys that
+    apply to that data, then ``table`` over them. A key that cannot apply (a CSV's ``target`` for
+    a folder of images, ``size`` for a CSV file...) is a ConfigError naming it, never dropped."""
+    from evokit.errors import ConfigError
+
+    folder = table.get("kind") == "image_folder"
+    kept = _KEPT_FOR_FOLDER if folder else _KEPT_FOR_FILE
+    for key in data:
+        if key not in kept and key not in _REPLACED_BY_DATA:
+            raise ConfigError(f"data.{key}: the config's [data] key cannot apply to --data={given!r} (a "
+                              f"{'folder of images in class folders' if folder else 'CSV or NPZ file'}), which "
+                              f"replaces the config's data; expected only {', '.join(kept)} there: remove "
+                              f"{key!r} from the config, or run it without --data")
+    return {key: value for key, value in data.items() if key in kept} | table
+
+
+_DATA_OPTIONS = {"size": "--image-size", "grayscale": "--grayscale/--color", "on_error": "--skip-bad-images"}
+"""The ``[data]`` keys of a folder of images -> the ``evokit run`` options that set them."""
+
+
+def _data_table(args: argparse.Namespace, relative: bool) -> dict[str, Any] | None:
+    """The ``[data]`` table ``--data`` and the image options give (None without ``--data``):
+    ``kind = "image_folder"`` for a folder, a CSV or NPZ file otherwise; ``path`` as given
+    (``relative``) or absolute (to merge into a config file, whose paths are relative to it)."""
+    from evokit.errors import ConfigError
+
+    options = {"size": args.image_size, "grayscale": args.grayscale,
+               "on_error": "skip" if args.skip_bad_images else None}
+    given = {key: value for key, value in options.items() if value is not None}
+    if args.data is None:
+        if given:
+            raise ConfigError(f"{_DATA_OPTIONS[next(iter(given))]}: applies to --data FOLDER only")
+        return None
+    if args.dataset is not None:
+        raise ConfigError(f"--data={args.data!r} is invalid with --dataset={args.dataset!r}: give one, your own data "
+                          "(--data) or an embedded dataset (--dataset)")
+    path = Path(args.data)
+    if not path.exists():
+        raise ConfigError(f"--data={args.data!r} is invalid: no such file or folder; expected a folder with one "
+                          "sub-folder of images per class, or a CSV or NPZ file")
+    if not path.is_dir() and given:
+        raise ConfigError(f"{_DATA_OPTIONS[next(iter(given))]}: applies to a folder of images only, and "
+                          f"--data={args.data!r} is not a folder")
+    table: dict[str, Any] = {"path": args.data if relative else str(path.resolve())}
+    return table | {"kind": "image_folder"} | given if path.is_dir() else table
+
+
+def _user_data(table: dict[str, Any], seed: int) -> Any:
+    """The Dataset of ``--data`` (``table``); errors name the command line's options, not the
+    ``[data]`` keys they set."""
+    from evokit import config as configs
+    from evokit.errors import ConfigError, DataError
+
+    try:
+        return configs.build_data(table, seed=seed)
+    except (ConfigError, DataError) as exc:
+        key, _, rest = str(exc).partition("=")
+        option = {"data.path": "--data", **{f"data.{k}": v for k, v in _DATA_OPTIONS.items()}}.get(key)
+        message = f"{option}: {key[5:]}={rest}" if option else re.sub(r"^data: ", "--data: ", str(exc))
+        raise type(exc)(message.replace('pass on_error="skip"', "pass --skip-bad-images")) from None
+
+
 def _describe(search: Any, name: str) -> str:
     objectives = ", ".join(o.name for o in search.objectives)
     data = search.data if isinstance(search.data, str) else search.data.name
@@ -291,6 +421,7 @@ def _resume(args: argparse.Namespace) -> int:
 
     budget = _budget(args)
     log.info("resume: %s", args.run_dir)
+    _import_tensorflow()
     result = ek.resume(args.run_dir, budget=budget, workers=args.workers, progress=not args.quiet)
     return _print_result(result, Path(args.run_dir), None)
 
@@ -312,19 +443,19 @@ def _headline(result: Any, run_dir: Path) -> Any:
 def _print_result(result: Any, run_dir: Path, final_epochs: int | None) -> int:
     names = result.objective_names
     lead = _headline(result, run_dir)
+    from evokit.report.text import table
+
     if len(names) == 1:
         column = f"val_{lead.abbreviation}"
         print(f"\nbest candidates (validation {lead.title} after the search's short training):")
-        print(f"{'rank':>4}  {'fitness':>8}  {column:>7}  {'params':>9}  network")
-        for i, c in enumerate(result.hall_of_fame, 1):
-            print(f"{i:>4}  {c.values[names[0]]:>8.4f}  {c.evaluation.metrics.get(lead.key('val_'), math.nan):>7.4f}  "
-                  f"{c.params or 0:>9,}  {c.description}")
+        rows = [{"fitness": c.values[names[0]], column: c.evaluation.metrics.get(lead.key("val_"), math.nan),
+                 "params": c.params, "network": c.description} for c in result.hall_of_fame]
+        print(table(rows, ["fitness", column, "params"], "network"))
     else:
-        print(f"\nPareto front ({len(result.pareto_front)} networks, values after the search's short training):")
-        print(f"{'rank':>4}  " + "  ".join(f"{n:>12}" for n in names) + f"  {'params':>9}  network")
-        for i, c in enumerate(result.pareto_front, 1):
-            print(f"{i:>4}  " + "  ".join(f"{c.values[n]:>12.4g}" for n in names) + f"  {c.params or 0:>9,}  "
-                  f"{c.description}")
+        size = len(result.pareto_front)
+        print(f"\nPareto front ({size} network{'s' * (size != 1)}, values after the search's short training):")
+        rows = [{"params": c.params, **c.values, "network": c.description} for c in result.pareto_front]
+        print(table(rows, [*names, "params"], "network"))
     s = result.stats
     if lead.key("test_") in result.test_scores:
         how = f"retrained up to {final_epochs} epochs" if final_epochs else "as trained in the search"
@@ -336,6 +467,8 @@ def _print_result(result: Any, run_dir: Path, final_epochs: int | None) -> int:
             print(f"test, other metrics: {', '.join(others)}")
     print(f"evaluations: {s['trained']} trained, {s['cache_hits']} cache hits, "
           f"{sum(s['failures'].values())} failed; search time {s['wall_time_s']:.0f} s; stopped by {s['stopped_by']}")
+    if s.get("budget_overrun_s"):  # a seconds budget is checked between generations: say by how much it ran over
+        print(f"budget: {s['stop_detail']}")
     cost = s["search_cost"]
     print(f"search cost: {cost['energy_kwh_estimated']:.2e} kWh, {cost['co2_kg_estimated']:.2e} kg CO2-eq "
           f"(estimated with Green Algorithms from {cost['train_seconds']:.0f} s of training)")
@@ -398,6 +531,7 @@ def _compare(args: argparse.Namespace) -> int:
              budget or "each search's own budget")
     from evokit.comparison import compare
 
+    _import_tensorflow()
     comparison = compare(searches, data=args.data, budget=budget, seeds=tuple(args.seeds), run_dir=args.out,
                          progress=not args.quiet, workers=args.workers)
     print(comparison.table())
@@ -414,9 +548,20 @@ def _compare(args: argparse.Namespace) -> int:
 def _export(args: argparse.Namespace) -> int:
     from evokit.export import export_models
 
-    paths = export_models(args.run_dir, args.out, args.pareto, args.discriminator)
+    from evokit.export import description_path
+
+    paths = export_models(args.run_dir, args.out, args.pareto, args.discriminator, format=args.format,
+                          check=args.check)
     for path in paths:
         print(f"model: {path}")
+        if description_path(path).is_file():
+            card = json.loads(description_path(path).read_text())
+            agree, speed = card["agreement"], card["latency"]
+            argmax = "" if agree["argmax_agreement"] is None else f", argmax agreement {agree['argmax_agreement']:.1%}"
+            print(f"  agrees with Keras: max |diff| {agree['max_abs_diff']:.2g} on {agree['n_samples']} samples"
+                  f"{argmax}; "
+                  f"latency {speed['batch_1_ms']:.3g} ms at batch 1, {speed['batch_ms']:.3g} ms per batch of "
+                  f"{speed['batch']} ({speed['runtime']})")
     return EXIT_OK
 
 
@@ -501,6 +646,9 @@ def _dispatch(args: argparse.Namespace) -> int:
     except (EvokitError, FileNotFoundError) as exc:
         if args.verbose:
             traceback.print_exc()
+        if _run_failure(exc):
+            print(f"evokit: the run failed: {exc}", file=sys.stderr)
+            return EXIT_FAILED
         print(f"evokit: error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:
@@ -512,6 +660,15 @@ def _dispatch(args: argparse.Namespace) -> int:
         print(f"evokit: the run failed: {type(exc).__name__}: {exc}" +
               ("" if args.verbose else " (run with -v for the traceback)"), file=sys.stderr)
         return EXIT_FAILED
+
+
+def _run_failure(exc: BaseException) -> bool:
+    """Whether an evokit error is a failure of the run (exit 1), not bad input (exit 2): a callback
+    that raised (a CSVLogger on a full disk ...), unless what it raised was itself bad input (an
+    EarlyStopping on an objective the search does not have)."""
+    from evokit.errors import CallbackError, EvokitError
+
+    return isinstance(exc, CallbackError) and not isinstance(exc.__cause__, EvokitError)
 
 
 if __name__ == "__main__":

@@ -81,6 +81,9 @@ ENCODINGS: dict[str, str] = {
 }
 """``[encoding] type`` -> the encoding class."""
 
+REGISTERED_ENCODINGS: dict[str, type] = {}
+"""``[encoding] type`` -> an encoding class the user registered in Python (:func:`register_encoding`)."""
+
 ALGORITHMS: dict[str, str] = {
     "ga": "evokit.algorithms.ga:GA",
     "nsga2": "evokit.algorithms.nsga2:NSGA2",
@@ -123,6 +126,18 @@ CONSTRAINTS: dict[str, str] = {
 }
 """``[[constraints]] type`` -> the constraint class."""
 
+CALLBACKS: dict[str, str] = {
+    "csv_logger": "evokit.callbacks.loggers:CSVLogger",
+    "jsonl_logger": "evokit.callbacks.loggers:JSONLinesLogger",
+    "tensorboard": "evokit.callbacks.tensorboard:TensorBoard",
+    "early_stopping": "evokit.callbacks.early_stopping:EarlyStopping",
+}
+"""``[[callbacks]] type`` -> the callback class."""
+
+CALLBACK_PATH_KEYS = ("path", "candidates_path", "log_dir")
+"""Keys of a ``[[callbacks]]`` table that name a file or folder: a config's must be relative and
+stay inside the run directory (configs also come from the job service's clients)."""
+
 EVALUATORS: dict[str, str] = {
     "serial": "evokit.runtime.executors.serial:SerialEvaluator",
     "processes": "evokit.runtime.executors.process:ProcessEvaluator",
@@ -144,6 +159,7 @@ BASES: dict[str, str] = {
     "objectives": "evokit.fitness.base:Objective",
     "constraints": "evokit.fitness.constraints:Constraint",
     "evaluator": "evokit.runtime.executors.base:Evaluator",
+    "callbacks": "evokit.callbacks.base:Callback",
 }
 """Each section's base class: its ``type`` must name a subclass of it (checked before calling it)."""
 
@@ -153,9 +169,10 @@ TRUSTED_KEYS: dict[str, tuple[str, ...]] = {"evaluator": ("address", "cluster_kw
 ``preload`` runs scripts."""
 
 TOP_LEVEL = ("description", "seed", "run_dir", "final_training", "hall_of_fame", "overwrite", "data", "encoding",
-             "objectives", "constraints", "algorithm", "budget", "evaluator")
+             "objectives", "constraints", "algorithm", "budget", "evaluator", "callbacks")
 DATA_KEYS = ("name", "path", "target", "header", "delimiter", "task", "seed", "val_size", "test_size", "scale",
-             "n_train", "n_val", "kind", "text_column", "vocab_size", "sequence_length", "masks", "size", "grayscale")
+             "n_train", "n_val", "kind", "text_column", "vocab_size", "sequence_length", "masks", "size", "grayscale",
+             "on_error", "stream")
 BUDGET_KEYS = ("generations", "evaluations", "seconds", "target")
 TRAINING_KEYS = ("epochs", "batch_size", "optimizer", "learning_rate", "early_stopping", "trace_once", "loss",
                  "label_smoothing")
@@ -241,6 +258,7 @@ def from_dict(config: Mapping[str, Any], base_dir: str | Path | None = None, all
         "hall_of_fame": config.get("hall_of_fame", 5),
         "constraints": build_constraints(config.get("constraints", []), imports=imports),
         "overwrite": config.get("overwrite", False),
+        "callbacks": build_callbacks(config.get("callbacks", []), imports=imports),
     }
     if not isinstance(kwargs["overwrite"], bool):
         raise ConfigError(f"overwrite={kwargs['overwrite']!r} is invalid: expected true or false")
@@ -331,6 +349,8 @@ def _resolve(path: str, kind: Any, names: Mapping[str, str], imports: Imports) -
         allowed = ", ".join(repr(n) for n in names)
         raise ConfigError(f"{path}.type={kind!r} is invalid: expected one of {allowed}, or 'package.module:Name'")
     spec = names.get(kind, kind)
+    if isinstance(spec, type):  # a class registered in Python (register_encoding): nothing to import
+        return spec
     try:
         return imports.find(spec)
     except Refused as exc:
@@ -383,7 +403,29 @@ def build_encoding(section: Any, path: str = "encoding", imports: Imports = SAFE
     table = _table(path, section)
     if isinstance(table.get("encoding"), (str, Mapping)):
         table["encoding"] = build_encoding(table["encoding"], f"{path}.encoding", imports)
-    return construct(path, table, ENCODINGS, base=BASES["encoding"], imports=imports)
+    return construct(path, table, {**ENCODINGS, **REGISTERED_ENCODINGS}, base=BASES["encoding"], imports=imports)
+
+
+def register_encoding(name: str, cls: type) -> type:
+    """Let configs name the encoding class ``cls`` as ``[encoding] type = name``; returns ``cls``.
+
+    A config stays data: it can name only classes that Python code of the user's registered
+    before loading it (or evokit's own), never import a module itself. ``name`` is a new
+    identifier (a built-in type name is refused; registering ``name`` again replaces its class, as
+    re-importing a module does); ``cls`` a concrete subclass of
+    :class:`evokit.encodings.Encoding`, configured by its constructor keywords.
+    """
+    if not isinstance(name, str) or not name.isidentifier() or name.startswith("_"):
+        raise ConfigError(f"name={name!r} is invalid: expected an identifier not starting with _, e.g. 'widths'")
+    if name in ENCODINGS:
+        raise ConfigError(f"name={name!r} is invalid: it is a built-in encoding type; built-ins are "
+                          f"{', '.join(repr(n) for n in ENCODINGS)}")
+    base = resolve(BASES["encoding"])
+    if not (isinstance(cls, type) and issubclass(cls, base)) or inspect.isabstract(cls):
+        raise ConfigError(f"cls={_describe(cls)} is invalid: expected a concrete subclass of "
+                          "evokit.encodings.Encoding")
+    REGISTERED_ENCODINGS[name] = cls
+    return cls
 
 
 def build_algorithm(section: Any, path: str = "algorithm", imports: Imports = SAFE) -> Any:
@@ -439,8 +481,9 @@ def build_objective(section: Any, path: str, imports: Imports = SAFE) -> Any:
     """One objective: ``type`` + constructor keys; ``weight`` (the DEAP weight: + maximise,
     - minimise) and ``name`` apply to every objective. ``type = "weighted_sum"`` takes ``terms``,
     each an objective table whose ``weight`` is its coefficient and ``scale`` its divisor. With
-    ``imports.allowed``, ``type`` may also name a plain function of an Evaluation."""
-    from evokit.fitness.base import Objective
+    ``imports.allowed``, ``type`` may also name a plain function of an Evaluation (and then takes
+    the training keys too, as ``Objective`` does)."""
+    from evokit.fitness.base import TRAINING_KEYWORDS, Objective
 
     table = _table(path, section)
     kind = table["type"]
@@ -449,7 +492,7 @@ def build_objective(section: Any, path: str, imports: Imports = SAFE) -> Any:
     params = {k: v for k, v in table.items() if k != "type"}
     target = _resolve(path, kind, OBJECTIVES, imports)
     if inspect.isfunction(target) and imports.allowed:  # a user's function of an Evaluation
-        accepted = ("name", "weight", "needs_training", "failure_value")
+        accepted = ("name", "weight", "needs_training", "failure_value", *TRAINING_KEYWORDS)
         return _call(path, lambda **kw: Objective(target, **kw), params, accepted=accepted, generic=("type",))
     if inspect.isfunction(target):
         raise ConfigError(f"{path}.type={kind!r} is invalid: it names a function; a config may make a function an "
@@ -475,6 +518,21 @@ def build_constraints(section: Any, path: str = "constraints", imports: Imports 
     return [construct(f"{path}[{i}]", _table(f"{path}[{i}]", item), CONSTRAINTS, base=BASES["constraints"],
                       imports=imports)
             for i, item in enumerate(_items(path, section))]
+
+
+def build_callbacks(section: Any, path: str = "callbacks", imports: Imports = SAFE) -> list[Any]:
+    """Callbacks from ``[[callbacks]]`` tables (``type`` + constructor keys); a key naming a file
+    or folder (:data:`CALLBACK_PATH_KEYS`) must be a relative path inside the run directory."""
+    from evokit.callbacks.paths import check_inside
+
+    built = []
+    for i, item in enumerate(_items(path, section)):
+        table = _table(f"{path}[{i}]", item)
+        for key in CALLBACK_PATH_KEYS:
+            if key in table:
+                check_inside(f"{path}[{i}].{key}", table[key])
+        built.append(construct(f"{path}[{i}]", table, CALLBACKS, base=BASES["callbacks"], imports=imports))
+    return built
 
 
 def build_data(section: Any, seed: Any = 0, base_dir: str | Path | None = None, path: str = "data") -> Any:

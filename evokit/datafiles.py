@@ -14,6 +14,14 @@
   the config file; optionally ``size`` (``[height, width]`` or one int: resize to it) and
   ``grayscale`` (default true). Read by :func:`evokit.datasets.from_image_folders` (see
   :mod:`evokit.imagefiles`) as a segmentation dataset.
+* Images in class folders (``kind = "image_folder"``): ``path`` a folder with one sub-folder of
+  images per class (relative to the config file); optionally ``size``, ``grayscale`` (default:
+  grey if every image is), ``on_error`` (``"raise"``, the default, or ``"skip"``: leave
+  unreadable images out with a warning) and ``stream`` (true: a temporary folder, or a folder
+  relative to the config file and inside its directory (no absolute path, ``..`` or ``~``):
+  write the images there as uint8 and stream them from disk). Read by
+  :func:`evokit.datasets.from_image_folder` (see :mod:`evokit.classfolders`) as a
+  classification dataset.
 
 Bad input raises :class:`evokit.errors.ConfigError` (a key) or :class:`evokit.errors.DataError`
 (the file's content), naming the key (``data.header=true is invalid: ...``) or, for an NPZ
@@ -51,21 +59,27 @@ import numpy as np
 
 from evokit import corpora, datasets
 from evokit.corpora import csv_rows, decode_text
-from evokit.errors import ConfigError, DataError, invalid_data
+from evokit.errors import ConfigError, DataError, invalid, invalid_data
 from evokit.tasks.registry import looks_like_classes
 
 SUFFIXES = (".csv", ".npz")
 """The data files a config may name."""
 
-KINDS = ("table", "text_csv", "text_folder", "mask_folder")
-"""What ``kind`` of data a ``[data]`` table's ``path`` holds: numbers (CSV/NPZ), texts, or
-images with masks (a folder, ``masks`` the other)."""
+KINDS = ("table", "text_csv", "text_folder", "mask_folder", "image_folder")
+"""What ``kind`` of data a ``[data]`` table's ``path`` holds: numbers (CSV/NPZ), texts, images
+with masks (a folder, ``masks`` the other), or images in one sub-folder per class."""
 
 TEXT_KEYS = ("text_column", "vocab_size", "sequence_length")
 """``[data]`` keys that apply to texts only (``kind = "text_csv"`` or ``"text_folder"``)."""
 
-IMAGE_KEYS = ("masks", "size", "grayscale")
-"""``[data]`` keys that apply to images with masks only (``kind = "mask_folder"``)."""
+IMAGE_KEYS = ("masks", "size", "grayscale", "on_error", "stream")
+"""``[data]`` keys that apply to images only (``kind = "mask_folder"`` or ``"image_folder"``)."""
+
+_MASKS, _CLASSES, _IMAGES = (('images with masks only (kind = "mask_folder")', ("mask_folder",)),
+                              ('images in class folders only (kind = "image_folder")', ("image_folder",)),
+                              ('images only (kind = "mask_folder" or "image_folder")', ("mask_folder", "image_folder")))
+_IMAGE_KINDS = {"masks": _MASKS, "size": _IMAGES, "grayscale": _IMAGES, "on_error": _CLASSES, "stream": _CLASSES}
+"""Each of :data:`IMAGE_KEYS` -> what it applies to, and the kinds that are."""
 
 FILE_ONLY_KEYS = ("target", "header", "delimiter", "task", "kind", *TEXT_KEYS, *IMAGE_KEYS)
 """``[data]`` keys that apply to a data file only (not to an embedded dataset)."""
@@ -109,6 +123,8 @@ def read_data_file(path: str, section: Mapping[str, Any], base_dir: str | Path |
     kind = _kind(path, section, file, full)
     if kind == "mask_folder":
         return _read_mask_folder(path, section, base_dir, file, full, options)
+    if kind == "image_folder":
+        return _read_image_folder(path, section, base_dir, file, full, options)
     if kind != "table":
         return _read_texts(path, section, file, full, kind, options)
     if full.suffix.lower() not in SUFFIXES:
@@ -141,19 +157,19 @@ def _kind(path: str, section: Mapping[str, Any], file: str, full: Path) -> str:
         for key in TEXT_KEYS:
             if key in section:
                 raise ConfigError(f"{path}.{key}: applies to texts only (kind = \"text_csv\" or \"text_folder\")")
-    if kind != "mask_folder":
-        for key in IMAGE_KEYS:
-            if key in section:
-                raise ConfigError(f"{path}.{key}: applies to images with masks only (kind = \"mask_folder\")")
-    if kind == "mask_folder":
-        return kind  # both folders are checked by the reader, each naming its key
+    for key, (what, kinds) in _IMAGE_KINDS.items():
+        if key in section and kind not in kinds:
+            raise ConfigError(f"{path}.{key}: applies to {what}")
+    if kind in ("mask_folder", "image_folder"):
+        return kind  # the folders are checked by the reader, naming the key
     if kind == "text_folder" and not full.is_dir():
         raise ConfigError(f"{path}.path={file!r} is invalid: no such folder ({full}); kind = \"text_folder\" "
                           "expects a folder with one sub-folder of .txt files per class")
     if kind != "text_folder" and full.is_dir():
         raise ConfigError(f"{path}.path={file!r} is invalid: a folder, not a file; set kind = \"text_folder\" "
-                          "for a folder with one sub-folder of .txt files per class, or kind = \"mask_folder\" "
-                          "for a folder of images (with masks = a folder of masks)")
+                          "for a folder with one sub-folder of .txt files per class, kind = \"image_folder\" "
+                          "for one sub-folder of images per class, or kind = \"mask_folder\" for a folder of "
+                          "images (with masks = a folder of masks)")
     if kind == "text_csv" and full.suffix.lower() != ".csv":
         raise ConfigError(f"{path}.path={file!r} is invalid: expected a file ending in .csv (kind = \"text_csv\")")
     if kind == "text_csv" and not full.is_file():
@@ -221,6 +237,55 @@ def _read_mask_folder(path: str, section: Mapping[str, Any], base_dir: str | Pat
         field, equals, rest = message.partition("=")
         named = f"{path}.{_IMAGE_FIELDS[field]}={rest}" if equals and field in _IMAGE_FIELDS else f"{path}: {message}"
         raise type(exc)(named) from None
+
+
+_NOT_FOR_CLASS_IMAGES = ("target", "header", "delimiter", "task", *TEXT_KEYS)
+"""``[data]`` keys refused for ``kind = "image_folder"`` (its task is always classification)."""
+
+_CLASS_IMAGE_FIELDS = ("path", "size", "grayscale", "on_error", "stream", "seed", "val_size", "test_size",
+                       "scale")
+"""The arguments of :func:`evokit.datasets.from_image_folder` that are ``[data]`` keys of the same name."""
+
+
+def _read_image_folder(path: str, section: Mapping[str, Any], base_dir: str | Path | None, file: str, full: Path,
+                       options: dict[str, Any]) -> Any:
+    """A classification Dataset of the folder ``path`` with one sub-folder of images per class
+    (:func:`evokit.datasets.from_image_folder`); ``stream`` a folder is relative to ``base_dir``
+    like ``path``. Errors name the ``[data]`` key (``path``, ``size``, ``grayscale``,
+    ``on_error``, ``stream``) and show the folder as the config gives it."""
+    for key in _NOT_FOR_CLASS_IMAGES:
+        if key in section:
+            raise ConfigError(f"{path}.{key}: does not apply to kind = \"image_folder\" (one sub-folder of images "
+                              "per class: the task is classification)")
+    kwargs = dict(options, **{key: section[key] for key in ("size", "grayscale", "on_error") if key in section})
+    kwargs["stream"] = _stream_folder(path, section.get("stream", False), base_dir)
+    try:
+        return datasets.from_image_folder(full, **kwargs)
+    except (ConfigError, DataError) as exc:
+        message = str(exc).replace(str(full), file)  # the folder and the files in it as the config gives them
+        field, equals, rest = message.partition("=")
+        named = f"{path}.{field}={rest}" if equals and field in _CLASS_IMAGE_FIELDS else f"{path}: {message}"
+        raise type(exc)(named) from None
+
+
+def _stream_folder(path: str, stream: Any, base_dir: str | Path | None) -> bool | Path:
+    """``[data] stream``: true, false, or a folder under the config file's directory (``base_dir``;
+    None: the working directory), resolved there. A config may come from someone else: it must
+    not make evokit create folders or replace ``x_train.npy`` anywhere else, so an absolute path,
+    ``..``, ``~`` or a link leading out of that directory is a ConfigError naming ``stream``."""
+    allowed = ("expected true (a temporary folder), false (in memory) or a folder relative to the config file's "
+               "directory, inside it (no absolute path, '..' or '~')")
+    if isinstance(stream, bool):
+        return stream
+    if not isinstance(stream, str) or not stream.strip() or "~" in stream:
+        raise invalid(f"{path}.stream", stream, allowed)
+    relative = Path(stream)
+    if relative.is_absolute() or relative.drive or ".." in stream.replace("\\", "/").split("/"):
+        raise invalid(f"{path}.stream", stream, allowed)
+    base = Path(base_dir) if base_dir is not None else Path.cwd()
+    if not (base / relative).resolve().is_relative_to(base.resolve()):
+        raise invalid(f"{path}.stream", stream, allowed + ": it leads out of it through a link")
+    return base / relative
 
 
 # --- NPZ ------------------------------------------------------------------------------------

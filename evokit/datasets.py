@@ -4,7 +4,8 @@ Every dataset comes as a :class:`Dataset` with fixed train / validation / test s
 all candidates of a search are trained and scored on exactly the same samples.  Everything here
 works offline: the named datasets ship inside scikit-learn, ``mnist1d`` and ``cells`` are generated
 locally, ``languages`` comes from word lists inside the pyspellchecker package (never downloaded).
-A user's images and masks load with :func:`from_image_folders`.
+A user's images and masks load with :func:`from_image_folders`, images in one sub-folder per class
+with :func:`from_image_folder`.
 
 * ``x`` arrays are ``float32`` of shape ``(n, features)``, ``(n, length, channels)`` or
   ``(n, height, width, channels)``; or, for texts (``vocab_size`` set), ``int32`` token ids of
@@ -23,6 +24,7 @@ import hashlib
 import math
 import random
 import re
+import tempfile
 import threading
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -32,13 +34,16 @@ import numpy as np
 
 from evokit import corpora, tasks
 from evokit.corpora import read_text_csv, read_text_folder
+from evokit.diskarray import DiskArray, DiskArrayWriter
 from evokit.errors import ConfigError, DataError, check_choice, check_int, invalid, invalid_data
+from evokit.classfolders import ClassFolder, read_class_folder, scan_class_folder, write_class_folder
 from evokit.imagefiles import read_image_folders
 from evokit.tasks.arrays import check_finite, finite_float32
 from evokit.tokens import PAD, UNK, Vocabulary, check_sequence_length, check_texts, default_length
 
 __all__ = ["Dataset", "load", "from_arrays", "from_texts", "from_text_folder", "from_text_csv",
-           "read_text_folder", "read_text_csv", "from_image_folders", "read_image_folders", "names"]
+           "read_text_folder", "read_text_csv", "from_image_folders", "read_image_folders", "from_image_folder",
+           "names", "to_disk"]
 
 _NAMES = ("digits", "breast_cancer", "wine", "iris", "mnist1d", "diabetes", "languages", "cells")
 LANGUAGES_VOCAB_SIZE = 2000
@@ -72,15 +77,19 @@ class Dataset:
     ``vocab_size`` set means the samples are token ids (texts): x arrays are 2-D whole numbers in
     ``0..vocab_size-1``; ``vocabulary[i]`` is the token of id ``i`` when known (``""`` padding,
     ``"[UNK]"`` unknown, then by training frequency), ``()`` when the ids came as arrays.
+
+    An x array may be a :class:`evokit.diskarray.DiskArray` (the Dataset is then
+    :attr:`streaming`; :func:`to_disk` makes one): its samples stay on disk and are read batch by
+    batch; targets stay in memory. Checks and the fingerprint read its sidecar, never its data.
     """
 
     name: str
     task: str
-    x_train: np.ndarray
+    x_train: np.ndarray | DiskArray
     y_train: np.ndarray
-    x_val: np.ndarray
+    x_val: np.ndarray | DiskArray
     y_val: np.ndarray
-    x_test: np.ndarray
+    x_test: np.ndarray | DiskArray
     y_test: np.ndarray
     classes: tuple = ()
     vocab_size: int | None = None  # class-level defaults: a Dataset pickled before these fields loads
@@ -107,9 +116,17 @@ class Dataset:
                            f"expected one target per sample of x_{split} ({len(x)})")
             task.check_encoded(f"y_{split}", y, self.classes)
             task.check_inputs(f"y_{split}", x.shape[1:], y, f"x_{split}")
+            if task.generative and isinstance(x, DiskArray):
+                raise _bad(f"x_{split}", repr(x), f"expected an array in memory: task {self.task!r} scores "
+                           "generated samples against all the real ones (np.asarray(x) reads it in)")
         if task.class_codes and not self.classes:  # class codes given as they are: classes 0..max
             top = max(int(np.max(getattr(self, f"y_{s}"))) for s in _SPLITS)
             object.__setattr__(self, "classes", tuple(range(top + 1)))
+
+    @property
+    def streaming(self) -> bool:
+        """Whether any x array stays on disk (a :class:`~evokit.diskarray.DiskArray`)."""
+        return any(isinstance(getattr(self, f"x_{s}"), DiskArray) for s in _SPLITS)
 
     @property
     def input_shape(self) -> tuple[int, ...]:
@@ -133,16 +150,33 @@ class Dataset:
         It is the first 16 hex digits of a SHA-256 over the task, ``vocab_size`` when set, and
         every array's dtype, shape and bytes, so a fitness cached for one dataset is never reused
         for another.  (The vocabulary's tokens are not part of it: a network sees only the ids.)
+        A DiskArray contributes its :attr:`~evokit.diskarray.DiskArray.digest` (computed when it
+        was written) instead of its bytes, so a streaming copy has a fingerprint of its own.
         """
         digest = hashlib.sha256(self.task.encode())
         if self.vocab_size is not None:
             digest.update(f"|vocab_size:{self.vocab_size}|".encode())
         for split in _SPLITS:
             for kind in ("x", "y"):
-                array = np.ascontiguousarray(getattr(self, f"{kind}_{split}"))
+                array = getattr(self, f"{kind}_{split}")
+                if isinstance(array, DiskArray):
+                    digest.update(f"|{kind}_{split}:disk:{array.dtype.str}:{array.shape}:{array.digest}|".encode())
+                    continue
+                array = np.ascontiguousarray(array)
                 digest.update(f"|{kind}_{split}:{array.dtype.str}:{array.shape}|".encode())
                 digest.update(array.tobytes())
         return digest.hexdigest()[:16]
+
+    def check_files(self) -> None:
+        """For a streaming Dataset, a DataError naming the path of any x file that is gone or was
+        rewritten since the Dataset was made (its size, modification time and inode are checked;
+        nothing is read). A search calls it before it starts or resumes, so that a run whose data
+        was deleted (``stream=True`` writes to a temporary folder) fails at once, not candidate by
+        candidate. Nothing to check in memory."""
+        for split in _SPLITS:
+            x = getattr(self, f"x_{split}")
+            if isinstance(x, DiskArray):
+                x.check_file()
 
     def subset(self, n_train: int | None = None, n_val: int | None = None,
                seed: int = 0) -> Dataset:
@@ -177,6 +211,28 @@ class Dataset:
 def names() -> tuple[str, ...]:
     """The names :func:`load` accepts; all of them work offline."""
     return _NAMES
+
+
+def to_disk(data: Dataset, folder: str | Path) -> Dataset:
+    """``data`` with its x arrays written to ``folder`` (``x_train.npy``, ``x_val.npy``,
+    ``x_test.npy`` and their sidecars, replacing files of those names) and read back as
+    :class:`~evokit.diskarray.DiskArray`: a streaming Dataset whose batches are read from disk
+    as training needs them; targets stay in memory. Values and dtypes are kept, so training on
+    it gives the same networks as on ``data``. Arrays are written a chunk at a time (a split
+    already on disk is copied the same way)."""
+    if not isinstance(data, Dataset):
+        raise invalid("data", data, "expected an evokit Dataset")
+    folder = Path(folder)
+    parts: dict[str, DiskArray] = {}
+    for split in _SPLITS:
+        x = getattr(data, f"x_{split}")
+        if isinstance(x, DiskArray) and x.path.resolve() == (folder / f"x_{split}.npy").resolve():
+            raise invalid("folder", str(folder), "expected another folder than the one data streams from")
+        with DiskArrayWriter(folder / f"x_{split}.npy", x.shape[1:], x.dtype) as writer:
+            for part in (x.chunks() if isinstance(x, DiskArray) else [slice(None)]):
+                writer.append(x[part])
+        parts[f"x_{split}"] = DiskArray(writer.path)
+    return replace(data, **parts)
 
 
 def load(name: str, *, seed: int = 0, val_size: float = 0.2, test_size: float = 0.2,
@@ -400,6 +456,101 @@ def from_image_folders(images: str | Path, masks: str | Path, *, size: Any = Non
         raise DataError(re.sub(r"^y=", "masks=", re.sub(r"^X=", "images=", str(exc)))) from None
 
 
+def from_image_folder(path: str | Path, *, size: Any = None, grayscale: bool | None = None, on_error: str = "raise",
+                      val_size: float = 0.2, test_size: float = 0.2, seed: int = 0, scale: bool = True,
+                      stream: bool | str | Path = False, name: str | None = None) -> Dataset:
+    """A classification :class:`Dataset` of a folder with one sub-folder of images per class (the
+    layout of Keras's ``image_dataset_from_directory``): ``Dataset.classes`` are the sub-folder
+    names, sorted.
+
+    * ``size``: ``(height, width)`` or one int (square) to resize every image to; None keeps the
+      images' own size, which must then be one size.
+    * ``grayscale``: True (one channel), False (RGB), None (grey if every image is stored grey).
+    * ``on_error``: ``"raise"`` (default) fails on unreadable images, listing their paths and
+      why; ``"skip"`` leaves them out, logging a warning naming each.
+    * ``stream``: False (default) holds the images in memory as float32. True, or a folder,
+      writes them to disk as uint8 (``x_train.npy``, ``x_val.npy``, ``x_test.npy`` in that
+      folder; True: a new temporary folder) a chunk at a time, and returns a streaming Dataset
+      (:class:`~evokit.diskarray.DiskArray` x arrays, read batch by batch): for sets larger than
+      memory. The splits come from the labels alone, before any pixel is decoded; the scaling
+      is the same global mean/std of the training split, from the training file's statistics
+      (each value read as ``x * (1/std) - mean/std`` in float32), so nothing is loaded whole.
+
+    ``name`` defaults to the folder's name. The splits are :func:`from_arrays`'s (stratified,
+    fixed by ``seed``); ``scale`` standardises by one global mean/std of the training split, as
+    :func:`from_arrays` does for images (computed in float64, applied in float32 in place, so
+    that loading needs about twice the images' float32 size, not more). Formats, layout and
+    errors: :mod:`evokit.classfolders`."""
+    _check_options(seed, val_size, test_size, scale)  # before reading every file
+    if not isinstance(stream, (bool, np.bool_, str, Path)) or (isinstance(stream, str) and not stream):
+        raise invalid("stream", stream, "expected False (in memory), True (a temporary folder) or the folder to "
+                      "write the images to")
+    name = name if name is not None else (Path(path).resolve().name or "images")
+    if stream is not False and stream is not np.False_:
+        folder = scan_class_folder(path, size=size, grayscale=grayscale, on_error=on_error)
+        out = Path(tempfile.mkdtemp(prefix="evokit-images-")) if stream is True or stream is np.True_ else Path(stream)
+        return _streamed_image_folder(folder, out, name, seed, val_size, test_size, scale)
+    return _image_folder_in_memory(*read_class_folder(path, size=size, grayscale=grayscale, on_error=on_error),
+                                   name, seed, val_size, test_size, scale)
+
+
+def _split_class_labels(labels: np.ndarray, classes: tuple, seed: int, val_size: float,
+                        test_size: float) -> tuple[list[np.ndarray], list[np.ndarray], tuple]:
+    """The stratified split of class indices ``labels`` (:func:`from_arrays`'s, by label alone):
+    the sample indices of each split, their encoded labels and the classes; errors name ``path``."""
+    names = np.asarray(classes)[labels]
+    try:
+        orders, ys, classes = _split_all("classification", np.arange(len(names))[:, None], names, None, None,
+                                         seed, val_size, test_size)
+    except DataError as exc:  # name the folder, not the arrays' arguments
+        raise DataError(re.sub(r"^[Xy]=", "path=", str(exc))) from None
+    return [order[:, 0] for order in orders], ys, classes
+
+
+def _image_folder_in_memory(x: np.ndarray, labels: np.ndarray, classes: tuple, name: str, seed: int,
+                            val_size: float, test_size: float, scale: bool) -> Dataset:
+    """:func:`from_image_folder` in memory: split, then scale each split in place (float32, the
+    statistics in float64 a chunk at a time), so that loading peaks near twice the images' size
+    (``x`` is dropped once split: pass it as a temporary)."""
+    orders, ys, classes = _split_class_labels(labels, classes, seed, val_size, test_size)
+    xs = [x[order] for order in orders]
+    del x
+    if scale:
+        mean, std = _mean_std(xs[0])
+        for array in xs:  # as a streamed split is read: x * (1/std) + (-mean/std)
+            array *= np.float32(1.0 / std)
+            array += np.float32(-mean / std)
+    return Dataset(name, "classification", xs[0], ys[0], xs[1], ys[1], xs[2], ys[2], classes=classes)
+
+
+def _mean_std(x: np.ndarray) -> tuple[float, float]:
+    """The mean and standard deviation of all of ``x``, in float64 a chunk of rows at a time (no
+    float64 copy of ``x``); a standard deviation of zero counts as 1."""
+    rows = max(1, 2**22 // max(1, math.prod(x.shape[1:])))
+    parts = range(0, len(x), rows)
+    mean = sum(float(x[i:i + rows].sum(dtype=np.float64)) for i in parts) / x.size
+    var = sum(float(np.square(x[i:i + rows] - np.float32(mean), dtype=np.float64).sum()) for i in parts) / x.size
+    std = math.sqrt(var)
+    return mean, std if std > 1e-12 else 1.0
+
+
+def _streamed_image_folder(folder: ClassFolder, out: Path, name: str, seed: int, val_size: float,
+                           test_size: float, scale: bool) -> Dataset:
+    """:func:`from_image_folder` with ``stream``: split the file indices by label, decode each
+    split into ``out/x_<split>.npy``, and scale on read with the training file's statistics."""
+    orders, ys, classes = _split_class_labels(folder.labels, folder.classes, seed, val_size, test_size)
+    raw, kept = write_class_folder(folder, orders, [out / f"x_{split}.npy" for split in _SPLITS])
+    ys = [y[positions] for y, positions in zip(ys, kept)]
+    missing = np.setdiff1d(np.arange(len(classes)), ys[0])
+    if len(missing):  # unreadable files left a class without training samples
+        raise _bad("path", f"images where class {classes[int(missing[0])]!r} has no readable image left for "
+                   "training", "every class needs training samples: fix the unreadable files or add images")
+    mean, std = (raw[0].mean(), raw[0].std()) if scale else (0.0, 1.0)
+    std = std if std > 1e-12 else 1.0
+    xs = [DiskArray(array.path, scale=1.0 / std, shift=-mean / std) for array in raw]
+    return Dataset(name, "classification", xs[0], ys[0], xs[1], ys[1], xs[2], ys[2], classes=classes)
+
+
 def _encode_texts(split_texts: list[list[str]], vocab_size: int, sequence_length: int | None,
                   lowercase: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray, Vocabulary]:
     """The train, validation and test texts as token ids, with the vocabulary of the training
@@ -497,22 +648,26 @@ def _check_vocabulary(vocab_size: Any, vocabulary: Any) -> None:
 
 
 def _check_stored_x(field: str, x: Any, x_train: Any, vocab_size: int | None = None) -> None:
-    """A Dataset's feature array: checked in place (no copy), for ``Dataset.__post_init__``."""
-    if not isinstance(x, np.ndarray):
-        raise _bad(field, type(x).__name__, "expected a NumPy array")
+    """A Dataset's feature array: checked in place (no copy), for ``Dataset.__post_init__``; a
+    DiskArray by its sidecar's statistics (nothing read)."""
+    if not isinstance(x, (np.ndarray, DiskArray)):
+        raise _bad(field, type(x).__name__, "expected a NumPy array or a DiskArray")
     _check_shape(field, x)
     if vocab_size is not None:
         if x.ndim != 2 or x.dtype.kind not in "iu":
             raise _bad(field, f"array of shape {x.shape} and dtype {x.dtype}", "expected integer token ids of "
                        f"shape (n, sequence_length) (vocab_size={vocab_size})")
-        if not 0 <= x.min() <= x.max() < vocab_size:
+        if x.size and not 0 <= x.min() <= x.max() < vocab_size:
             raise _bad(field, f"token ids from {x.min()} to {x.max()}", f"expected ids in 0..{vocab_size - 1} "
                        f"(vocab_size={vocab_size})")
     if x.dtype.kind not in "biuf":
         raise _bad(field, f"array of dtype {x.dtype}", "expected real numbers (float32)")
     if field != "x_train" and x.shape[1:] != x_train.shape[1:]:
         raise _bad(field, f"array of shape {x.shape}", f"expected samples of shape {x_train.shape[1:]} like x_train")
-    check_finite(field, x)
+    if not isinstance(x, DiskArray):
+        check_finite(field, x)
+    elif not x.finite:
+        raise _bad(field, repr(x), "expected finite numbers only (its sidecar says some are NaN or infinite)")
 
 
 def _check_y(field: str, y: Any) -> np.ndarray:

@@ -10,6 +10,7 @@ from deap import base, tools
 from evokit.datasets import Dataset, load, names
 from evokit.encodings.base import Encoding
 from evokit.errors import ConfigError
+from evokit.evaluation import TrainingConfig
 from evokit.fitness.constraints import Constraint
 from evokit.individual import attach_fitness
 from evokit.runtime.candidates.evaluator import CandidateEvaluator
@@ -52,7 +53,8 @@ def check_data(data: Any) -> None:
 
 
 def toolbox(encoding: Encoding, objectives: Any, data: Any, seed: int | None = None,
-            evaluator: Evaluator | None = None, constraints: Sequence[Constraint] = ()) -> base.Toolbox:
+            evaluator: Evaluator | None = None, constraints: Sequence[Constraint] = (),
+            training: TrainingConfig | None = None) -> base.Toolbox:
     """A DEAP toolbox with ``individual``, ``population``, ``mate``, ``mutate``, ``select``,
     ``evaluate`` and ``map`` registered, ready for ``deap.algorithms.eaSimple`` and friends.
 
@@ -60,6 +62,12 @@ def toolbox(encoding: Encoding, objectives: Any, data: Any, seed: int | None = N
     With ``seed``, Python's and NumPy's global generators are seeded: DEAP's operators and
     algorithms draw from them. Each network's training has its own seed, derived from ``seed``
     (0 when None) and the network.
+
+    ``training`` (an :class:`evokit.TrainingConfig`) says how every candidate is trained. The
+    objectives may say it instead (``ValidationAccuracy(epochs=5)``, ``Objective(fn,
+    epochs=5)``); a ``training`` that differs from theirs is refused. When neither says,
+    candidates train with ``evokit.fitness.DEFAULT_TRAINING`` (up to 20 epochs, early stopping
+    after 3); ``toolbox.candidates.training`` is the setting in use.
     """
     if not isinstance(encoding, Encoding):
         raise ConfigError(f"encoding={encoding!r} is invalid: expected an evokit Encoding")
@@ -69,7 +77,7 @@ def toolbox(encoding: Encoding, objectives: Any, data: Any, seed: int | None = N
     data = resolve_data(data, seed or 0)
     encoding.check_data(data)
     candidates = CandidateEvaluator(encoding, objectives, data, seed=seed or 0, evaluator=evaluator,
-                                    constraints=constraints)
+                                    constraints=constraints, training=training)
     tb = genotype_toolbox(encoding, candidates.weights)
     if len(candidates.weights) == 1:
         tb.register("select", tools.selTournament, tournsize=3)

@@ -28,6 +28,19 @@ class GenotypeError(EvokitError, ValueError):
     """A genotype does not fit its encoding (wrong type, length or gene value)."""
 
 
+class CallbackError(EvokitError, RuntimeError):
+    """A search callback raised: ``callback`` is the callback object, ``hook`` the method that
+    raised (``on_generation_end`` ...), and ``__cause__`` the callback's own exception. The search
+    stopped with its last checkpoint intact (see ``evokit.callbacks.hooks``). An EvokitError so
+    that one ``except`` catches all of evokit's, but a failure of the run, not bad input: the
+    command exits 1 for it (2 only when the callback's own error is bad input, an EvokitError)."""
+
+    def __init__(self, message: str, callback: Any = None, hook: str = "") -> None:
+        super().__init__(message)
+        self.callback = callback
+        self.hook = hook
+
+
 def invalid(field: str, value: Any, allowed: str, error: type[EvokitError] = ConfigError) -> EvokitError:
     """Make the standard message: ``field=value is invalid: allowed ...``."""
     return error(f"{field}={value!r} is invalid: {allowed}")

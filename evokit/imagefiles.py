@@ -164,6 +164,25 @@ def _pair(images: Any, image_files: dict[str, Path], masks: Any, mask_files: dic
 
 def _open(field: str, file: Path) -> Any:
     """The image at ``file``, decoded (a corrupt or truncated file fails here, naming it)."""
+    try:
+        return _decode(file)
+    except UnreadableImage as exc:
+        raise DataError(f"{field}={str(file)!r} is invalid: {exc.reason}; {exc.allowed}") from None
+
+
+class UnreadableImage(Exception):
+    """An image file that cannot be read: ``reason`` says why, ``allowed`` what is expected,
+    ``brief`` says why in a few words (for a list of files)."""
+
+    def __init__(self, reason: str, allowed: str, brief: str | None = None) -> None:
+        super().__init__(f"{reason}; {allowed}")
+        self.reason, self.allowed, self.brief = reason, allowed, brief or reason
+
+
+def _decode(file: Path, load: bool = True) -> Any:
+    """The image at ``file``: its pixels decoded (``load``), or only its header read (size and
+    mode, cheap); UnreadableImage for a file that is not an image, is broken or truncated, or
+    holds more than :data:`MAX_PIXELS` pixels (refused before decoding)."""
     from PIL import Image
 
     try:
@@ -171,14 +190,18 @@ def _open(field: str, file: Path) -> Any:
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             with Image.open(file) as image:
                 if image.size[0] * image.size[1] > MAX_PIXELS:
-                    raise DataError(f"{field}={str(file)!r} is invalid: an image of {_hw(image.size)}; expected at "
-                                    f"most {MAX_PIXELS:,} pixels (resize it before reading)")
-                image.load()  # the pixels stay once the file is closed
-    except DataError:
+                    raise UnreadableImage(f"an image of {_hw(image.size)}",
+                                          f"expected at most {MAX_PIXELS:,} pixels (resize it before reading)",
+                                          f"too large: {_hw(image.size)} pixels")
+                if load:
+                    image.load()  # the pixels stay once the file is closed
+    except UnreadableImage:
         raise
     except Exception as exc:  # noqa: BLE001 - Pillow's decoders raise many kinds on a broken file
-        raise DataError(f"{field}={str(file)!r} is invalid: not a readable image ({type(exc).__name__}: {exc}); "
-                        "expected a PNG, JPEG, BMP or TIFF file") from None
+        unknown = isinstance(exc, Image.UnidentifiedImageError)  # its message repeats the path
+        raise UnreadableImage(f"not a readable image ({type(exc).__name__}: {exc})",
+                              "expected a PNG, JPEG, BMP or TIFF file",
+                              "not an image Pillow can read" if unknown else None) from None
     return image
 
 

@@ -7,7 +7,9 @@ Pareto front, writes the run directory and returns a :class:`Result`.
 """
 from __future__ import annotations
 
+import copy
 import dataclasses
+import logging
 import os
 import pickle
 import random
@@ -26,9 +28,11 @@ from evokit.algorithms.base import Algorithm
 from evokit.algorithms.budget import Budget
 from evokit.algorithms.ga import GA
 from evokit.algorithms.loop import drive
+from evokit.callbacks.base import Callback
+from evokit.callbacks.hooks import Hooks, check_callbacks
 from evokit.algorithms.nsga2 import NSGA2
 from evokit.encodings.base import Encoding
-from evokit.errors import ConfigError, check_int
+from evokit.errors import ConfigError, DataError, check_int
 from evokit.evaluation import MAX_EPOCHS, Evaluation, TrainingConfig
 from evokit.fitness.carbon import Footprint, GreenAlgorithms, search_cost
 from evokit.fitness.combine import as_objectives, probes, training_config, walk
@@ -44,6 +48,8 @@ from evokit.runtime.candidates.fidelity import SuccessiveHalving
 from evokit.runtime.run.directory import RunDirectory
 from evokit.runtime.run.log import RunLog
 from evokit.deap_toolbox import check_data, genotype_toolbox, resolve_data
+
+LOG = logging.getLogger("evokit.search")
 
 
 @dataclass
@@ -94,13 +100,12 @@ class Result:
         return plot_history(self.history, self.objective_names, path)
 
     def table(self, n: int = 5) -> str:
-        """The top candidates as a text table: objectives and parameters."""
-        header = f"{'rank':>4}  " + "  ".join(f"{name:>14}" for name in self.objective_names) + f"  {'params':>9}  network"
-        lines = [header]
-        for i, c in enumerate(self.hall_of_fame[:n], 1):
-            vals = "  ".join(f"{c.values[name]:>14.4g}" for name in self.objective_names)
-            lines.append(f"{i:>4}  {vals}  {c.params or 0:>9,}  {c.description}")
-        return "\n".join(lines)
+        """The top ``n`` candidates of the hall of fame as a text table: each objective, the
+        parameter count (once, when an objective is already ``params``) and the network."""
+        from evokit.report.text import table
+
+        rows = [{"params": c.params, **c.values, "network": c.description} for c in self.hall_of_fame[:n]]
+        return table(rows, [*self.objective_names, "params"], "network")
 
 
 class Search:
@@ -131,13 +136,17 @@ class Search:
             and only the best fraction train to the full epochs; None trains every one fully.
         inherit_weights: start each new network from the trained weights of an evaluated
             network for the layers it kept unchanged (:mod:`evokit.runtime.candidates.inheritance`).
+        callbacks: :class:`evokit.callbacks.Callback` objects called as the search runs, in this
+            process (log, plot, stop early; see :mod:`evokit.callbacks`). evokit's own are saved
+            with the search for ``evokit.resume``; others are not (give them to ``resume``).
     """
 
     def __init__(self, encoding: Encoding, objectives: Any, data: Any = "digits", algorithm: Algorithm | None = None,
                  budget: Budget | None = None, seed: int = 0, workers: Any = 1,
                  run_dir: str | Path | None = None, final_training: TrainingConfig | int | None = None,
                  hall_of_fame: int = 5, constraints: Sequence[Constraint] = (), progress: bool = True,
-                 overwrite: bool = False, fidelity: SuccessiveHalving | None = None, inherit_weights: bool = False):
+                 overwrite: bool = False, fidelity: SuccessiveHalving | None = None, inherit_weights: bool = False,
+                 callbacks: Sequence[Callback] | None = None):
         if not isinstance(encoding, Encoding):
             raise ConfigError(f"encoding={encoding!r} is invalid: expected an evokit Encoding")
         self.encoding = encoding
@@ -184,6 +193,11 @@ class Search:
         if not isinstance(inherit_weights, bool):
             raise ConfigError(f"inherit_weights={inherit_weights!r} is invalid: expected True or False")
         self.inherit_weights = inherit_weights
+        self.callbacks = check_callbacks(callbacks)
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self.__dict__.setdefault("callbacks", [])  # searches saved before callbacks existed
 
     def config(self) -> dict[str, Any]:
         """The search's configuration, as written to ``config.json``."""
@@ -194,7 +208,8 @@ class Search:
                 "final_training": None if self.final_training is None else self.final_training.key(),
                 "constraints": [repr(c) for c in self.constraints],
                 "fidelity": None if self.fidelity is None else repr(self.fidelity),
-                "inherit_weights": self.inherit_weights}
+                "inherit_weights": self.inherit_weights,
+                "callbacks": [repr(c) for c in getattr(self, "callbacks", [])]}
 
     def run(self, resume: bool = False) -> Result:
         """Run the search to the end of its budget and return the Result.
@@ -209,6 +224,7 @@ class Search:
         if resume and self.run_dir is None:
             raise ConfigError("resume=True is invalid without a run_dir: there is no checkpoint to resume from")
         data = resolve_data(self.data, self.seed)
+        data.check_files()  # a streaming Dataset whose files are gone fails here, not in every candidate
         self.encoding.check_data(data)
         if self.run_dir is None:
             return self._run(data, None, None)
@@ -247,37 +263,75 @@ class Search:
         log = RunLog(candidates, run_dir, names, self.encoding, self.budget.generations, self.progress,
                      reference_point=getattr(self.algorithm, "reference_point", None),
                      total_evaluations=self.budget.evaluations)
+        hooks = Hooks(getattr(self, "callbacks", []), None if run_dir is None else run_dir.path, names,
+                      candidates.weights)
         try:
             with Interrupts() as interrupts:
-                if payload is None:
-                    random.seed(self.seed)
-                    np.random.seed(self.seed)
-                    if run_dir is not None:
-                        run_dir.write_json("config.json", {**self.config(), "task": data.task, "identity": identity})
-                        self._save_for_resume(run_dir)
-                    start = time.perf_counter()
-                    hof = tools.HallOfFame(self.hall_of_fame) if len(names) == 1 else tools.ParetoFront()
-                    state = self.algorithm.initialize(tb, log.evaluate)
-                    log.finish_generation(state, hof, time.perf_counter() - start)
-                else:
-                    state, hof, elapsed = log.restore(payload)
-                    start = time.perf_counter() - elapsed
-                state, reason = drive(
-                    self.algorithm, tb, log.evaluate, state, self.budget,
-                    spent=lambda: (candidates.evaluations, time.perf_counter() - start, log.best_first(hof),
-                                   self.objectives[0].weight),
-                    finished=lambda new: log.finish_generation(new, hof, time.perf_counter() - start),
-                    interrupted=lambda: interrupts.requested)
-                return _result(self, log, hof, data, reason, time.perf_counter() - start)
+                return self._search(data, run_dir, payload, identity, tb, log, hooks, interrupts)
         finally:
             log.close()
             candidates.close()
             cache.close()
 
+    def _search(self, data: Any, run_dir: RunDirectory | None, payload: dict[str, Any] | None,
+                identity: dict[str, Any] | None, tb: Any, log: RunLog, hooks: Hooks, interrupts: Interrupts) -> Result:
+        """The generations of a run, from its start or its checkpoint ``payload`` to its stop; the
+        callbacks (``hooks``) hear of each candidate and generation in this process."""
+        candidates = log.candidates
+
+        def evaluate(individuals: list[Any]) -> None:
+            before = len(log.pending)
+            log.evaluate(individuals)
+            hooks.candidates_evaluated(log.pending[before:])
+
+        def finished(new: Any) -> None:
+            elapsed = time.perf_counter() - start
+            log.finish_generation(new, hof, elapsed)  # checkpointed before any callback runs
+            hooks.generation_end(new, log.rows[-1], hof, candidates.evaluations, log.evaluated, elapsed)
+
+        if payload is None:
+            random.seed(self.seed)
+            np.random.seed(self.seed)
+            if run_dir is not None:
+                run_dir.write_json("config.json", {**self.config(), "task": data.task, "identity": identity})
+                self._save_for_resume(run_dir)
+            hooks.search_begin(0, False, [], self.budget)
+            start = time.perf_counter()
+            hof = tools.HallOfFame(self.hall_of_fame) if len(log.names) == 1 else tools.ParetoFront()
+            state = self.algorithm.initialize(tb, evaluate)
+            finished(state)
+        else:
+            state, hof, elapsed = log.restore(payload)
+            hooks.search_begin(state.generation, True, log.rows, self.budget)
+            start = time.perf_counter() - elapsed
+        state, reason = drive(
+            self.algorithm, tb, evaluate, state, self.budget,
+            spent=lambda: (candidates.evaluations, time.perf_counter() - start, log.best_first(hof),
+                           self.objectives[0].weight),
+            finished=finished, interrupted=lambda: interrupts.requested, requested=hooks.requested)
+        elapsed = time.perf_counter() - start
+        detail = self._stop_detail(reason, hooks, elapsed, state.generation, candidates.evaluations)
+        hooks.search_end(state.generation, reason, detail, candidates.evaluations, log.evaluated, elapsed, log.rows)
+        return _result(self, log, hof, data, reason, time.perf_counter() - start, detail)
+
+    def _stop_detail(self, reason: str, hooks: Hooks, elapsed: float, generation: int, evaluations: int) -> str:
+        """Why the search stopped, in a sentence (logged, and kept as ``stats["stop_detail"]``)."""
+        if reason == hooks.stop_reason:
+            detail = hooks.stop_detail or f"a callback asked to stop ({reason})"
+        elif reason == "interrupted":
+            detail = "interrupted (Ctrl-C) after the last finished generation"
+        else:
+            detail = self.budget.describe_stop(reason, elapsed, generation, evaluations)
+        LOG.info("search stopped by %s after generation %d: %s", reason, generation, detail)
+        return detail
+
     def _save_for_resume(self, run_dir: RunDirectory) -> None:
         """Keep this search's configuration in the run directory so ``evokit.resume(dir)`` can rebuild it."""
+        saved = copy.copy(self)  # with evokit's own callbacks only: a user's may hold open files or closures
+        saved.callbacks = [c for c in getattr(self, "callbacks", [])
+                           if type(c).__module__.startswith("evokit.callbacks.")]
         try:
-            write_atomically(run_dir.file(SEARCH), pickle.dumps(self))
+            write_atomically(run_dir.file(SEARCH), pickle.dumps(saved))
         except Exception as exc:  # noqa: BLE001 - e.g. a lambda objective: resume needs the same Search then
             run_dir.file(SEARCH).unlink(missing_ok=True)
             warnings.warn(f"this search cannot be saved for evokit.resume ({type(exc).__name__}: {exc}); to resume, "
@@ -285,9 +339,11 @@ class Search:
 
 
 def resume(run_dir: str | Path, budget: Budget | None = None, workers: Any = None,
-           progress: bool | None = None) -> Result:
+           progress: bool | None = None, callbacks: Sequence[Callback] | None = None) -> Result:
     """Continue the search saved in ``run_dir`` from its last checkpoint (after a crash, a kill or
     Ctrl-C), optionally with a new budget (e.g. more generations), evaluator or progress setting.
+    ``callbacks`` replace the saved search's (which holds only evokit's own callbacks it was given;
+    None keeps those).
 
     ``run_dir`` holds pickles: resume only your own runs, never files from an untrusted source.
     """
@@ -301,6 +357,8 @@ def resume(run_dir: str | Path, budget: Budget | None = None, workers: Any = Non
     probe.release()
     try:
         search: Search = unpickle.loads(path.read_bytes())
+    except DataError:  # its streaming Dataset's files are gone or were rewritten: the error names them
+        raise
     except Exception as exc:  # noqa: BLE001 - a damaged pickle raises anything
         raise ConfigError(f"run_dir={str(run_dir)!r} is invalid: {path} cannot be read ({type(exc).__name__}: "
                           f"{exc}); build the same Search and call search.run(resume=True)") from None
@@ -316,6 +374,8 @@ def resume(run_dir: str | Path, budget: Budget | None = None, workers: Any = Non
         search.evaluator = make_evaluator(workers)
     if progress is not None:
         search.progress = progress
+    if callbacks is not None:
+        search.callbacks = check_callbacks(callbacks)
     return search.run(resume=True)
 
 
@@ -342,7 +402,8 @@ def _candidate(search: Search, log: RunLog, individual: Any) -> Candidate:
                      search.encoding.describe(individual))
 
 
-def _result(search: Search, log: RunLog, hof: Any, data: Any, reason: str | None, elapsed: float) -> Result:
+def _result(search: Search, log: RunLog, hof: Any, data: Any, reason: str | None, elapsed: float,
+            detail: str = "") -> Result:
     """Assemble the Result: best candidates, the tested model, statistics; write the run's outputs."""
     from evokit.runtime.training.trainer import candidate_seed, score_test_split, train
 
@@ -375,6 +436,7 @@ def _result(search: Search, log: RunLog, hof: Any, data: Any, reason: str | None
     stats = {"generations": log.rows[-1]["gen"] if log.rows else 0, "evaluated": log.evaluated,
              "trained": log.candidates.evaluations, "cache_hits": log.candidates.cache.hits,
              "failures": dict(log.failures), "wall_time_s": round(elapsed, 2), "stopped_by": reason,
+             "stop_detail": detail, "budget_overrun_s": _rounded(search.budget.overrun(reason, elapsed)),
              "search_cost": search_cost(log.trained, _estimator(search)),
              "training": log.candidates.training_stats()}
     front: list[Candidate] = []
@@ -389,6 +451,10 @@ def _result(search: Search, log: RunLog, hof: Any, data: Any, reason: str | None
     if log.run_dir is not None:
         _write_outputs(log.run_dir, result, data)
     return result
+
+
+def _rounded(seconds: float | None) -> float | None:
+    return None if seconds is None else round(seconds, 3)
 
 
 def _estimator(search: Search) -> GreenAlgorithms:

@@ -13,11 +13,11 @@ import pytest
 PACKAGE = Path(__file__).parent.parent / "evokit"
 
 LAYERS = [
-    ["evokit", "evokit.__main__", "evokit.cli", "evokit.service"],                # faces: command line, job service
+    ["evokit", "evokit.__main__", "evokit.cli", "evokit.service", "evokit.testing"],              # faces: command line, job service
     ["evokit.config", "evokit.presets", "evokit.comparison", "evokit.export"],    # what the command line runs
     ["evokit.search"],                                                            # the user's search
     ["evokit.report", "evokit.deap_toolbox"],                                     # reports; a bare DEAP toolbox
-    ["evokit.algorithms"],                                                        # loops over a DEAP toolbox
+    ["evokit.algorithms", "evokit.callbacks"],                                    # loops over a DEAP toolbox
     ["evokit.runtime", "evokit.runtime.run"],                                     # run records (and the face)
     ["evokit.runtime.candidates"],                                                # genotype -> fitness
     ["evokit.runtime.executors"],                                                 # where training runs
@@ -26,7 +26,7 @@ LAYERS = [
     ["evokit.evaluation"],                                                        # what a training produced
     ["evokit.builder", "evokit.layers"],                                          # NetSpec -> keras.Model
     ["evokit.datasets", "evokit.datafiles", "evokit.tokens", "evokit.corpora", "evokit.cells",
-     "evokit.imagefiles"],                                                         # data in
+     "evokit.imagefiles", "evokit.diskarray", "evokit.classfolders"],                                  # data in
     ["evokit.encodings"],                                                         # genotype -> NetSpec
     ["evokit.operators"],                                                         # variation operators
     ["evokit.tasks", "evokit.netspec"],                                           # task kinds; the IR

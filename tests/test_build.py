@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import random
-import time
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -39,7 +38,6 @@ def assert_parity(spec: NetSpec, model) -> None:
 @pytest.mark.parametrize("input_shape", [(8, 8, 1), (28, 28, 1), (32, 32, 3)])
 def test_params_match_keras_for_100_random_deepga_genotypes(input_shape):
     enc = DeepGA()
-    start = time.perf_counter()
     for seed in range(100):
         genotype = enc.random(random.Random(seed))
         spec = enc.decode(genotype, input_shape, 10)
@@ -47,8 +45,6 @@ def test_params_match_keras_for_100_random_deepga_genotypes(input_shape):
         assert model.count_params() == spec.params, f"seed {seed}: {enc.describe(genotype)}\n{spec.summary()}"
         assert tuple(model.output_shape[1:]) == spec.output_shape == (10,)
         keras.backend.clear_session(free_memory=False)
-    # about 2 s per shape on a CPU; far slower would mean clear_session stopped working
-    assert time.perf_counter() - start < 30
 
 
 def test_sequence_and_tabular_deepga_genotypes_build():

@@ -426,3 +426,29 @@ def test_run_safe_imports_nothing_and_a_json_config_runs_like_toml(tmp_path, cap
     cfg.write_text("{not json")
     assert main(["run", str(cfg), "--run-dir", str(tmp_path / "run"), "-q"]) == 2
     assert "not valid JSON" in capsys.readouterr().err
+
+
+FULL_DISK_LOGGER = '''
+import errno
+
+from evokit.callbacks import Callback
+
+
+class FullDisk(Callback):
+    def on_generation_end(self, event):
+        raise OSError(errno.ENOSPC, "No space left on device")
+'''
+
+
+def test_a_failing_callback_is_a_run_failure_exit_1_and_a_misconfigured_one_bad_input_exit_2(tmp_path, monkeypatch,
+                                                                                             capsys):
+    (tmp_path / "full_disk.py").write_text(FULL_DISK_LOGGER)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    cfg = tmp_path / "logged.toml"
+    cfg.write_text(UNTRAINED + '[[callbacks]]\ntype = "full_disk:FullDisk"\n')
+    assert main(["run", str(cfg), "--run-dir", str(tmp_path / "a"), "-q"]) == 1  # a failure, not bad input
+    err = capsys.readouterr().err
+    assert "evokit: the run failed: callback FullDisk.on_generation_end raised OSError: [Errno 28]" in err
+    cfg.write_text(UNTRAINED + '[[callbacks]]\ntype = "early_stopping"\nobjective = "accuracy"\n')
+    assert main(["run", str(cfg), "--run-dir", str(tmp_path / "b"), "-q"]) == 2  # no such objective: bad input
+    assert "evokit: error: callback EarlyStopping.on_search_begin raised ConfigError" in capsys.readouterr().err

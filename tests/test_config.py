@@ -423,7 +423,8 @@ def test_the_schema_documents_every_type_and_every_key():
     for key in config.TOP_LEVEL + config.DATA_KEYS + config.BUDGET_KEYS + config.TRAINING_KEYS:
         assert any(f"`{form}`" in doc for form in (key, f"[{key}]", f"[[{key}]]")), key
     tables = {"encoding": config.ENCODINGS, "algorithm": config.ALGORITHMS, "objectives": config.OBJECTIVES,
-              "constraints": config.CONSTRAINTS, "evaluator": config.EVALUATORS}
+              "constraints": config.CONSTRAINTS, "evaluator": config.EVALUATORS,
+              "callbacks": config.CALLBACKS}
     for part, table in tables.items():
         for name, spec in table.items():
             if name == "graph":  # another name for neat

@@ -291,3 +291,35 @@ def test_an_empty_text_cell_names_the_text_column_and_line(tmp_path):
     text = "review,label\n" + "".join(f'"{t}",{lab}\n' for t, lab in _texts()[:5]) + '"",pos\n'
     with pytest.raises(DataError, match=r"^data\.text_column='review' is invalid: line 7 .* has an empty text cell"):
         _read(tmp_path, text, text_column="review")
+
+
+def _class_folder(root) -> None:
+    """Two classes of four 4x4 grey PNGs each under ``root``."""
+    from PIL import Image
+
+    for k, name in enumerate(("a", "b")):
+        (root / name).mkdir(parents=True)
+        for i in range(4):
+            Image.fromarray(np.full((4, 4), 40 * k + i, np.uint8)).save(root / name / f"{i}.png")
+
+
+@pytest.mark.parametrize("stream", ["/tmp/evokit-elsewhere", "../out", "disk/../../out", "~/out", "~", "", 1,
+                                    "link/out"])
+def test_a_config_stream_folder_outside_the_config_directory_is_refused(tmp_path, stream):
+    _class_folder(tmp_path / "cfg" / "images")
+    (tmp_path / "outside").mkdir()
+    (tmp_path / "cfg" / "link").symlink_to(tmp_path / "outside")
+    with pytest.raises(ConfigError, match=r"^data\.stream=.* is invalid: expected true .* relative to the config "
+                                          r"file's directory"):
+        read_data_file("data", {"kind": "image_folder", "path": "images", "stream": stream}, tmp_path / "cfg", {})
+    assert list(tmp_path.rglob("x_train.npy")) == []
+
+
+def test_a_config_stream_folder_inside_the_config_directory_is_written_there(tmp_path):
+    _class_folder(tmp_path / "images")
+    data = read_data_file("data", {"kind": "image_folder", "path": "images", "stream": "cache/one"}, tmp_path,
+                          {"val_size": 0.25, "test_size": 0.25})
+    assert data.x_train.path == tmp_path / "cache" / "one" / "x_train.npy"
+    memory = read_data_file("data", {"kind": "image_folder", "path": "images", "stream": False}, tmp_path,
+                            {"val_size": 0.25, "test_size": 0.25})
+    assert not memory.streaming

@@ -13,7 +13,7 @@ import yaml
 ROOT = Path(__file__).parent.parent
 DOCS = ROOT / "docs"
 GUIDE = ("concepts", "encodings", "objectives", "searches", "runtime", "reliability", "cli", "compare", "service",
-         "segmentation", "gan")
+         "segmentation", "gan", "data", "export", "callbacks", "own_encoding")
 
 
 @pytest.fixture(scope="module")

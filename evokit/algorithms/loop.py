@@ -83,14 +83,19 @@ def evolve(algorithm: Algorithm, toolbox: base.Toolbox, evaluate: Callable[[Any]
 
 def drive(algorithm: Algorithm, toolbox: base.Toolbox, evaluate: Evaluate, state: SearchState, budget: Budget,
           spent: Callable[[], tuple[int, float, float | None, float]], finished: Callable[[SearchState], None],
-          interrupted: Callable[[], bool] = lambda: False) -> tuple[SearchState, str]:
+          interrupted: Callable[[], bool] = lambda: False,
+          requested: Callable[[], str | None] = lambda: None) -> tuple[SearchState, str]:
     """Step ``algorithm`` from ``state`` until ``budget`` is spent: the one budget loop of every
     search (``evokit.Search``, ``evolve``). ``spent()`` says what has been used (evaluations,
     seconds, the best first-objective value or None, and that objective's weight);
     ``finished(state)`` is called after each generation; ``interrupted()`` is asked before each
-    step (a Ctrl-C). Returns the last state and why the loop stopped (a ``Budget.stop_reason``,
-    or ``"interrupted"``)."""
+    step (a Ctrl-C); ``requested()`` too, returning the reason a callback asked to stop, or None.
+    Everything is checked between generations, never during one. Returns the last state and why
+    the loop stopped (a ``Budget.stop_reason`` (which wins), ``requested()``'s reason, or
+    ``"interrupted"``)."""
     while (reason := budget.stop_reason(state.generation, *spent())) is None:
+        if (asked := requested()) is not None:
+            return state, asked
         if interrupted():
             return state, "interrupted"
         state = algorithm.step(state, toolbox, evaluate)

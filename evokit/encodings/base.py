@@ -16,11 +16,12 @@ from deap import base
 
 from evokit import tasks
 from evokit.errors import ArchitectureError, ConfigError
-from evokit.netspec import Conv2D, Dense, Flatten, Graph, NetSpec
+from evokit.netspec import Conv2D, Dense, Graph, NetSpec, add_flatten
 from evokit.params import Configurable
 
 TASKS = tasks.names()
 """The task names the registry knew when encodings were imported (``evokit.tasks.names()``)."""
+
 
 
 class Encoding(Configurable, ABC):
@@ -129,9 +130,8 @@ def add_head(g: Graph, x: int, n_outputs: int, task: str | tasks.Task) -> NetSpe
     head = kind.head(n_outputs)
     if kind.per_pixel:
         return g.finish(g.add(Conv2D(head.units, 1, activation=head.activation), _at_input_size(g, x, kind.name)))
-    if len(g.shape(x)) > 1:
-        x = g.add(Flatten(), x)
-    return g.finish(g.add(Dense(head.units, activation=head.activation), x))
+    return g.finish(g.add(Dense(head.units, activation=head.activation), add_flatten(g, x)))
+
 
 
 def _at_input_size(g: Graph, x: int, task: str) -> int:

@@ -27,7 +27,7 @@ from deap import base, tools
 
 from evokit.encodings.base import Encoding, add_head, rng_or_global
 from evokit.errors import ConfigError, GenotypeError, check_choice, check_choices, check_float, check_int
-from evokit.netspec import ACTIVATIONS, Concat, Conv1D, Conv2D, Dense, Flatten, Graph, NetSpec, Pool, add_pool, merge
+from evokit.netspec import ACTIVATIONS, Concat, Conv1D, Conv2D, Dense, Graph, NetSpec, Pool, add_flatten, add_pool, merge
 
 CROSSOVERS = ("two_point", "uniform")
 
@@ -229,9 +229,7 @@ class Binary(Encoding):
         for units in dense:
             if units is None:
                 continue
-            if len(g.shape(x)) > 1:
-                x = g.add(Flatten(), x)
-            x = g.add(Dense(units, activation=self.dense_activation), x)
+            x = g.add(Dense(units, activation=self.dense_activation), add_flatten(g, x))
         return add_head(g, x, n_outputs, task)
 
     def register(self, toolbox: base.Toolbox) -> None:

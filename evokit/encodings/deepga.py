@@ -18,7 +18,7 @@ from deap import base
 
 from evokit.encodings.base import Encoding, add_head, rng_or_global
 from evokit.errors import ConfigError, GenotypeError, check_choices, check_int
-from evokit.netspec import ACTIVATIONS, Concat, Conv1D, Conv2D, Dense, Dropout, Flatten, Graph, NetSpec, Pool, add_pool, merge
+from evokit.netspec import ACTIVATIONS, Concat, Conv1D, Conv2D, Dense, Dropout, Graph, NetSpec, Pool, add_flatten, add_pool, merge
 from evokit.operators import layerlist
 
 POOLS = ("max", "avg", "none")
@@ -170,9 +170,7 @@ class DeepGA(Encoding):
                 outputs.append(h)
             x = outputs[-1] if outputs else x
         for block in genotype.dense:
-            if len(g.shape(x)) > 1:
-                x = g.add(Flatten(), x)
-            x = g.add(Dense(block.units, activation=block.activation), x)
+            x = g.add(Dense(block.units, activation=block.activation), add_flatten(g, x))
             if block.dropout > 0:
                 x = g.add(Dropout(block.dropout), x)
         return add_head(g, x, n_outputs, task)

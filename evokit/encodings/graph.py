@@ -32,6 +32,10 @@ from evokit.operators.neat_genome import (KINDS, LEVEL_SHIFT, SMALL_GENOME, TRAC
                                           copy_genome, find_cycle_edge, reachable)
 
 INITIAL_CONNECTIONS = ("full", "sparse")
+MAX_INPUTS = 4096
+"""The most input features a genome may have (one input neuron each; 32x32x3 images have 3072):
+larger data (256x256 images) is refused by ``check_input`` rather than making genomes of hundreds
+of thousands of genes. Downscale such images, or search them with a convolutional encoding."""
 
 
 def layout(genome: NEATGenome, n_features: int) -> tuple[NeuronGraph, list[tuple[int, int]], list[int]]:
@@ -140,6 +144,10 @@ class NEAT(Encoding):
     def check_input(self, input_shape: tuple[int, ...], n_outputs: int, task: str) -> None:
         check_choice("task", task, TASKS)
         features = math.prod(input_shape)
+        if self.n_inputs is None and features > MAX_INPUTS:
+            raise ConfigError(f"data of shape {tuple(input_shape)} is invalid for NEAT: {features} input features, "
+                              f"one input neuron each; at most {MAX_INPUTS} (MAX_INPUTS). Downscale the images "
+                              "(e.g. datasets.from_image_folder(path, size=(32, 32))) or use a convolutional encoding")
         if self.n_outputs is not None and n_outputs != self.n_outputs:
             raise ConfigError(f"data with {n_outputs} outputs is invalid for this encoding: it was given "
                               f"n_outputs={self.n_outputs}")

@@ -7,7 +7,8 @@ the cut point is evolved by the same permutation operators as the order, and DEA
 
 Decoding repairs what cannot be built: conv and pooling blocks on a flat input (tabular data, or
 after a dense block has flattened the data) are skipped; a pooling that would shrink a side below
-1 is dropped; a dense block on a spatial input gets a Flatten first. Convolutions are Conv2D on
+1 is dropped; a dense block on a spatial input gets a Flatten first (a large map is pooled down before it:
+``add_flatten``). Convolutions are Conv2D on
 images and Conv1D on sequences. An empty prefix decodes to just the head.
 """
 from __future__ import annotations
@@ -19,7 +20,7 @@ from deap import base, tools
 
 from evokit.encodings.base import Encoding, add_head, rng_or_global
 from evokit.errors import ConfigError, GenotypeError, check_choice, check_float
-from evokit.netspec import ACTIVATIONS, Conv1D, Conv2D, Dense, Dropout, Flatten, Graph, NetSpec, Pool, add_pool
+from evokit.netspec import ACTIVATIONS, Conv1D, Conv2D, Dense, Dropout, Graph, NetSpec, Pool, add_flatten, add_pool
 
 KINDS = ("conv", "maxpool", "avgpool", "dense", "dropout")
 CROSSOVERS = ("pmx", "ordered")
@@ -152,9 +153,7 @@ class Permutation(Encoding):
                 if rank > 1:
                     x = add_pool(g, Pool(block.kind[:3], block.size), x)
             elif block.kind == "dense":
-                if rank > 1:
-                    x = g.add(Flatten(), x)
-                x = g.add(Dense(block.size, activation=block.activation), x)
+                x = g.add(Dense(block.size, activation=block.activation), add_flatten(g, x))
             else:
                 x = g.add(Dropout(block.size), x)
         return add_head(g, x, n_outputs, task)

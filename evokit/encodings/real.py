@@ -27,7 +27,7 @@ from deap import base, tools
 
 from evokit.encodings.base import TASKS, Encoding, add_head, rng_or_global
 from evokit.errors import ConfigError, GenotypeError, check_choice, check_choices, check_float, check_int
-from evokit.netspec import ACTIVATIONS, Conv1D, Conv2D, Dense, Flatten, Graph, NetSpec, Pool, add_pool
+from evokit.netspec import ACTIVATIONS, Conv1D, Conv2D, Dense, Flatten, Graph, NetSpec, Pool, add_flatten, add_pool
 from evokit.netspec.layers import POOL_KINDS
 from evokit.netspec.weights import WeightArray, weight_arrays
 
@@ -211,9 +211,7 @@ class Real(Encoding):
             elif slot["type"] == "pool" and len(shape) > 1:
                 x = add_pool(g, Pool(slot["pool"], POOL_SIZE), x)
             elif slot["type"] == "dense":
-                if len(shape) > 1:
-                    x = g.add(Flatten(), x)
-                x = g.add(Dense(slot["units"], activation=slot["activation"]), x)
+                x = g.add(Dense(slot["units"], activation=slot["activation"]), add_flatten(g, x))
         return add_head(g, x, n_outputs, task)
 
     def slots(self, genotype: RealGenome) -> list[dict[str, Any]]:

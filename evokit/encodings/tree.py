@@ -39,7 +39,7 @@ from deap import base, gp
 
 from evokit.encodings.base import Encoding, add_head, rng_or_global
 from evokit.errors import ConfigError, GenotypeError, check_choices, check_int
-from evokit.netspec import Add, Concat, Conv1D, Conv2D, Dense, Flatten, Graph, NetSpec, Pool, add_pool, merge
+from evokit.netspec import Add, Concat, Conv1D, Conv2D, Dense, Graph, NetSpec, Pool, add_flatten, add_pool, merge
 
 MAX_HEIGHT_LIMIT = 90
 """Largest allowed ``max_height``: DEAP compiles a tree by evaluating its nested-call string, and
@@ -91,10 +91,7 @@ def _pool(child: Fragment) -> Fragment:
 
 def _dense(child: Fragment, units: int) -> Fragment:
     def fragment(g: Graph, x: int) -> int:
-        h = child(g, x)
-        if len(g.shape(h)) > 1:
-            h = g.add(Flatten(), h)
-        return g.add(Dense(units), h)
+        return g.add(Dense(units), add_flatten(g, child(g, x)))
     return fragment
 
 

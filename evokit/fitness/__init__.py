@@ -5,7 +5,7 @@ Units are part of the names: ``energy_kwh`` (kWh), ``co2_kg`` (kg CO2-eq), ``lat
 """
 from evokit.evaluation import Evaluation
 from evokit.fitness.accuracy import ValidationAccuracy, ValidationLoss
-from evokit.fitness.base import Objective
+from evokit.fitness.base import DEFAULT_TRAINING, Objective
 from evokit.fitness.carbon import CO2, CostModel, Energy, Footprint, GreenAlgorithms, search_cost
 from evokit.fitness.combine import DeepGAScore, WeightedSum
 from evokit.fitness.complexity import FLOPs, ParameterCount, SpecObjective
@@ -17,7 +17,7 @@ from evokit.fitness.regression import ValidationMAE, ValidationR2, ValidationRMS
 from evokit.fitness.segmentation import ValidationDice, ValidationIoU
 from evokit.fitness.validation import ValidationMetric
 
-__all__ = ["Evaluation", "Objective", "ValidationMetric", "ValidationAccuracy", "ValidationLoss",
+__all__ = ["Evaluation", "Objective", "DEFAULT_TRAINING", "ValidationMetric", "ValidationAccuracy", "ValidationLoss",
            "ValidationMAE", "ValidationRMSE", "ValidationR2", "ValidationDice", "ValidationIoU", "FrechetDistance",
            "Coverage", "Precision", "Recall", "ParameterCount", "FLOPs",
            "SpecObjective", "DeepGAScore", "WeightedSum", "CO2", "Energy", "Footprint", "GreenAlgorithms",

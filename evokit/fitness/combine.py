@@ -7,7 +7,7 @@ from typing import Any, Sequence
 from evokit.errors import ConfigError, check_float, check_int
 from evokit.evaluation import Evaluation, TrainingConfig
 from evokit.fitness.accuracy import ValidationAccuracy
-from evokit.fitness.base import Objective
+from evokit.fitness.base import DEFAULT_TRAINING, Objective
 from evokit.fitness.probes import Probe
 
 
@@ -129,14 +129,20 @@ def weights(objectives: Sequence[Objective]) -> tuple[float, ...]:
     return tuple(float(o.weight) for o in objectives)
 
 
-def training_config(objectives: Sequence[Objective]) -> TrainingConfig | None:
-    """How candidates are trained: the one config the objectives give, the default when some
-    objective needs training but none says how, or None when nothing needs training."""
+def training_config(objectives: Sequence[Objective], training: TrainingConfig | None = None) -> TrainingConfig | None:
+    """How candidates are trained: the one config the objectives (and ``training``, when given)
+    give, :data:`~evokit.fitness.base.DEFAULT_TRAINING` when some objective needs training but
+    none says how, or None when nothing needs training. Different configs are a ConfigError."""
+    if training is not None and not isinstance(training, TrainingConfig):
+        raise ConfigError(f"training={training!r} is invalid: expected an evokit TrainingConfig or None")
     every = walk(objectives)
     configs = {o.training for o in every if o.training is not None}
+    if training is not None and configs - {training}:
+        raise ConfigError(f"training={training.key()} is invalid: the objectives ask for "
+                          f"{', '.join(c.key() for c in configs)}; candidates are trained once, give one setting")
     if len(configs) > 1:
         raise ConfigError(f"objectives={list(objectives)} is invalid: they ask for different training "
                           f"settings ({', '.join(c.key() for c in configs)}); candidates are trained once")
     if configs:
         return configs.pop()
-    return TrainingConfig() if any(o.needs_training for o in every) else None
+    return (training or DEFAULT_TRAINING) if any(o.needs_training for o in every) else None

@@ -3,7 +3,7 @@ from evokit.netspec.graph import INPUT, Graph, NetSpec, Node
 from evokit.netspec.layers import (ACTIVATIONS, Activation, Add, BatchNorm, Concat, Conv1D, Conv2D,
                                    Conv2DTranspose, Dense, Dropout, Embedding, Flatten, GlobalPool, LayerSpec, Pool,
                                    Reshape, SeparableConv2D, Shape, Upsample, layer_from_config, register_layer)
-from evokit.netspec.repairs import add_pool, merge, reduce_to, repair
+from evokit.netspec.repairs import FLATTEN_LIMIT, add_flatten, add_pool, merge, reduce_to, repair
 from evokit.netspec.select import Select
 from evokit.netspec.pair import GANSpec
 
@@ -17,4 +17,4 @@ for _module in _pkgutil.iter_modules(__path__):
 
 __all__ = ["INPUT", "Graph", "NetSpec", "Node", "ACTIVATIONS", "Activation", "Add", "BatchNorm", "Concat",
            "Conv1D", "Conv2D", "Conv2DTranspose", "Dense", "Dropout", "Embedding", "Flatten", "GlobalPool", "LayerSpec", "Pool", "Reshape", "SeparableConv2D", "Shape", "Upsample",
-           "GANSpec", "layer_from_config", "register_layer", "add_pool", "merge", "reduce_to", "repair", "Select"]
+           "GANSpec", "layer_from_config", "register_layer", "FLATTEN_LIMIT", "add_flatten", "add_pool", "merge", "reduce_to", "repair", "Select"]

@@ -33,7 +33,7 @@ import numpy as np
 from evokit import tasks
 from evokit.encodings.base import Encoding
 from evokit.errors import ConfigError, EvokitError, check_int
-from evokit.evaluation import FAILURE_REASONS, NETWORK_FAILURES, Evaluation, failure
+from evokit.evaluation import FAILURE_REASONS, NETWORK_FAILURES, Evaluation, TrainingConfig, failure
 from evokit.fitness.base import Objective, score
 from evokit.fitness.combine import as_objectives, probes, training_config, walk, weights
 from evokit.fitness.constraints import Constraint
@@ -133,6 +133,8 @@ class CandidateEvaluator:
             persistent cache the donors are also kept in ``<cache>.donors.sqlite`` beside it, so
             that a resumed run inherits exactly as an uninterrupted one.
         donors: how many evaluated networks' weights are kept to inherit from.
+        training: how candidates are trained when no objective says (default
+            ``evokit.fitness.DEFAULT_TRAINING``); objectives that say otherwise are refused.
 
     ``seen`` holds the cache keys of every network this search has evaluated; ``evaluations``
     counts them (what budgets count), ``trainings`` counts the trainings run by this object
@@ -142,11 +144,12 @@ class CandidateEvaluator:
     def __init__(self, encoding: Encoding, objectives: Any, data: Any, seed: int = 0,
                  evaluator: Evaluator | None = None, keep_weights: bool = True,
                  constraints: Sequence[Constraint] = (), cache: FitnessCache | None = None,
-                 fidelity: SuccessiveHalving | None = None, inherit_weights: bool = False, donors: int = 16):
+                 fidelity: SuccessiveHalving | None = None, inherit_weights: bool = False, donors: int = 16,
+                 training: TrainingConfig | None = None):
         self.encoding = encoding
         self.objectives: list[Objective] = as_objectives(objectives)
         self.weights = weights(self.objectives)
-        self.training = training_config(self.objectives)
+        self.training = training_config(self.objectives, training)
         self.probes = probes(self.objectives)
         self.constraints = list(constraints)
         for i, constraint in enumerate(self.constraints):

@@ -67,6 +67,10 @@ class RunLog:
             self.by_evaluations = total_generations is None and total_evaluations is not None
             total = total_evaluations if self.by_evaluations else (
                 None if total_generations is None else total_generations + 1)
+            if candidates.training is not None:  # TensorFlow's start-up lines before the bar, not inside it
+                from evokit.logs import import_tensorflow
+
+                import_tensorflow()
             self.bar = tqdm(total=total, desc="evokit", unit="eval" if self.by_evaluations else "gen", leave=True)
 
     def evaluate(self, individuals: list[Any]) -> None:

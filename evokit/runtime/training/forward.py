@@ -3,9 +3,12 @@ from __future__ import annotations
 
 from typing import Any
 
+import contextlib
+
 import numpy as np
 
 from evokit import tasks
+from evokit.diskarray import read_batches
 
 
 def predict(model: Any, x: np.ndarray, batch_size: int = 1024, traced: bool = False) -> np.ndarray:
@@ -17,11 +20,15 @@ def predict(model: Any, x: np.ndarray, batch_size: int = 1024, traced: bool = Fa
     function (``predict_on_batch``), traced at its first call and reused after: a model scored
     again and again (every epoch with early stopping; a shared graph, for every candidate trained
     in it), never ``model.evaluate``, which traces another function per model.
+
+    ``x`` may be a DiskArray: each batch is read from disk (the next while this one runs).
     """
-    if traced:
-        outs = [np.asarray(model.predict_on_batch(x[i:i + batch_size])) for i in range(0, len(x), batch_size)]
-    else:
-        outs = [np.asarray(model(x[i:i + batch_size], training=False)) for i in range(0, len(x), batch_size)]
+    keys = [slice(i, i + batch_size) for i in range(0, len(x), batch_size)]
+    with contextlib.closing(read_batches(x, keys)) as batches:
+        if traced:
+            outs = [np.asarray(model.predict_on_batch(batch)) for batch in batches]
+        else:
+            outs = [np.asarray(model(batch, training=False)) for batch in batches]
     return np.concatenate(outs, axis=0)
 
 

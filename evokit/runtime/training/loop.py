@@ -10,6 +10,7 @@ validation is a forward pass (:func:`evokit.runtime.training.forward.predict`), 
 """
 from __future__ import annotations
 
+import contextlib
 import math
 import time
 from typing import Any, Callable
@@ -17,6 +18,7 @@ from typing import Any, Callable
 import numpy as np
 
 from evokit import tasks
+from evokit.diskarray import DiskArray, read_batches
 from evokit.evaluation import Evaluation, TrainingConfig, failure
 from evokit.netspec import NetSpec
 from evokit.runtime.training import forward
@@ -54,33 +56,28 @@ def train_batches(model: Any, data: Any, config: TrainingConfig, seed: int, time
     ``tf.data`` pipeline is rebuilt per candidate (``fit`` rebuilds one, ~0.1-0.2 s). Returns the
     history (``loss`` per epoch, the weighted mean over its batches like ``fit``; ``val_loss``
     with early stopping, scored each epoch through the model's traced predict function). Stops
-    at the first non-finite loss (its last ``loss`` is then NaN)."""
+    at the first non-finite loss (its last ``loss`` is then NaN).
+
+    A streaming ``x_train`` (:class:`~evokit.diskarray.DiskArray`) is read batch by batch, the
+    next batch in a background thread while this one trains; the batches are the same."""
     task = tasks.get(data.task)
     rng = np.random.default_rng(seed)
     n, size = len(data.x_train), config.batch_size
-    full = np.ones(size, "float32")
     history: dict[str, list[float]] = {"loss": []}
     best, best_weights, waited = math.inf, None, 0
     for _ in range(config.epochs):
-        order = rng.permutation(n)
+        batches = epoch_batches(rng.permutation(n), size)
         steps: list[float] = []
         total = 0.0  # the epoch's summed per-sample loss (train_on_batch reports each batch's mean)
-        for i in range(0, n, size):
-            batch, weights = order[i:i + size], full
-            if len(batch) < size:
-                # The last, smaller batch is padded to full size with zero-weighted samples, the
-                # real ones weighted size/len so that the mean loss is theirs: every step has one
-                # shape, so the train function is traced once, not again for this batch.
-                weights = np.zeros(size, "float32")
-                weights[:len(batch)] = size / len(batch)
-                batch = np.concatenate([batch, order[:size - len(batch)]])
-            begun = time.perf_counter()
-            loss = float(model.train_on_batch(data.x_train[batch], data.y_train[batch], sample_weight=weights,
-                                              return_dict=True)["loss"])
-            steps.append(time.perf_counter() - begun)
-            total += loss * min(size, n - i)
-            if not math.isfinite(loss):
-                break
+        with contextlib.closing(read_batches(data.x_train, [batch for batch, _, _ in batches])) as xs:
+            for (batch, weights, real), x in zip(batches, xs):
+                begun = time.perf_counter()
+                loss = float(model.train_on_batch(x, data.y_train[batch], sample_weight=weights,
+                                                  return_dict=True)["loss"])
+                steps.append(time.perf_counter() - begun)
+                total += loss * real
+                if not math.isfinite(loss):
+                    break
         if timer is not None:
             timer.fits.append(steps)
         loss = total / n
@@ -101,6 +98,32 @@ def train_batches(model: Any, data: Any, config: TrainingConfig, seed: int, time
     return history
 
 
+def epoch_batches(order: np.ndarray, size: int) -> list[tuple[np.ndarray, np.ndarray, int]]:
+    """One epoch's steps over the sample ``order``: ``(indices, sample weights, real samples)``.
+
+    The last, smaller batch is padded to full size with zero-weighted samples from the start of
+    the order, the real ones weighted size/len so that the mean loss is theirs: every step has
+    one shape, so the train function is traced once, not again for this batch."""
+    full = np.ones(size, "float32")
+    steps = []
+    for i in range(0, len(order), size):
+        batch, weights = order[i:i + size], full
+        if len(batch) < size:
+            weights = np.zeros(size, "float32")
+            weights[:len(batch)] = size / len(batch)
+            batch = np.concatenate([batch, np.resize(order, size - len(batch))])  # fewer samples than a batch: repeat
+        steps.append((batch, weights, min(size, len(order) - i)))
+    return steps
+
+
+def predict_split(predict: Callable[[np.ndarray], np.ndarray], x: Any) -> np.ndarray:
+    """``predict(x)``; for a DiskArray, chunk by chunk (read ahead), never the whole split at once."""
+    if not isinstance(x, DiskArray):
+        return predict(x)
+    with contextlib.closing(read_batches(x, x.chunks())) as parts:
+        return np.concatenate([predict(part) for part in parts], axis=0)
+
+
 def train_and_score(spec: NetSpec, model: Any, data: Any, config: TrainingConfig, seed: int, start: float,
                     predict: Callable[[np.ndarray], np.ndarray], train: bool = True) -> Evaluation:
     """Train a compiled ``model`` of ``spec`` with :func:`train_batches` (unless ``train`` is
@@ -118,7 +141,7 @@ def train_and_score(spec: NetSpec, model: Any, data: Any, config: TrainingConfig
         if not losses or not all(math.isfinite(v) for v in losses):
             return failure(spec, "nan_loss", f"training loss became {losses[-1] if losses else 'undefined'}",
                            time.perf_counter() - start)
-    metrics = tasks.get(data.task).score(data.y_val, predict(data.x_val), "val_")
+    metrics = tasks.get(data.task).score(data.y_val, predict_split(predict, data.x_val), "val_")
     if not all(math.isfinite(v) for v in metrics.values()):
         return failure(spec, "nan_loss", f"validation metrics not finite: {metrics}", time.perf_counter() - start)
     if train:

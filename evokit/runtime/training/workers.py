@@ -4,6 +4,8 @@ worker or its trainer process, a ``map``'s worker).
 
 * TensorFlow threads (:func:`configure_threads`): one per worker process is what makes N
   workers on N cores ~N times faster than one process.
+* GPU memory (:func:`grow_gpu_memory`, called with the threads): TensorFlow takes all of a GPU's
+  memory in the first process that uses it; growing it as needed lets workers share one GPU.
 * Ctrl-C (:func:`ignore_interrupts`): a terminal sends it to the whole process group; the main
   process decides what it means (finish the generation, checkpoint), the workers go on.
 * Orphans (:func:`exit_when_orphaned`): a worker ends itself once the process that started it is
@@ -18,6 +20,9 @@ import os
 import signal
 import threading
 import time
+from typing import Any
+
+from evokit.logs import import_tensorflow
 
 ORPHAN_CHECK_SECONDS = 1.0
 """How often a worker process looks whether the process that started it is still there."""
@@ -38,14 +43,26 @@ def configure_threads(threads: int | None) -> None:
             return
         os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
         os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
-        import tensorflow as tf
+        tf = import_tensorflow()  # its start-up lines and Python warnings quiet, as the command's (evokit.logs)
 
         try:
             tf.config.threading.set_intra_op_parallelism_threads(threads)
             tf.config.threading.set_inter_op_parallelism_threads(threads)
         except RuntimeError:  # TensorFlow already initialised in this process: keep its pools
             pass
+        grow_gpu_memory(tf)
         _THREADS_SET.append(threads)
+
+
+def grow_gpu_memory(tf: Any) -> None:
+    """Let each GPU visible to this process (``CUDA_VISIBLE_DEVICES`` picks them) hand out its
+    memory as the process needs it, not all at once, so that worker processes can share one GPU.
+    Nothing happens without a GPU, or for a GPU TensorFlow has already initialised here."""
+    for gpu in tf.config.list_physical_devices("GPU"):
+        try:
+            tf.config.experimental.set_memory_growth(gpu, True)
+        except (RuntimeError, ValueError):  # already initialised: its memory policy is fixed
+            pass
 
 
 def ignore_interrupts() -> None:
