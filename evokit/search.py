@@ -402,6 +402,21 @@ def _candidate(search: Search, log: RunLog, individual: Any) -> Candidate:
                      search.encoding.describe(individual))
 
 
+def distinct_networks(members: list[Candidate]) -> list[Candidate]:
+    """``members`` with one entry per distinct network (its NetSpec's canonical hash), the first
+    kept: two genotypes that decode to one network (a gene that decodes to nothing, an unused skip
+    bit) are one network trained once, and a front or hall of fame lists it once. Members without
+    a network (a genotype that does not decode) are kept by genotype."""
+    seen: set[Any] = set()
+    kept = []
+    for member in members:
+        key = member.spec.hash if member.spec is not None else ("genotype", repr(member.genotype))
+        if key not in seen:
+            seen.add(key)
+            kept.append(member)
+    return kept
+
+
 def _result(search: Search, log: RunLog, hof: Any, data: Any, reason: str | None, elapsed: float,
             detail: str = "") -> Result:
     """Assemble the Result: best candidates, the tested model, statistics; write the run's outputs."""
@@ -412,6 +427,7 @@ def _result(search: Search, log: RunLog, hof: Any, data: Any, reason: str | None
     if len(names) > 1:  # the Pareto front, best first objective first
         weight = search.objectives[0].weight
         members.sort(key=lambda c: -weight * c.values[names[0]])
+    members = distinct_networks(members)
     best = members[0]
     model = None
     test_scores: dict[str, float] = {}
@@ -482,8 +498,8 @@ def _write_outputs(run_dir: RunDirectory, result: Result, data: Any) -> None:
                  if result.best.spec else None, "description": result.best.description,
                  "network": result.best.spec.describe() if result.best.spec else None},
         "test_scores": result.test_scores, "stats": result.stats,
-        "hall_of_fame": [{"values": c.values, "params": c.params, "description": c.description}
-                         for c in result.hall_of_fame]})
+        "hall_of_fame": [{"values": c.values, "params": c.params, "description": c.description,
+                          "hash": c.spec.hash if c.spec is not None else None} for c in result.hall_of_fame]})
 
 
 def _write_pair(run_dir: RunDirectory, final: Evaluation, generator: Any) -> None:

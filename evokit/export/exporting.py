@@ -92,10 +92,22 @@ def _export_best(models: RunModels, out: Path, fmt: ExportFormat, discriminator:
     return paths
 
 
+def _distinct(models: RunModels, members: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One summary entry per distinct network (a run written before the front was deduplicated
+    may list one network under two genotypes): by the entry's hash, or its record's."""
+    seen, kept = set(), []
+    for member in members:
+        key = member.get("hash") or models.find(member).get("hash") or member["description"]
+        if key not in seen:
+            seen.add(key)
+            kept.append(member)
+    return kept
+
+
 def _export_front(models: RunModels, out: Path, fmt: ExportFormat, discriminator: bool, check: bool) -> list[Path]:
     """Every Pareto-front (hall-of-fame) member rebuilt and retrained with its search seed."""
     paths, manifest = [], []
-    front = models.summary["hall_of_fame"]
+    front = _distinct(models, models.summary["hall_of_fame"])
     manifest_path = out / ("pareto.json" if fmt.name == "keras" else f"pareto-{fmt.name}.json")
     manifest_path.unlink(missing_ok=True)  # an earlier export's: written again once every member is
     for i, member in enumerate(front):
