@@ -64,6 +64,10 @@ class NEAT(Algorithm):
             the rest by mutation only; the paper: 25% by mutation only).
         interspecies_rate: the chance that a crossover takes its second parent from another
             species (the paper: 0.001).
+        population_stagnation: if set, once the population's best fitness has not improved for
+            this many generations only the two species with the best genomes breed, for one
+            generation, and the count starts again (the paper's rule, with 20; as NEAT's C++
+            code does it). None (the default) never restricts breeding.
 
     State kept in ``SearchState.extra`` (all of it is checkpointed):
 
@@ -73,11 +77,14 @@ class NEAT(Algorithm):
       (the generation that best was reached) and ``created`` (the generation it was founded).
     * ``"next_species_id"``: the id the next new species gets.
     * ``"species_counts"``: the number of species after each generation (index = generation).
+    * with ``population_stagnation`` only: ``"population_best"`` (the best weighted fitness so
+      far) and ``"population_improved"`` (the generation it was reached, or the rule last fired).
     """
 
     def __init__(self, population: int = 150, generations: int = 100, compatibility_threshold: float = 3.0,
                  stagnation: int = 15, elitism_threshold: int = 5, survival_threshold: float = 0.2,
-                 crossover_rate: float = 0.75, interspecies_rate: float = 0.001):
+                 crossover_rate: float = 0.75, interspecies_rate: float = 0.001,
+                 population_stagnation: int | None = None):
         self.population = check_population("population", population)
         self.generations = check_int("generations", generations, minimum=0)
         self.compatibility_threshold = check_float("compatibility_threshold", compatibility_threshold, minimum=0.0,
@@ -91,6 +98,8 @@ class NEAT(Algorithm):
                                               exclusive_minimum=True)
         self.crossover_rate = check_float("crossover_rate", crossover_rate, minimum=0.0, maximum=1.0)
         self.interspecies_rate = check_float("interspecies_rate", interspecies_rate, minimum=0.0, maximum=1.0)
+        self.population_stagnation = (None if population_stagnation is None
+                                       else check_int("population_stagnation", population_stagnation, minimum=1))
 
     # -- the Algorithm contract ------------------------------------------------------------------
 
@@ -126,6 +135,10 @@ class NEAT(Algorithm):
         best_species = _best_species(species, scores)
         breeding = [s for s in species if s is best_species
                     or generation - s["last_improved"] < self.stagnation]
+        restarted = self._population_stale(extra, generation)
+        if restarted:
+            breeding = sorted(breeding, key=lambda s: (-max(scores[i] for i in s["members"]), s["id"]))[:2]
+            breeding.sort(key=lambda s: s["id"])
         shares = adjusted_fitness([[scores[i] for i in s["members"]] for s in breeding],
                                   shift=min((v for v in scores if math.isfinite(v)), default=0.0))
         counts = allocate_offspring(shares, self.population)
@@ -147,6 +160,8 @@ class NEAT(Algorithm):
         evaluate(offspring)
         survivors = [s for s, n in zip(breeding, counts) if n > 0]
         next_extra = {**extra, "species": survivors, "species_counts": list(extra["species_counts"])}
+        if restarted:
+            next_extra["population_improved"] = generation
         self._speciate(offspring, next_extra, generation + 1, toolbox)
         return SearchState(offspring, generation + 1, next_extra)
 
@@ -197,6 +212,15 @@ class NEAT(Algorithm):
         extra["species"] = records
         extra["next_species_id"] = next_id
         extra["species_counts"] = [*extra["species_counts"], len(records)]
+        if self.population_stagnation is not None:
+            best = max((score(ind) for ind in population), default=-math.inf)
+            if best > extra.get("population_best", -math.inf):
+                extra["population_best"], extra["population_improved"] = best, generation
+
+    def _population_stale(self, extra: dict[str, Any], generation: int) -> bool:
+        """Whether the population's best has not improved for ``population_stagnation`` generations."""
+        return (self.population_stagnation is not None
+                and generation - extra.get("population_improved", generation) >= self.population_stagnation)
 
 
 # -- the pieces, as functions (tested on their own) -------------------------------------------------

@@ -23,6 +23,7 @@ import numpy as np
 from deap import base
 
 from evokit.encodings.base import TASKS, Encoding, rng_or_global
+from evokit.encodings.graph_program import program
 from evokit.errors import ConfigError, GenotypeError, check_choice, check_float, check_int
 from evokit.netspec import Activation, Flatten, Graph, NetSpec
 from evokit.netspec.neurons import NODE_ACTIVATIONS, NeuronGraph
@@ -75,7 +76,20 @@ def _softmax(z: np.ndarray) -> np.ndarray:
 def forward(genome: NEATGenome, x: Any, task: str | None = None) -> np.ndarray:
     """Vectorised NumPy forward pass: the genome's outputs ``(batch, n_outputs)`` for samples
     ``x`` ``(batch, ...)`` (flattened); with ``task="classification"`` the softmax of them, as
-    the decoded Keras model gives. No Keras, so it suits fast fitness functions (XOR, control)."""
+    the decoded Keras model gives. No Keras, so it suits fast fitness functions (XOR, control).
+
+    The genome's structure is compiled once into an array program and cached by structure
+    (``evokit.encodings.graph_program``); the outputs are bitwise those of
+    :func:`reference_forward`, which lays the genome out anew on every call."""
+    x = np.asarray(x, dtype=np.float64)
+    x = x.reshape(len(x), -1)
+    out = program(genome, x.shape[1], layout).run(genome, x)
+    return _softmax(out) if task == "classification" else out
+
+
+def reference_forward(genome: NEATGenome, x: Any, task: str | None = None) -> np.ndarray:
+    """:func:`forward` without the program cache: ``layout`` and ``NeuronGraph.forward`` on
+    every call (the definition the compiled forward pass is tested against)."""
     x = np.asarray(x, dtype=np.float64)
     x = x.reshape(len(x), -1)
     layer, keys, bias_ids = layout(genome, x.shape[1])
@@ -256,4 +270,4 @@ class NEAT(Encoding):
 # the genome vocabulary of evokit.operators.neat_genome is re-exported, for old imports and pickles
 __all__ = ["INITIAL_CONNECTIONS", "KINDS", "LEVEL_SHIFT", "NEAT", "SMALL_GENOME", "TRACKER", "ConnectionGene",
            "InnovationTracker", "NEATGenome", "NodeGene", "check_genome", "compatibility", "compatibility_distance",
-           "copy_genome", "find_cycle_edge", "forward", "layout", "reachable"]
+           "copy_genome", "find_cycle_edge", "forward", "layout", "reachable", "reference_forward"]

@@ -85,19 +85,21 @@ def mutWeights(individual: NEATGenome, perturb_std: float = 0.5, replace_rate: f
     anew from N(0, ``init_std``) with probability ``replace_rate``, else perturbed by
     N(0, ``perturb_std``)."""
     rng = _rng(rng)
+    uniform, gauss = rng.random, rng.gauss  # bound once: this loop is much of NEAT's cost
 
     def mutate(value: float) -> float:
-        if rng.random() >= indpb:
+        if uniform() >= indpb:
             return value
-        if rng.random() < replace_rate:
-            return rng.gauss(0.0, init_std)
-        return value + rng.gauss(0.0, perturb_std)
+        if uniform() < replace_rate:
+            return gauss(0.0, init_std)
+        return value + gauss(0.0, perturb_std)
 
-    for key in sorted(individual.connections):
-        gene = individual.connections[key]
+    connections, nodes = individual.connections, individual.nodes
+    for key in sorted(connections):
+        gene = connections[key]
         gene.weight = mutate(gene.weight)
-    for node_id in sorted(individual.nodes):
-        node = individual.nodes[node_id]
+    for node_id in sorted(nodes):
+        node = nodes[node_id]
         if node.kind != "input":
             node.bias = mutate(node.bias)
     return (individual,)
@@ -129,6 +131,19 @@ def fitter(ind1: Any, ind2: Any) -> int:
     return 1 if f1.dominates(f2) else 2 if f2.dominates(f1) else 0
 
 
+def _copy_connection(gene: ConnectionGene) -> ConnectionGene:
+    # copy.copy of the gene without its generic machinery (which dominated crossover's cost)
+    if type(gene) is not ConnectionGene:
+        return copy.copy(gene)
+    return ConnectionGene(gene.src, gene.dst, gene.weight, gene.enabled, gene.innovation)
+
+
+def _copy_node(node: NodeGene) -> NodeGene:
+    if type(node) is not NodeGene:
+        return copy.copy(node)
+    return NodeGene(node.id, node.kind, node.activation, node.bias)
+
+
 def _child(first: NEATGenome, second: NEATGenome, structure: str, disable_rate: float,
            rng: Any) -> tuple[dict[int, NodeGene], dict[tuple[int, int], ConnectionGene]]:
     """One child's genes. ``structure`` says whose disjoint and excess genes it takes: "first",
@@ -147,10 +162,10 @@ def _child(first: NEATGenome, second: NEATGenome, structure: str, disable_rate: 
         if key not in safe and key[0] in reachable(connections, key[1]):
             continue  # the other parent's gene would close a cycle here
         if key in c1 and key in c2:
-            gene = copy.copy(rng.choice((c1[key], c2[key])))
+            gene = _copy_connection(rng.choice((c1[key], c2[key])))
             disabled = not (c1[key].enabled and c2[key].enabled)
         else:
-            gene = copy.copy(c1[key] if key in c1 else c2[key])
+            gene = _copy_connection(c1[key] if key in c1 else c2[key])
             disabled = not gene.enabled
         if disabled:
             gene.enabled = rng.random() >= disable_rate
@@ -160,9 +175,9 @@ def _child(first: NEATGenome, second: NEATGenome, structure: str, disable_rate: 
     nodes = {}
     for node_id in sorted(wanted):
         if node_id in first.nodes and node_id in second.nodes:
-            nodes[node_id] = copy.copy(rng.choice((first.nodes[node_id], second.nodes[node_id])))
+            nodes[node_id] = _copy_node(rng.choice((first.nodes[node_id], second.nodes[node_id])))
         else:
-            nodes[node_id] = copy.copy(first.nodes[node_id] if node_id in first.nodes else second.nodes[node_id])
+            nodes[node_id] = _copy_node(first.nodes[node_id] if node_id in first.nodes else second.nodes[node_id])
     return nodes, connections
 
 

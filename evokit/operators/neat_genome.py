@@ -281,17 +281,22 @@ def compatibility(a: NEATGenome, b: NEATGenome) -> tuple[int, int, float]:
     unmatched gene is excess if its innovation number is above every number of the other
     genome, disjoint otherwise."""
     ca, cb = a.connections, b.connections
-    top_a = max((g.innovation for g in ca.values()), default=-1)
-    top_b = max((g.innovation for g in cb.values()), default=-1)
+    top_a = max([g.innovation for g in ca.values()], default=-1)
+    top_b = max([g.innovation for g in cb.values()], default=-1)
     excess = disjoint = 0
     for key in ca.keys() ^ cb.keys():
-        gene, other_top = (ca[key], top_b) if key in ca else (cb[key], top_a)
+        gene = ca.get(key)
+        if gene is None:
+            gene, other_top = cb[key], top_a
+        else:
+            other_top = top_b
         if gene.innovation > other_top:
             excess += 1
         else:
             disjoint += 1
+    # the matching genes in the order of this very set expression: the float sum depends on it
     matching = ca.keys() & cb.keys()
-    weight = sum(abs(ca[k].weight - cb[k].weight) for k in matching) / len(matching) if matching else 0.0
+    weight = sum([abs(ca[k].weight - cb[k].weight) for k in matching]) / len(matching) if matching else 0.0
     return excess, disjoint, weight
 
 
