@@ -138,6 +138,22 @@ class GenerationEnd(Event):
         k = self.objective(objective)
         return statistic(self.statistics, self.objectives[k], self.weights[k], "mean")
 
+    def figures(self) -> list[tuple[str | None, str, Any]]:
+        """What the built-in loggers record of this generation, as ``(group, figure, value)``:
+        group None for the search's own figures (``evaluations``, ``evaluated``, ``elapsed_s``,
+        with several objectives ``front_size`` and ``hypervolume``), an objective's name for its
+        ``best`` and ``mean``. Each logger names them its own way (``val_accuracy_best``,
+        ``val_accuracy/best``)."""
+        figures: list[tuple[str | None, str, Any]] = [
+            (None, "evaluations", self.evaluations), (None, "evaluated", self.evaluated),
+            (None, "elapsed_s", self.elapsed_s)]
+        for name in self.objectives:
+            figures += [(name, "best", self.best(name)), (name, "mean", self.mean(name))]
+        if self.front_size is not None:
+            figures += [(None, "front_size", self.front_size),
+                        (None, "hypervolume", self.statistics.get("hypervolume", math.nan))]
+        return figures
+
 
 @dataclass(frozen=True)
 class SearchEnd(Event):

@@ -26,14 +26,9 @@ from evokit.errors import ConfigError
 
 def generation_row(event: GenerationEnd) -> dict[str, Any]:
     """The logged figures of one generation (see the module docstring)."""
-    row: dict[str, Any] = {"generation": event.generation, "evaluations": event.evaluations,
-                           "evaluated": event.evaluated, "elapsed_s": round(event.elapsed_s, 3)}
-    for name in event.objectives:
-        row[f"{name}_best"] = event.best(name)
-        row[f"{name}_mean"] = event.mean(name)
-    if event.front_size is not None:
-        row["front_size"] = event.front_size
-        row["hypervolume"] = event.statistics.get("hypervolume", math.nan)
+    row: dict[str, Any] = {"generation": event.generation}
+    for group, figure, value in event.figures():
+        row[figure if group is None else f"{group}_{figure}"] = round(value, 3) if figure == "elapsed_s" else value
     return row
 
 

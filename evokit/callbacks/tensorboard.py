@@ -59,13 +59,6 @@ class TensorBoard(Callback):
 
 def scalars(event: GenerationEnd) -> dict[str, float]:
     """The tags and values written for one generation (finite values only)."""
-    values = {"search/evaluations": event.evaluations, "search/evaluated": event.evaluated,
-              "search/elapsed_s": event.elapsed_s}
-    for name in event.objectives:
-        values[f"{name}/best"] = event.best(name)
-        values[f"{name}/mean"] = event.mean(name)
-    if event.front_size is not None:
-        values["search/front_size"] = event.front_size
-        values["search/hypervolume"] = event.statistics.get("hypervolume", math.nan)
+    values = {f"{group or 'search'}/{figure}": value for group, figure, value in event.figures()}
     return {tag: float(v) for tag, v in values.items()
             if isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)}
