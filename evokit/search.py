@@ -209,7 +209,7 @@ class Search:
                 "constraints": [repr(c) for c in self.constraints],
                 "fidelity": None if self.fidelity is None else repr(self.fidelity),
                 "inherit_weights": self.inherit_weights,
-                "callbacks": [repr(c) for c in getattr(self, "callbacks", [])]}
+                "callbacks": [repr(c) for c in self.callbacks]}
 
     def run(self, resume: bool = False) -> Result:
         """Run the search to the end of its budget and return the Result.
@@ -263,7 +263,7 @@ class Search:
         log = RunLog(candidates, run_dir, names, self.encoding, self.budget.generations, self.progress,
                      reference_point=getattr(self.algorithm, "reference_point", None),
                      total_evaluations=self.budget.evaluations)
-        hooks = Hooks(getattr(self, "callbacks", []), None if run_dir is None else run_dir.path, names,
+        hooks = Hooks(self.callbacks, None if run_dir is None else run_dir.path, names,
                       candidates.weights)
         try:
             with Interrupts() as interrupts:
@@ -328,7 +328,7 @@ class Search:
     def _save_for_resume(self, run_dir: RunDirectory) -> None:
         """Keep this search's configuration in the run directory so ``evokit.resume(dir)`` can rebuild it."""
         saved = copy.copy(self)  # with evokit's own callbacks only: a user's may hold open files or closures
-        saved.callbacks = [c for c in getattr(self, "callbacks", [])
+        saved.callbacks = [c for c in self.callbacks
                            if type(c).__module__.startswith("evokit.callbacks.")]
         try:
             write_atomically(run_dir.file(SEARCH), pickle.dumps(saved))
