@@ -4,7 +4,10 @@ The DeepGA networks a seeded GA evaluated (see ``throughput.py``), each distinct
 the GA's order, are trained in this process, one after another, once with one model per candidate and once with ``trace_once=True``. The
 trainer times every training step (a callback around each batch, stopped after the loss was
 read) into ``Evaluation.extra["step_time"]``; the fraction is the sum of step times over the
-sum of the candidates' wall times (build/load, fit, validation). Target: >= 70%.
+sum of the candidates' wall times (build/load, fit, validation). Target: >= 70%. Each row is
+followed by where the time went, per candidate (the trainer's ``Evaluation.extra["phases"]``:
+build, compile, load into a traced graph, other set-up, trace, steps, the batch loop around the
+steps, validation; then ``other`` and ``after``, the time outside the candidate's own clock).
 
 ``--family 16`` measures instead 16 random networks of one structure (widths 17-32 / 33-64,
 kernels 2-3, relu/elu/tanh, max/avg pooling: one traced graph), the case trace-once is for.
@@ -87,7 +90,24 @@ def main() -> None:
         t_wall = sum(e.wall_time for e in traced)
         part = f", in traced graphs alone {t_steps / t_wall:.0%} ({len(traced)} candidates)" if traced else ""
         print(f"{name:<11} {elapsed:6.1f} s for {len(ok)} candidates ({elapsed / len(ok):.2f} s each): "
-              f"training steps {steps:.1f} s of {wall:.1f} s = {steps / wall:.0%}{part}")
+              f"training steps {steps:.1f} s of {wall:.1f} s = {steps / wall:.0%}{part}; "
+              f"of the loop's wall time {steps / elapsed:.0%}")
+        print("            " + phase_breakdown(ok, elapsed))
+
+
+PHASES = ("build", "compile", "load", "setup", "trace", "steps", "loop", "validation")
+"""The trainer's phases (``Evaluation.extra["phases"]``, see ``evokit.runtime.training.loop.train_and_score``)."""
+
+
+def phase_breakdown(evaluations: list[Any], elapsed: float) -> str:
+    """Milliseconds per candidate in each phase, and their share of the loop's wall time: the
+    trainer's phases, ``other`` (the rest of each candidate's clock) and ``after`` (outside it:
+    handing back weights, reading memory, clearing Keras's session, the benchmark's loop)."""
+    n = len(evaluations)
+    totals = {name: sum(e.extra.get("phases", {}).get(name, 0.0) for e in evaluations) for name in PHASES}
+    totals["other"] = sum(e.wall_time for e in evaluations) - sum(totals.values())
+    totals["after"] = elapsed - sum(e.wall_time for e in evaluations)
+    return "  ".join(f"{name} {1000 * t / n:.0f} ms ({t / elapsed:.0%})" for name, t in totals.items() if t > 0.0005 * n)
 
 
 if __name__ == "__main__":

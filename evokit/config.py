@@ -175,7 +175,7 @@ DATA_KEYS = ("name", "path", "target", "header", "delimiter", "task", "seed", "v
              "on_error", "stream")
 BUDGET_KEYS = ("generations", "evaluations", "seconds", "target")
 TRAINING_KEYS = ("epochs", "batch_size", "optimizer", "learning_rate", "early_stopping", "trace_once", "loss",
-                 "label_smoothing")
+                 "label_smoothing", "schedule")
 
 
 def load(path: str | Path, allow_imports: bool = False) -> Any:

@@ -123,18 +123,28 @@ def tensorflow_warnings() -> None:
             logging.getLogger(name).setLevel(logging.WARNING if value == "1" else logging.ERROR)
 
 
-def import_tensorflow() -> Any:
-    """Import TensorFlow (and let it find its devices) with its C++ start-up lines captured, then
-    print them only if ``TF_CPP_MIN_LOG_LEVEL`` is below 3 or the import failed; apply
-    :func:`tensorflow_warnings`. Returns the module. Call it before a progress bar starts, so that
-    whatever it prints comes before the bar, not inside it."""
-    if "tensorflow" not in sys.modules:
+_DEVICES_FOUND_IN: list[int] = []  # ids of the processes where import_tensorflow let TensorFlow find its devices
+
+
+def import_tensorflow(find_devices: bool = True) -> Any:
+    """Import TensorFlow (and, with ``find_devices``, let it find its devices) with its C++
+    start-up lines captured, then print them only if ``TF_CPP_MIN_LOG_LEVEL`` is below 3 or the
+    import failed; apply :func:`tensorflow_warnings`. Returns the module. Call it before a progress
+    bar starts, so that whatever it prints comes before the bar, not inside it.
+
+    ``find_devices=False`` only imports: a fork server that worker processes are forked from
+    (:mod:`evokit.runtime.executors.preload`) must not start TensorFlow's runtime; a process forked
+    from it finds its devices at its own first call (device discovery is remembered per process)."""
+    find = find_devices and os.getpid() not in _DEVICES_FOUND_IN
+    if "tensorflow" not in sys.modules or find:
         captured: list[str] = []
         try:
             with _stderr_captured() as captured:
                 import tensorflow as tf
 
-                tf.config.list_physical_devices()  # device discovery prints too (cuInit on a machine without CUDA)
+                if find:  # device discovery prints too (cuInit on a machine without CUDA)
+                    tf.config.list_physical_devices()
+                    _DEVICES_FOUND_IN.append(os.getpid())
         except BaseException:
             _write_stderr(captured)
             raise

@@ -1,5 +1,6 @@
 """Ready-made searches on the same footing: ``evokit run``'s default DeepGA, and PSO-, GP- and
-NEAT-style searches with the same objective, training and budget, for ``evokit.compare``.
+NEAT-style searches with the same objective, training and budget, for ``evokit.compare``; and
+:func:`compact`, the search for small accurate networks (a Pareto front of accuracy against size).
 
 Each preset is a plain ``Search``: change any of its parts, or pass its keyword arguments.
 All score candidates with DeepGA's f = (1 - w) * accuracy + w * (Pmax - P) / Pmax and retrain the
@@ -11,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from evokit.algorithms.base import Algorithm
+from evokit.algorithms.budget import Budget
 from evokit.algorithms.ga import GA
 from evokit.algorithms.gp import GP
 from evokit.algorithms.nsga2 import NSGA2
@@ -18,7 +20,7 @@ from evokit.algorithms.neat import NEAT as NEATSearch
 from evokit.algorithms.pso import PSO
 from evokit.encodings.base import Encoding
 from evokit.encodings.dcgan import DCGAN
-from evokit.encodings.deepga import DeepGA
+from evokit.encodings.deepga import ConvBlock, DeepGA, DeepGAGenome, DenseBlock
 from evokit.encodings.graph import NEAT
 from evokit.encodings.real import Real
 from evokit.encodings.textcnn import TextCNN
@@ -117,3 +119,59 @@ def for_data(data: Any, *, population: int = 12, generations: int = 10, epochs: 
     encoding = TextCNN() if getattr(data, "vocab_size", None) else DeepGA()
     return _scored(encoding, GA(population=population, generations=generations), data, epochs, final_epochs,
                    size_weight, max_params, seed, workers, run_dir, progress)
+
+
+COMPACT_TRAINING = TrainingConfig(epochs=20, learning_rate=1e-2, schedule="cosine", early_stopping=5)
+"""How :func:`compact` trains each candidate: Adam at 1e-2 decaying on a half cosine over 20
+epochs, stopped after 5 without a better validation loss. At a constant 1e-3 the small networks
+of a search are still learning after 20 epochs, and the front ranks them by how fast they learn
+rather than how well they can do (``python benchmarks/mnist1d_quality.py --ablation``)."""
+
+COMPACT_FINAL = TrainingConfig(epochs=60, learning_rate=1e-2, schedule="cosine", early_stopping=20)
+"""How :func:`compact` retrains its most accurate network before testing it (the best epoch's
+weights on the validation loss are kept)."""
+
+
+def compact_space() -> DeepGA:
+    """:func:`compact`'s search space: DeepGA's blocks with the priors of small networks: up to 4
+    conv blocks of 4-32 filters, strided convolutions, a flatten or global-average head, at most
+    one dense layer, few skip connections."""
+    return DeepGA(min_conv_blocks=1, max_conv_blocks=4, min_dense=0, max_dense=1, filters=(4, 8, 12, 16, 24, 32),
+                  kernel_sizes=(3, 5, 7), pools=("max", "avg", "none"), pool_sizes=(2,), activations=("relu", "elu"),
+                  units=(16, 32, 64), dropouts=(0.0,), skip_probability=0.1, strides=(1, 2),
+                  heads=("flatten", "global_avg"))
+
+
+def compact_seeds() -> list[DeepGAGenome]:
+    """Generic small shapes :func:`compact` starts from (population seeding): stacks of two to
+    four conv blocks that halve the map each time, narrow to wide, flattened or globally pooled."""
+    def stack(widths: tuple[int, ...], kernel: int, head: str = "flatten", pool: str = "max",
+              stride: int = 1, dense: tuple[int, ...] = ()) -> DeepGAGenome:
+        conv = [ConvBlock(w, kernel, pool, 2, "relu", stride) for w in widths]
+        n = len(conv)
+        return DeepGAGenome(conv, [DenseBlock(u, "relu", 0.0) for u in dense], [0] * ((n - 1) * (n - 2) // 2),
+                            head=head)
+
+    return [stack((8, 16), 3), stack((16, 16, 16), 5), stack((12, 12, 12, 12), 5),
+            stack((8, 16, 32), 3, "global_avg"), stack((16, 16, 16), 5, "global_avg", "none", 2),
+            stack((8, 8, 8), 5, pool="none", stride=2), stack((24, 24), 5, dense=(32,))]
+
+
+def compact(data: Any = "digits", *, population: int = 24, generations: int = 40, seconds: float | None = None,
+            training: TrainingConfig = COMPACT_TRAINING, final_training: TrainingConfig | None = COMPACT_FINAL,
+            seeded: bool = True, seed: int = 0, workers: int = 1, run_dir: str | Path | None = None,
+            progress: bool = True) -> Search:
+    """Small, accurate networks: NSGA-II on validation accuracy and parameter count over
+    :func:`compact_space`, each candidate trained as :data:`COMPACT_TRAINING` says, the first
+    population seeded with :func:`compact_seeds` (``seeded=False``: all random). ``seconds``
+    stops the search after that long (checked between generations) instead of after
+    ``generations``. The result's ``pareto_front`` is the trade-off: pick a network under your
+    parameter budget and retrain it (:data:`COMPACT_FINAL` is how the most accurate is)."""
+    budget = Budget(seconds=seconds) if seconds is not None else Budget(generations=generations)
+    accuracy = ValidationAccuracy()
+    accuracy.training = training  # every field of it (trace_once, loss ...), not only the keywords
+    objectives = [accuracy, ParameterCount()]
+    return Search(encoding=compact_space(), objectives=objectives, data=data,
+                  algorithm=NSGA2(population=population, generations=generations), budget=budget, seed=seed,
+                  workers=workers, run_dir=run_dir, final_training=final_training, progress=progress,
+                  initial_population=compact_seeds() if seeded else None)

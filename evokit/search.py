@@ -18,7 +18,7 @@ import time
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 from deap import tools
@@ -37,6 +37,7 @@ from evokit.evaluation import MAX_EPOCHS, Evaluation, TrainingConfig
 from evokit.fitness.carbon import Footprint, GreenAlgorithms, search_cost
 from evokit.fitness.combine import as_objectives, probes, training_config, walk
 from evokit.fitness.constraints import Constraint
+from evokit.individual import attach_fitness
 from evokit.netspec import NetSpec
 from evokit.runtime.candidates.cache import FitnessCache
 from evokit.runtime.candidates.evaluator import CandidateEvaluator
@@ -139,6 +140,10 @@ class Search:
         callbacks: :class:`evokit.callbacks.Callback` objects called as the search runs, in this
             process (log, plot, stop early; see :mod:`evokit.callbacks`). evokit's own are saved
             with the search for ``evokit.resume``; others are not (give them to ``resume``).
+        initial_population: genotypes of ``encoding`` to start from (population seeding: known
+            good shapes, or the best of an earlier run); the first population holds a copy of
+            each, in order, and random genotypes for the rest (every built-in algorithm draws its
+            first population, and only that one, this way).
     """
 
     def __init__(self, encoding: Encoding, objectives: Any, data: Any = "digits", algorithm: Algorithm | None = None,
@@ -146,7 +151,7 @@ class Search:
                  run_dir: str | Path | None = None, final_training: TrainingConfig | int | None = None,
                  hall_of_fame: int = 5, constraints: Sequence[Constraint] = (), progress: bool = True,
                  overwrite: bool = False, fidelity: SuccessiveHalving | None = None, inherit_weights: bool = False,
-                 callbacks: Sequence[Callback] | None = None):
+                 callbacks: Sequence[Callback] | None = None, initial_population: Sequence[Any] | None = None):
         if not isinstance(encoding, Encoding):
             raise ConfigError(f"encoding={encoding!r} is invalid: expected an evokit Encoding")
         self.encoding = encoding
@@ -194,10 +199,15 @@ class Search:
             raise ConfigError(f"inherit_weights={inherit_weights!r} is invalid: expected True or False")
         self.inherit_weights = inherit_weights
         self.callbacks = check_callbacks(callbacks)
+        if initial_population is not None and not isinstance(initial_population, (list, tuple)):
+            raise ConfigError(f"initial_population={initial_population!r} is invalid: expected a list of "
+                              f"{type(encoding).__name__} genotypes or None")
+        self.initial_population = [copy.deepcopy(g) for g in initial_population or ()]
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
         self.__dict__.setdefault("callbacks", [])  # searches saved before callbacks existed
+        self.__dict__.setdefault("initial_population", [])
 
     def config(self) -> dict[str, Any]:
         """The search's configuration, as written to ``config.json``."""
@@ -209,7 +219,8 @@ class Search:
                 "constraints": [repr(c) for c in self.constraints],
                 "fidelity": None if self.fidelity is None else repr(self.fidelity),
                 "inherit_weights": self.inherit_weights,
-                "callbacks": [repr(c) for c in self.callbacks]}
+                "callbacks": [repr(c) for c in self.callbacks],
+                **({"initial_population": self._initial_described()} if self.initial_population else {})}
 
     def run(self, resume: bool = False) -> Result:
         """Run the search to the end of its budget and return the Result.
@@ -247,7 +258,11 @@ class Search:
                         "algorithm": re.sub(r"\bgenerations=[^,)]*(, )?", "", repr(self.algorithm)),
                         "constraints": [repr(c) for c in self.constraints],
                         "fidelity": None if getattr(self, "fidelity", None) is None else repr(self.fidelity),
-                        "inherit_weights": getattr(self, "inherit_weights", False)})
+                        "inherit_weights": getattr(self, "inherit_weights", False),
+                        **({"initial_population": self._initial_described()} if self.initial_population else {})})
+
+    def _initial_described(self) -> list[Any]:
+        return [self.encoding.to_json(g) for g in self.initial_population]
 
     def _run(self, data: Any, run_dir: RunDirectory | None, payload: dict[str, Any] | None,
              identity: dict[str, Any] | None = None) -> Result:
@@ -259,10 +274,14 @@ class Search:
                                         inherit_weights=getattr(self, "inherit_weights", False))
         names = [o.name for o in self.objectives]
         tb = genotype_toolbox(self.encoding, candidates.weights)
-        self.algorithm.configure(tb, len(self.objectives))
         log = RunLog(candidates, run_dir, names, self.encoding, self.budget.generations, self.progress,
                      reference_point=getattr(self.algorithm, "reference_point", None),
                      total_evaluations=self.budget.evaluations)
+        if self.initial_population:
+            check_initial(self.initial_population, self.encoding, data)
+            tb.register("population", seeded_population, self.initial_population, tb.individual, candidates.weights,
+                        lambda: log.evaluated == 0)
+        self.algorithm.configure(tb, len(self.objectives))
         hooks = Hooks(self.callbacks, None if run_dir is None else run_dir.path, names,
                       candidates.weights)
         try:
@@ -400,6 +419,25 @@ def _candidate(search: Search, log: RunLog, individual: Any) -> Candidate:
         evaluation = Evaluation(spec=spec, status="untrained")
     return Candidate(individual, spec, dict(zip(log.names, individual.fitness.values)), evaluation,
                      search.encoding.describe(individual))
+
+
+def seeded_population(initial: list[Any], individual: Any, weights: tuple[float, ...], first: Callable[[], bool],
+                      n: int) -> list[Any]:
+    """``n`` individuals: for the run's first population (``first()``: nothing evaluated yet)
+    copies of the ``initial`` genotypes first (as many as fit) and random ones after; later
+    (random search's batches, a resumed run) all random."""
+    seeded = [attach_fitness(copy.deepcopy(g), weights) for g in initial[:n]] if first() else []
+    return seeded + [individual() for _ in range(n - len(seeded))]
+
+
+def check_initial(initial: list[Any], encoding: Encoding, data: Any) -> None:
+    """Raise ConfigError naming ``initial_population[i]`` for a genotype ``encoding`` cannot decode on ``data``."""
+    for i, genotype in enumerate(initial):
+        try:
+            encoding.decode(genotype, data.input_shape, data.n_outputs, data.task)
+        except Exception as exc:  # noqa: BLE001 - any refusal of the encoding is the user's genotype's fault
+            raise ConfigError(f"initial_population[{i}]={genotype!r} is invalid for {type(encoding).__name__} "
+                              f"on this data: {exc}") from exc
 
 
 def distinct_networks(members: list[Candidate]) -> list[Candidate]:

@@ -31,8 +31,15 @@ sharing, e.g. XOR's 4 - error or an accuracy); otherwise all are shifted by the 
 smallest finite value, so the worst genome counts 0 and the others by how much better they are.
 If no species has a positive share, the offspring are split equally among them.
 
-All species bookkeeping lives in ``SearchState.extra`` (see :class:`NEAT`), so a search
-checkpointed between generations resumes exactly as if it had not stopped.
+Two of the paper's rules are optional and off by default: only the two best species breed once
+the population's best has stagnated (``population_stagnation``), and a dynamic compatibility
+threshold that steps towards a target number of species (``target_species``).
+
+All species bookkeeping, the dynamic threshold included, lives in ``SearchState.extra`` (see
+:class:`NEAT`), so a search checkpointed between generations resumes exactly as if it had not
+stopped. Speciation reads the toolbox's ``distances`` (one array of distances, registered by the
+NEAT encoding) where there is one, and crossover the toolbox's ``crossover`` (children without
+copies of genes they replace), else ``distance`` and ``mate`` on clones.
 """
 from __future__ import annotations
 
@@ -40,6 +47,7 @@ import math
 import random
 from typing import Any, Callable, Sequence
 
+import numpy as np
 from deap import base
 
 from evokit.algorithms.base import Algorithm, Evaluate, SearchState, check_population
@@ -68,6 +76,13 @@ class NEAT(Algorithm):
             this many generations only the two species with the best genomes breed, for one
             generation, and the count starts again (the paper's rule, with 20; as NEAT's C++
             code does it). None (the default) never restricts breeding.
+        target_species: if set, the compatibility threshold is dynamic (the paper's option, as
+            its C++ code does it): after each speciation it drops by ``threshold_step`` when
+            there are fewer species than this, rises by it when there are more, and never goes
+            below ``min_threshold``; ``compatibility_threshold`` is where it starts. None (the
+            default) keeps the threshold fixed.
+        threshold_step: how much the dynamic threshold moves per generation (NEAT's C++: 0.3).
+        min_threshold: the floor of the dynamic threshold (NEAT's C++: 0.3).
 
     State kept in ``SearchState.extra`` (all of it is checkpointed):
 
@@ -79,12 +94,21 @@ class NEAT(Algorithm):
     * ``"species_counts"``: the number of species after each generation (index = generation).
     * with ``population_stagnation`` only: ``"population_best"`` (the best weighted fitness so
       far) and ``"population_improved"`` (the generation it was reached, or the rule last fired).
+    * with ``target_species`` only: ``"compatibility_threshold"`` (the threshold the next
+      speciation uses) and ``"thresholds"`` (the threshold used by each generation's speciation).
     """
+
+    ADDED = {"population_stagnation": None, "target_species": None, "threshold_step": 0.3, "min_threshold": 0.3}
+    population_stagnation: int | None = None
+    target_species: int | None = None
+    threshold_step: float = 0.3
+    min_threshold: float = 0.3
 
     def __init__(self, population: int = 150, generations: int = 100, compatibility_threshold: float = 3.0,
                  stagnation: int = 15, elitism_threshold: int = 5, survival_threshold: float = 0.2,
                  crossover_rate: float = 0.75, interspecies_rate: float = 0.001,
-                 population_stagnation: int | None = None):
+                 population_stagnation: int | None = None, target_species: int | None = None,
+                 threshold_step: float = 0.3, min_threshold: float = 0.3):
         self.population = check_population("population", population)
         self.generations = check_int("generations", generations, minimum=0)
         self.compatibility_threshold = check_float("compatibility_threshold", compatibility_threshold, minimum=0.0,
@@ -100,6 +124,10 @@ class NEAT(Algorithm):
         self.interspecies_rate = check_float("interspecies_rate", interspecies_rate, minimum=0.0, maximum=1.0)
         self.population_stagnation = (None if population_stagnation is None
                                        else check_int("population_stagnation", population_stagnation, minimum=1))
+        self.target_species = None if target_species is None else check_int("target_species", target_species,
+                                                                              minimum=1)
+        self.threshold_step = _finite_positive("threshold_step", threshold_step)
+        self.min_threshold = _finite_positive("min_threshold", min_threshold)
 
     # -- the Algorithm contract ------------------------------------------------------------------
 
@@ -172,17 +200,17 @@ class NEAT(Algorithm):
         children of one crossover (both mutated; the caller keeps what it needs), or one mutated
         copy of a parent."""
         own = parents[k]
-        others = [p for j, p in enumerate(parents) if j != k]
         # a crossover yields two children, a mutation one: crossovers happen at the rate that
         # makes ``crossover_rate`` of the offspring crossover children, 2p / (1 + p) = rate
         if random.random() < self.crossover_rate / (2.0 - self.crossover_rate):
             mate = None
-            if others and random.random() < self.interspecies_rate:
+            if len(parents) > 1 and random.random() < self.interspecies_rate:
+                others = [p for j, p in enumerate(parents) if j != k]
                 first, mate = random.choice(own), random.choice(random.choice(others))
             elif len(own) > 1:
                 first, mate = random.sample(own, 2)
             if mate is not None:
-                children = list(toolbox.mate(toolbox.clone(population[first]), toolbox.clone(population[mate])))
+                children = list(crossover(toolbox, population[first], population[mate]))
                 for child in children:
                     toolbox.mutate(child)
                     del child.fitness.values
@@ -196,8 +224,9 @@ class NEAT(Algorithm):
         """Assign ``population`` to species (updating ``extra`` in place): the records in
         ``extra["species"]`` keep their representatives from the last generation; empty species
         die out; best fitness and stagnation are updated; new representatives are drawn."""
+        threshold = extra.get("compatibility_threshold", self.compatibility_threshold)
         species, next_id = speciate(population, [(s["id"], s["representative"]) for s in extra["species"]],
-                                    toolbox.distance, self.compatibility_threshold, extra["next_species_id"])
+                                    toolbox.distance, threshold, extra["next_species_id"], batched_distances(toolbox))
         old = {s["id"]: s for s in extra["species"]}
         records = []
         for sid, members in species:
@@ -212,10 +241,22 @@ class NEAT(Algorithm):
         extra["species"] = records
         extra["next_species_id"] = next_id
         extra["species_counts"] = [*extra["species_counts"], len(records)]
+        if self.target_species is not None:
+            extra["thresholds"] = [*extra.get("thresholds", []), threshold]
+            extra["compatibility_threshold"] = self.next_threshold(threshold, len(records))
         if self.population_stagnation is not None:
             best = max((score(ind) for ind in population), default=-math.inf)
             if best > extra.get("population_best", -math.inf):
                 extra["population_best"], extra["population_improved"] = best, generation
+
+    def next_threshold(self, threshold: float, n_species: int) -> float:
+        """The dynamic threshold after a speciation that made ``n_species`` species: one
+        ``threshold_step`` towards ``target_species`` (lower makes more species), at least
+        ``min_threshold``."""
+        if self.target_species is None or n_species == self.target_species:
+            return threshold
+        step = self.threshold_step if n_species > self.target_species else -self.threshold_step
+        return max(self.min_threshold, threshold + step)
 
     def _population_stale(self, extra: dict[str, Any], generation: int) -> bool:
         """Whether the population's best has not improved for ``population_stagnation`` generations."""
@@ -234,17 +275,34 @@ def score(individual: Any) -> float:
     return value if math.isfinite(value) else -math.inf
 
 
+def batched_distances(toolbox: base.Toolbox) -> Any:
+    """The toolbox's ``distances`` (all genomes against many in one call), when its ``distance`` is
+    the encoding's own: a user who registered another ``distance`` gets that one, genome by genome."""
+    distances, encoding = getattr(toolbox, "distances", None), getattr(toolbox, "encoding", None)
+    single = getattr(toolbox.distance, "func", toolbox.distance)
+    if distances is None or encoding is None or single != getattr(encoding, "distance", None):
+        return None
+    return distances
+
+
 def speciate(population: Sequence[Any], representatives: Sequence[tuple[int, Any]],
-             distance: Callable[[Any, Any], float], threshold: float,
-             next_id: int) -> tuple[list[tuple[int, list[int]]], int]:
+             distance: Callable[[Any, Any], float], threshold: float, next_id: int,
+             distances: Callable[[list[Any], list[Any]], np.ndarray] | None = None
+             ) -> tuple[list[tuple[int, list[int]]], int]:
     """NEAT's speciation of ``population``: each genome, in order, joins the first species whose
     representative (``representatives``: ``(species id, genome)`` pairs, in order) is closer than
     ``threshold``; a genome close to none founds species ``next_id`` (then ``next_id + 1`` ...)
     and represents it for the genomes after it.
 
+    ``distances(rows, columns)``, if given, is ``distance`` of every row to every column as an
+    array (the toolbox's ``distances``, registered by the NEAT encoding): the population is then
+    compared with all representatives at once, and with each new founder once.
+
     Returns the non-empty species as ``(id, member indices)`` in id order, and the next free id.
     """
     reps = list(representatives)
+    if distances is not None:
+        return _speciate_batched(list(population), reps, distances, threshold, next_id)
     members: dict[int, list[int]] = {sid: [] for sid, _ in reps}
     for i, genome in enumerate(population):
         for sid, rep in reps:
@@ -255,6 +313,29 @@ def speciate(population: Sequence[Any], representatives: Sequence[tuple[int, Any
             reps.append((next_id, genome))
             members[next_id] = [i]
             next_id += 1
+    return sorted((sid, m) for sid, m in members.items() if m), next_id
+
+
+def _speciate_batched(population: list[Any], reps: list[tuple[int, Any]],
+                      distances: Callable[[list[Any], list[Any]], np.ndarray], threshold: float,
+                      next_id: int) -> tuple[list[tuple[int, list[int]]], int]:
+    """:func:`speciate` with one distance table to the old representatives and one column per founder."""
+    members: dict[int, list[int]] = {sid: [] for sid, _ in reps}
+    close = (distances(population, [rep for _, rep in reps]) < threshold) if reps and population else None
+    first = [-1] * len(population) if close is None else np.where(close.any(axis=1), close.argmax(axis=1), -1)
+    founded: list[tuple[int, set[int]]] = []  # new species, and the later genomes close to its founder
+    for i, genome in enumerate(population):
+        if first[i] >= 0:
+            members[reps[first[i]][0]].append(i)
+            continue
+        sid = next((sid for sid, near in founded if i in near), None)
+        if sid is None:
+            sid, next_id = next_id, next_id + 1
+            later = [j for j in range(i + 1, len(population)) if first[j] < 0]  # only these may join it
+            close_to = distances([population[j] for j in later], [genome])[:, 0] < threshold if later else []
+            founded.append((sid, {j for j, c in zip(later, close_to) if c}))
+            members[sid] = []
+        members[sid].append(i)
     return sorted((sid, m) for sid, m in members.items() if m), next_id
 
 
@@ -292,9 +373,25 @@ def allocate_offspring(shares: Sequence[float], total: int) -> list[int]:
     return counts
 
 
+def crossover(toolbox: base.Toolbox, ind1: Any, ind2: Any) -> tuple[Any, Any]:
+    """Two children of ``ind1`` and ``ind2``, the parents unchanged: ``toolbox.crossover`` if the
+    toolbox has one (the NEAT encoding registers one that skips copying genes it would replace),
+    else ``toolbox.mate`` on two clones, DEAP's way."""
+    if hasattr(toolbox, "crossover"):
+        return toolbox.crossover(ind1, ind2)
+    return toolbox.mate(toolbox.clone(ind1), toolbox.clone(ind2))
+
+
+def _finite_positive(field: str, value: Any) -> float:
+    value = check_float(field, value, minimum=0.0, exclusive_minimum=True)
+    if math.isinf(value):
+        raise ConfigError(f"{field}={value!r} is invalid: expected a finite number > 0")
+    return value
+
+
 def _best_species(species: list[dict[str, Any]], scores: list[float]) -> dict[str, Any]:
     """The species holding the population's best genome (the lowest id among ties)."""
     return max(species, key=lambda s: (max(scores[i] for i in s["members"]), -s["id"]))
 
 
-__all__ = ["NEAT", "adjusted_fitness", "allocate_offspring", "score", "speciate"]
+__all__ = ["NEAT", "adjusted_fitness", "allocate_offspring", "crossover", "score", "speciate"]

@@ -7,6 +7,12 @@ the bit of pair ``(j, i)`` is at ``(i - 1) * (i - 2) // 2 + j``.
 
 On 2-D inputs blocks are Conv2D, on sequences Conv1D; on flat (tabular) inputs the conv blocks
 have nothing to act on and only the dense blocks are decoded.
+
+Two optional genes suit small networks (both off by default, so that DeepGA stays the paper's
+encoding): a conv block's ``stride`` (``strides=(1, 2)``: downsampling by a strided convolution,
+without a pooling layer's extra map) and the genome's ``head`` (``heads=("flatten",
+"global_avg")``: a global average pooling before the dense layers costs ``channels`` inputs
+instead of ``length x channels``).
 """
 from __future__ import annotations
 
@@ -18,13 +24,24 @@ from deap import base
 
 from evokit.encodings.base import Encoding, add_head, rng_or_global
 from evokit.errors import ConfigError, GenotypeError, check_choices, check_int
-from evokit.netspec import ACTIVATIONS, Concat, Conv1D, Conv2D, Dense, Dropout, Graph, NetSpec, Pool, add_flatten, add_pool, merge
+from evokit.netspec import (ACTIVATIONS, Concat, Conv1D, Conv2D, Dense, Dropout, GlobalPool, Graph, NetSpec, Pool,
+                            add_flatten, add_pool, merge)
 from evokit.operators import layerlist
 
 POOLS = ("max", "avg", "none")
+HEADS = ("flatten", "global_avg", "global_max")
+"""How the last conv block's map meets the dense layers: flattened, or pooled over its positions."""
 
 
-@dataclass
+def _repr(obj: Any, added: dict[str, Any]) -> str:
+    """The dataclass repr without the fields ``added`` later while they have their default (so
+    that a run's recorded genotypes read the same as before)."""
+    shown = [f"{f.name}={getattr(obj, f.name)!r}" for f in dataclasses.fields(obj)
+             if f.repr and not (f.name in added and getattr(obj, f.name) == added[f.name])]
+    return f"{type(obj).__name__}({', '.join(shown)})"
+
+
+@dataclass(repr=False)
 class ConvBlock:
     """One convolution (same padding) followed by an optional pooling."""
 
@@ -33,6 +50,10 @@ class ConvBlock:
     pool: str = "max"
     pool_size: int = 2
     activation: str = "relu"
+    stride: int = 1
+
+    def __repr__(self) -> str:
+        return _repr(self, {"stride": 1})
 
 
 @dataclass
@@ -54,7 +75,7 @@ def n_skip_bits(n_blocks: int) -> int:
     return (n_blocks - 1) * (n_blocks - 2) // 2 if n_blocks >= 2 else 0
 
 
-@dataclass
+@dataclass(repr=False)
 class DeepGAGenome:
     """A DeepGA genotype. Its ``fitness`` (set by the toolbox) is not part of equality."""
 
@@ -62,6 +83,10 @@ class DeepGAGenome:
     dense: list[DenseBlock]
     skips: list[int]
     fitness: Any = field(default=None, compare=False, repr=False)
+    head: str = "flatten"
+
+    def __repr__(self) -> str:
+        return _repr(self, {"head": "flatten"})
 
     def skip_pairs(self) -> dict[tuple[int, int], int]:
         """{(j, i): bit} for every non-adjacent pair of conv blocks."""
@@ -103,16 +128,23 @@ class DeepGA(Encoding):
         filters, kernel_sizes, pools, pool_sizes, activations: the choices a conv block draws from.
         units, dropouts: the choices a dense block draws from (activations shared).
         skip_probability: chance that each skip bit of a random genotype is on.
+        strides: the strides a conv block draws from (``(1,)``: the paper's encoding; ``(1, 2)``
+            adds strided convolutions).
+        heads: the heads a genotype draws from, among ``HEADS`` (``("flatten",)``: the paper's).
     """
 
     name = "deepga"
+    ADDED = {"strides": (1,), "heads": ("flatten",)}
+    strides: tuple[int, ...] = (1,)
+    heads: tuple[str, ...] = ("flatten",)
 
     def __init__(self, min_conv_blocks: int = 1, max_conv_blocks: int = 3, min_dense: int = 0, max_dense: int = 2,
                  filters: tuple[int, ...] = (4, 8, 16, 32, 64), kernel_sizes: tuple[int, ...] = (2, 3, 5),
                  pools: tuple[str, ...] = ("max", "avg", "none"), pool_sizes: tuple[int, ...] = (2, 3),
                  activations: tuple[str, ...] = ("relu", "elu", "tanh"),
                  units: tuple[int, ...] = (8, 16, 32, 64, 128), dropouts: tuple[float, ...] = (0.0, 0.2),
-                 skip_probability: float = 0.3):
+                 skip_probability: float = 0.3, strides: tuple[int, ...] = (1,),
+                 heads: tuple[str, ...] = ("flatten",)):
         self.min_conv_blocks = check_int("min_conv_blocks", min_conv_blocks, minimum=0)
         self.max_conv_blocks = check_int("max_conv_blocks", max_conv_blocks, minimum=max(1, min_conv_blocks))
         self.min_dense = check_int("min_dense", min_dense, minimum=0)
@@ -129,13 +161,16 @@ class DeepGA(Encoding):
         if not isinstance(skip_probability, (int, float)) or not 0 <= skip_probability <= 1:
             raise ConfigError(f"skip_probability={skip_probability!r} is invalid: expected a number in [0, 1]")
         self.skip_probability = skip_probability
+        self.strides = check_choices("strides", strides, lambda v: isinstance(v, int) and not isinstance(v, bool)
+                                     and v >= 1, "positive integers")
+        self.heads = check_choices("heads", heads, lambda v: v in HEADS, f"values among {HEADS}")
 
     # -- sampling ---------------------------------------------------------------------------
 
     def random_conv(self, rng: Any = None) -> ConvBlock:
         rng = rng_or_global(rng)
         return ConvBlock(rng.choice(self.filters), rng.choice(self.kernel_sizes), rng.choice(self.pools),
-                         rng.choice(self.pool_sizes), rng.choice(self.activations))
+                         rng.choice(self.pool_sizes), rng.choice(self.activations), self._draw(self.strides, rng))
 
     def random_dense(self, rng: Any = None) -> DenseBlock:
         rng = rng_or_global(rng)
@@ -148,7 +183,12 @@ class DeepGA(Encoding):
         conv = [self.random_conv(rng) for _ in range(n_conv)]
         dense = [self.random_dense(rng) for _ in range(n_dense)]
         skips = [int(rng.random() < self.skip_probability) for _ in range(n_skip_bits(n_conv))]
-        return DeepGAGenome(conv, dense, skips)
+        return DeepGAGenome(conv, dense, skips, head=self._draw(self.heads, rng))
+
+    @staticmethod
+    def _draw(choices: tuple[Any, ...], rng: Any) -> Any:
+        """A random choice; the only one without drawing (the paper's encoding keeps its random stream)."""
+        return rng.choice(choices) if len(choices) > 1 else choices[0]
 
     # -- decoding ---------------------------------------------------------------------------
 
@@ -164,11 +204,14 @@ class DeepGA(Encoding):
                 sources = [outputs[i - 1] if i else g.input]
                 sources += [outputs[j] for j in range(i - 1) if genotype.skips[skip_index(j, i)]]
                 h = merge(g, Concat(), sources)
-                h = g.add(conv_type(block.filters, block.kernel_size, activation=block.activation), h)
+                h = g.add(conv_type(block.filters, block.kernel_size, strides=block.stride,
+                                    activation=block.activation), h)
                 if block.pool != "none":
                     h = add_pool(g, Pool(block.pool, block.pool_size), h)
                 outputs.append(h)
             x = outputs[-1] if outputs else x
+            if outputs and genotype.head != "flatten":
+                x = g.add(GlobalPool(genotype.head.removeprefix("global_")), x)
         for block in genotype.dense:
             x = g.add(Dense(block.units, activation=block.activation), add_flatten(g, x))
             if block.dropout > 0:
@@ -183,36 +226,48 @@ class DeepGA(Encoding):
         toolbox.register("mutate", layerlist.mutLayerList, space=self)
 
     def distance(self, a: DeepGAGenome, b: DeepGAGenome) -> float:
-        """Unmatched blocks count 1; matched blocks the fraction of differing fields; plus the
-        Hamming distance of the skip bits both share and the count of those only one has."""
+        """Unmatched blocks count 1; matched blocks the fraction of differing fields (a stride
+        only where either block has one other than 1, so the paper's encoding keeps its
+        distances); plus the Hamming distance of the skip bits both share and the count of those
+        only one has, and 1 for different heads."""
         total = 0.0
         for xs, ys in ((a.conv, b.conv), (a.dense, b.dense)):
             total += abs(len(xs) - len(ys))
             for x, y in zip(xs, ys):
-                fx, fy = dataclasses.astuple(x), dataclasses.astuple(y)
+                fx, fy = _genes(x, y), _genes(y, x)
                 total += sum(u != v for u, v in zip(fx, fy)) / len(fx)
         pa, pb = a.skip_pairs(), b.skip_pairs()
         total += sum(pa[k] != pb[k] for k in pa.keys() & pb.keys()) + len(pa.keys() ^ pb.keys())
-        return float(total)
+        return float(total + (a.head != b.head))
 
     def describe(self, genotype: DeepGAGenome) -> str:
-        conv = " ".join(f"C{b.filters}k{b.kernel_size}{'' if b.pool == 'none' else b.pool[0] + str(b.pool_size)}"
-                        for b in genotype.conv)
+        conv = " ".join(f"C{b.filters}k{b.kernel_size}{'' if b.stride == 1 else f's{b.stride}'}"
+                        f"{'' if b.pool == 'none' else b.pool[0] + str(b.pool_size)}" for b in genotype.conv)
         dense = " ".join(f"D{b.units}" for b in genotype.dense)
         skips = "".join(map(str, genotype.skips))
-        return f"[{conv}] [{dense}] skips={skips or '-'}"
+        head = "" if genotype.head == "flatten" else f" {genotype.head}"
+        return f"[{conv}]{head} [{dense}] skips={skips or '-'}"
 
     def to_json(self, genotype: DeepGAGenome) -> dict[str, Any]:
         return {"conv": [dataclasses.asdict(b) for b in genotype.conv],
-                "dense": [dataclasses.asdict(b) for b in genotype.dense], "skips": list(genotype.skips)}
+                "dense": [dataclasses.asdict(b) for b in genotype.dense], "skips": list(genotype.skips),
+                "head": genotype.head}
 
     def from_json(self, data: dict[str, Any]) -> DeepGAGenome:
         genome = DeepGAGenome([ConvBlock(**b) for b in data["conv"]], [DenseBlock(**b) for b in data["dense"]],
-                              list(data["skips"]))
+                              list(data["skips"]), head=data.get("head", "flatten"))
         check_genome(genome)
         return genome
 
 
+
+
+def _genes(block: Any, other: Any) -> tuple[Any, ...]:
+    """``block``'s fields for the distance to ``other``: without the stride while both have 1."""
+    fields = dataclasses.astuple(block)
+    if isinstance(block, ConvBlock) and block.stride == 1 and getattr(other, "stride", 1) == 1:
+        return fields[:-1]
+    return fields
 
 
 def check_genome(genome: Any) -> None:
@@ -222,7 +277,7 @@ def check_genome(genome: Any) -> None:
     for i, b in enumerate(genome.conv):
         if not isinstance(b, ConvBlock):
             raise GenotypeError(f"conv[{i}]={b!r} is invalid: expected a ConvBlock")
-        for name in ("filters", "kernel_size", "pool_size"):
+        for name in ("filters", "kernel_size", "pool_size", "stride"):
             value = getattr(b, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise GenotypeError(f"conv[{i}].{name}={value!r} is invalid: expected a positive integer")
@@ -239,6 +294,8 @@ def check_genome(genome: Any) -> None:
             raise GenotypeError(f"dense[{i}].activation={b.activation!r} is invalid: expected one of {ACTIVATIONS}")
         if not isinstance(b.dropout, (int, float)) or not 0 <= b.dropout < 1:
             raise GenotypeError(f"dense[{i}].dropout={b.dropout!r} is invalid: expected a number in [0, 1)")
+    if genome.head not in HEADS:
+        raise GenotypeError(f"head={genome.head!r} is invalid: expected one of {HEADS}")
     expected = n_skip_bits(len(genome.conv))
     if len(genome.skips) != expected or any(bit not in (0, 1) for bit in genome.skips):
         raise GenotypeError(f"skips={genome.skips!r} is invalid: expected {expected} bits (0 or 1) "

@@ -23,6 +23,7 @@ import numpy as np
 from deap import base
 
 from evokit.encodings.base import TASKS, Encoding, rng_or_global
+from evokit.encodings.graph_population import run_population
 from evokit.encodings.graph_program import program
 from evokit.errors import ConfigError, GenotypeError, check_choice, check_float, check_int
 from evokit.netspec import Activation, Flatten, Graph, NetSpec
@@ -30,7 +31,7 @@ from evokit.netspec.neurons import NODE_ACTIVATIONS, NeuronGraph
 from evokit.operators import neat as neat_operators
 from evokit.operators.neat_genome import (KINDS, LEVEL_SHIFT, SMALL_GENOME, TRACKER, ConnectionGene, InnovationTracker,
                                           NEATGenome, NodeGene, check_genome, compatibility, compatibility_distance,
-                                          copy_genome, find_cycle_edge, reachable)
+                                          compatibility_matrix, copy_genome, find_cycle_edge, reachable)
 
 INITIAL_CONNECTIONS = ("full", "sparse")
 MAX_INPUTS = 4096
@@ -85,6 +86,25 @@ def forward(genome: NEATGenome, x: Any, task: str | None = None) -> np.ndarray:
     x = x.reshape(len(x), -1)
     out = program(genome, x.shape[1], layout).run(genome, x)
     return _softmax(out) if task == "classification" else out
+
+
+def forward_population(genomes: list[NEATGenome], x: Any, task: str | None = None) -> np.ndarray:
+    """:func:`forward` of many genomes on the same samples ``x``, as one array ``(len(genomes),
+    batch, n_outputs)`` (the genomes share their number of outputs, as one encoding's do).
+
+    Each genome's structure is compiled once and cached, as for :func:`forward`; then step ``t``
+    of every genome runs in the same few NumPy calls (``evokit.encodings.graph_population``), so
+    a population costs about what one genome does (on XOR: 150 genomes in ~1/10 of the time of
+    150 calls of :func:`forward`). Equal to :func:`forward` per genome up to rounding."""
+    x = np.asarray(x, dtype=np.float64)
+    x = x.reshape(len(x), -1)
+    programs = [program(genome, x.shape[1], layout) for genome in genomes]
+    sizes = sorted({len(p.output_columns) for p in programs})
+    if len(sizes) > 1:
+        raise GenotypeError(f"genomes is invalid: they have {sizes} output neurons; forward_population runs "
+                            "genomes with one number of outputs")
+    out = run_population(programs, genomes, x)
+    return _softmax(out.reshape(-1, out.shape[2])).reshape(out.shape) if task == "classification" else out
 
 
 def reference_forward(genome: NEATGenome, x: Any, task: str | None = None) -> np.ndarray:
@@ -238,12 +258,18 @@ class NEAT(Encoding):
                       add_connection_rate=self.add_connection_rate, weight_mutation_rate=self.weight_mutation_rate,
                       weight_perturb_std=self.weight_perturb_std, weight_replace_rate=self.weight_replace_rate,
                       weight_init_std=self.weight_init_std, hidden_activation=self.hidden_activation)
+        toolbox.register("distances", self.distances)
 
     def distance(self, a: NEATGenome, b: NEATGenome) -> float:
         """NEAT's compatibility distance ``c1 E / N + c2 D / N + c3 W``: E excess and D disjoint
         connection genes, W the mean weight difference of matching genes, N the larger genome's
         number of connection genes (1 below ``SMALL_GENOME`` genes)."""
         return compatibility_distance(a, b, self.c1, self.c2, self.c3)
+
+    def distances(self, rows: list[NEATGenome], columns: list[NEATGenome]) -> np.ndarray:
+        """:meth:`distance` of every genome in ``rows`` to every one in ``columns``, as one array
+        (``compatibility_matrix``): NEAT's speciation reads it as the toolbox's ``distances``."""
+        return compatibility_matrix(rows, columns, self.c1, self.c2, self.c3)
 
     def describe(self, genotype: NEATGenome) -> str:
         return (f"NEAT {len(genotype.ids('hidden'))} hidden / "
@@ -270,4 +296,4 @@ class NEAT(Encoding):
 # the genome vocabulary of evokit.operators.neat_genome is re-exported, for old imports and pickles
 __all__ = ["INITIAL_CONNECTIONS", "KINDS", "LEVEL_SHIFT", "NEAT", "SMALL_GENOME", "TRACKER", "ConnectionGene",
            "InnovationTracker", "NEATGenome", "NodeGene", "check_genome", "compatibility", "compatibility_distance",
-           "copy_genome", "find_cycle_edge", "forward", "layout", "reachable", "reference_forward"]
+           "copy_genome", "find_cycle_edge", "forward", "forward_population", "layout", "reachable", "reference_forward"]

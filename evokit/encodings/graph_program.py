@@ -18,6 +18,7 @@ on arrays of the same shapes and layout, so its outputs are bitwise identical to
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any, Callable, Hashable
 
 import numpy as np
@@ -45,6 +46,7 @@ class ProgramStep:
     conn_index: np.ndarray
     src: np.ndarray
     scatter: np.ndarray
+    dst: np.ndarray  # per connection, the neuron (column of ``scatter``) it feeds
 
 
 @dataclass(frozen=True)
@@ -58,11 +60,16 @@ class Program:
     keys: tuple[tuple[int, int], ...]
     bias_ids: tuple[int, ...]
 
+    @cached_property
+    def width(self) -> int:
+        """The number of neurons the program computes (its steps' widths together)."""
+        return sum(s.width for s in self.steps)
+
     @property
     def nbytes(self) -> int:
         """The bytes of the program's arrays."""
         return self.output_columns.nbytes + sum(s.bias_index.nbytes + s.conn_index.nbytes + s.src.nbytes
-                                                + s.scatter.nbytes for s in self.steps)
+                                                + s.scatter.nbytes + s.dst.nbytes for s in self.steps)
 
     def run(self, genome: NEATGenome, x: np.ndarray) -> np.ndarray:
         """The outputs ``(batch, n_outputs)`` of ``genome`` (which has this program's structure)
@@ -85,15 +92,16 @@ def structure_key(genome: NEATGenome, n_features: int) -> tuple[Any, ...]:
     """What ``layout(genome, n_features)`` depends on: node ids, kinds and activations, and the
     enabled connections (weights, biases and disabled genes are left out)."""
     nodes = genome.nodes
-    return (n_features, tuple(sorted((i, n.kind, n.activation) for i, n in nodes.items())),
-            tuple(sorted(k for k, g in genome.connections.items() if g.enabled)))
+    return (n_features, tuple(sorted([(i, n.kind, n.activation) for i, n in nodes.items()])),
+            tuple(sorted([k for k, g in genome.connections.items() if g.enabled])))
 
 
 def compile_layer(layer: NeuronGraph, keys: list[tuple[int, int]], bias_ids: list[int]) -> Program:
     """The program of a laid-out genome (``layout``'s three results)."""
     steps = tuple(ProgramStep(NUMPY_ACTIVATIONS[s.activation], len(s.bias_index),
                               np.asarray(s.bias_index, dtype=np.intp), np.asarray(s.conn_index, dtype=np.intp),
-                              np.asarray(s.src, dtype=np.intp), s.scatter(np.float64))
+                              np.asarray(s.src, dtype=np.intp), s.scatter(np.float64),
+                              np.asarray(s.dst, dtype=np.intp))
                   for s in layer.plan.steps)
     return Program(layer.n_inputs, steps, np.asarray(layer.plan.output_columns, dtype=np.intp),
                    tuple(keys), tuple(bias_ids))

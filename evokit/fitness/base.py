@@ -30,7 +30,8 @@ median validation accuracy 0.83 against 0.48 with a bare 3 epochs) at the cost o
 epochs per candidate; give ``epochs=`` (and the other training keywords) to an objective to
 choose."""
 
-TRAINING_KEYWORDS = ("epochs", "batch_size", "optimizer", "learning_rate", "early_stopping", "trace_once", "loss")
+TRAINING_KEYWORDS = ("epochs", "batch_size", "optimizer", "learning_rate", "early_stopping", "trace_once", "loss",
+                     "schedule")
 """The keywords of :class:`~evokit.evaluation.TrainingConfig` an ``Objective`` takes."""
 
 
@@ -52,7 +53,7 @@ class Objective:
             maximising and +inf when minimising). In a search, a candidate on which ``fn`` raises
             or returns NaN fails (reason ``"objective_error"``) and gets every objective's
             failure value.
-        epochs, batch_size, optimizer, learning_rate, early_stopping, trace_once, loss: how every
+        epochs, batch_size, optimizer, learning_rate, early_stopping, trace_once, loss, schedule: how every
             candidate of the search is trained, as for ``ValidationAccuracy`` (the keywords of
             :class:`~evokit.evaluation.TrainingConfig`, with its defaults for those not given:
             ``Objective(fn, epochs=10)`` trains as ``ValidationAccuracy(epochs=10)`` does). With
@@ -73,7 +74,8 @@ class Objective:
                  weight: float | None = None, needs_training: bool | None = None,
                  failure_value: float | None = None, epochs: int | None = None, batch_size: int | None = None,
                  optimizer: str | None = None, learning_rate: float | None = None,
-                 early_stopping: int | None = None, trace_once: bool | None = None, loss: str | None = None):
+                 early_stopping: int | None = None, trace_once: bool | None = None, loss: str | None = None,
+                 schedule: str | None = None):
         if fn is not None and not callable(fn):
             raise ConfigError(f"fn={fn!r} is invalid: expected a callable of an Evaluation")
         self.fn = fn
@@ -91,7 +93,8 @@ class Objective:
             self.needs_training = needs_training
         self._failure_value = failure_value
         given = {k: v for k, v in zip(TRAINING_KEYWORDS, (epochs, batch_size, optimizer, learning_rate,
-                                                          early_stopping, trace_once, loss)) if v is not None}
+                                                          early_stopping, trace_once, loss, schedule))
+                 if v is not None}
         if given and not self.needs_training:
             raise ConfigError(f"{next(iter(given))}={next(iter(given.values()))!r} is invalid with "
                               "needs_training=False: an objective that needs no trained model does not say how "

@@ -45,12 +45,13 @@ class ModelObjective(Objective):
     def __init__(self, fn: Callable[[Any, Any], float], *, name: str | None = None, weight: float = 1.0,
                  epochs: int | None = None, batch_size: int | None = None, optimizer: str | None = None,
                  learning_rate: float | None = None, early_stopping: int | None = None,
-                 trace_once: bool | None = None, loss: str | None = None):
+                 trace_once: bool | None = None, loss: str | None = None, schedule: str | None = None):
         if not callable(fn):
             raise ConfigError(f"fn={fn!r} is invalid: expected a callable of (model, data)")
         super().__init__(name=name or getattr(fn, "__name__", "model_objective"), weight=weight, epochs=epochs,
                          batch_size=batch_size, optimizer=optimizer, learning_rate=learning_rate,
-                         early_stopping=early_stopping, trace_once=trace_once, loss=loss)
+                         early_stopping=early_stopping, trace_once=trace_once, loss=loss,
+                         schedule=schedule)
         self.model_fn = fn
 
     def probes(self) -> tuple[Probe, ...]:

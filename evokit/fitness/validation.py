@@ -45,11 +45,11 @@ class ValidationMetric(Objective):
 
     def __init__(self, epochs: int = 3, batch_size: int = 32, optimizer: str = "adam",
                  learning_rate: float = 1e-3, early_stopping: int | None = None, trace_once: bool = False,
-                 loss: str | None = None):
+                 loss: str | None = None, schedule: str = "constant"):
         super().__init__(failure_value=self.failure)
         self.training = TrainingConfig(epochs=epochs, batch_size=batch_size, optimizer=optimizer,
                                        learning_rate=learning_rate, early_stopping=early_stopping,
-                                       trace_once=trace_once, loss=loss)
+                                       trace_once=trace_once, loss=loss, schedule=schedule)
 
     def setup(self, data: Any, training: TrainingConfig | None) -> None:
         """:meth:`check`, when a search meets its data."""

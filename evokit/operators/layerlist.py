@@ -13,7 +13,7 @@ from __future__ import annotations
 import random as _random
 from typing import Any
 
-MUTATIONS = ("insert", "remove", "resample", "flip")
+MUTATIONS = ("insert", "remove", "resample", "flip", "head")
 
 
 def cut_points(n1: int, n2: int, bounds: tuple[int, int], rng: Any) -> tuple[int, int]:
@@ -38,6 +38,8 @@ def cxBlockLists(ind1: Any, ind2: Any, conv_bounds: tuple[int, int] = (1, 3), de
         a, b = cut_points(len(l1), len(l2), bounds, rng)
         setattr(ind1, attr, l1[:a] + l2[b:])
         setattr(ind2, attr, l2[:b] + l1[a:])
+    if getattr(ind1, "head", None) != getattr(ind2, "head", None) and rng.random() < 0.5:
+        ind1.head, ind2.head = ind2.head, ind1.head
     shared = min(len(ind1.skips), len(ind2.skips))
     if shared > 1:
         cut = rng.randint(1, shared - 1)
@@ -95,14 +97,16 @@ def mutFlipSkip(individual: Any, rng: Any = None) -> tuple[Any]:
 
 
 def mutLayerList(individual: Any, space: Any, rng: Any = None,
-                 weights: tuple[float, float, float, float] = (0.3, 0.2, 0.3, 0.2)) -> tuple[Any]:
-    """DeepGA mutation: one of insert / remove / re-sample a block / flip a skip bit, drawn with
-    ``weights`` among the kinds that can change this individual."""
+                 weights: tuple[float, ...] = (0.3, 0.2, 0.3, 0.2, 0.2)) -> tuple[Any]:
+    """DeepGA mutation: one of insert / remove / re-sample a block / flip a skip bit / change the
+    head (when ``space.heads`` offers more than one), drawn with ``weights`` among the kinds that
+    can change this individual."""
     rng = rng or _random
     can = {"insert": len(individual.conv) < space.max_conv_blocks or len(individual.dense) < space.max_dense,
            "remove": len(individual.conv) > space.min_conv_blocks or len(individual.dense) > space.min_dense,
            "resample": bool(individual.conv or individual.dense),
-           "flip": bool(individual.skips)}
+           "flip": bool(individual.skips),
+           "head": len(getattr(space, "heads", ())) > 1}
     kinds = [(k, w) for k, w in zip(MUTATIONS, weights) if can[k] and w > 0]
     if not kinds:
         return (individual,)
@@ -113,4 +117,7 @@ def mutLayerList(individual: Any, space: Any, rng: Any = None,
         return mutRemoveBlock(individual, space, rng)
     if kind == "resample":
         return mutResampleBlock(individual, space, rng)
+    if kind == "head":
+        individual.head = rng.choice([h for h in space.heads if h != individual.head])
+        return (individual,)
     return mutFlipSkip(individual, rng)

@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import copy
 import random as _random
+from itertools import chain
 from typing import Any
 
 from evokit.errors import GenotypeError
 from evokit.operators.neat_genome import (TRACKER, ConnectionGene, InnovationTracker, NEATGenome, NodeGene,
-                                          check_genome, reachable)
+                                          check_genome, copy_fitness, reachable)
 
 DISABLE_RATE = 0.75
 """NEAT's chance that an inherited gene disabled in either parent stays disabled."""
@@ -87,21 +88,16 @@ def mutWeights(individual: NEATGenome, perturb_std: float = 0.5, replace_rate: f
     rng = _rng(rng)
     uniform, gauss = rng.random, rng.gauss  # bound once: this loop is much of NEAT's cost
 
-    def mutate(value: float) -> float:
-        if uniform() >= indpb:
-            return value
-        if uniform() < replace_rate:
-            return gauss(0.0, init_std)
-        return value + gauss(0.0, perturb_std)
-
+    every = indpb >= 1.0
     connections, nodes = individual.connections, individual.nodes
     for key in sorted(connections):
-        gene = connections[key]
-        gene.weight = mutate(gene.weight)
+        if every or uniform() < indpb:
+            gene = connections[key]
+            gene.weight = gauss(0.0, init_std) if uniform() < replace_rate else gene.weight + gauss(0.0, perturb_std)
     for node_id in sorted(nodes):
         node = nodes[node_id]
-        if node.kind != "input":
-            node.bias = mutate(node.bias)
+        if node.kind != "input" and (every or uniform() < indpb):
+            node.bias = gauss(0.0, init_std) if uniform() < replace_rate else node.bias + gauss(0.0, perturb_std)
     return (individual,)
 
 
@@ -149,7 +145,8 @@ def _child(first: NEATGenome, second: NEATGenome, structure: str, disable_rate: 
     """One child's genes. ``structure`` says whose disjoint and excess genes it takes: "first",
     "second" or "both" (equal fitness: ``first``'s, then ``second``'s that close no cycle)."""
     c1, c2 = first.connections, second.connections
-    by_innovation = lambda genes: sorted(genes, key=lambda k: (genes[k].innovation, k))  # noqa: E731
+    uniform = rng.random  # a fair coin per matching gene: cheaper than rng.choice
+    by_innovation = lambda genes: [k for _, k in sorted([(g.innovation, k) for k, g in genes.items()])]  # noqa: E731
     if structure == "second":
         order = by_innovation(c2)
     else:
@@ -162,7 +159,7 @@ def _child(first: NEATGenome, second: NEATGenome, structure: str, disable_rate: 
         if key not in safe and key[0] in reachable(connections, key[1]):
             continue  # the other parent's gene would close a cycle here
         if key in c1 and key in c2:
-            gene = _copy_connection(rng.choice((c1[key], c2[key])))
+            gene = _copy_connection(c1[key] if uniform() < 0.5 else c2[key])
             disabled = not (c1[key].enabled and c2[key].enabled)
         else:
             gene = _copy_connection(c1[key] if key in c1 else c2[key])
@@ -171,11 +168,11 @@ def _child(first: NEATGenome, second: NEATGenome, structure: str, disable_rate: 
             gene.enabled = rng.random() >= disable_rate
         connections[key] = gene
     wanted = {i for i, n in first.nodes.items() if n.kind != "hidden"}
-    wanted.update(node for key in connections for node in key)
+    wanted.update(chain.from_iterable(connections))  # both nodes of every connection
     nodes = {}
     for node_id in sorted(wanted):
         if node_id in first.nodes and node_id in second.nodes:
-            nodes[node_id] = _copy_node(rng.choice((first.nodes[node_id], second.nodes[node_id])))
+            nodes[node_id] = _copy_node(first.nodes[node_id] if uniform() < 0.5 else second.nodes[node_id])
         else:
             nodes[node_id] = _copy_node(first.nodes[node_id] if node_id in first.nodes else second.nodes[node_id])
     return nodes, connections
@@ -213,7 +210,35 @@ def register(toolbox: Any, tracker: InnovationTracker = TRACKER, disable_rate: f
         raise TypeError(f"register() got unknown rates {unknown}: expected keyword arguments of mutNEAT")
     toolbox.register("mate", cxNEAT, disable_rate=disable_rate)
     toolbox.register("mutate", mutNEAT, tracker=tracker, **rates)
+    toolbox.register("crossover", crossover_copies, toolbox)
 
 
-__all__ = ["DISABLE_RATE", "addable_connections", "check_genome", "cxNEAT", "fitter", "mutAddConnection",
+def crossover_copies(toolbox: Any, ind1: NEATGenome, ind2: NEATGenome) -> tuple[NEATGenome, NEATGenome]:
+    """``toolbox.mate(toolbox.clone(ind1), toolbox.clone(ind2))``: two new children, the parents
+    unchanged (``register`` binds it as ``toolbox.crossover``; NEAT's search uses it).
+
+    While ``toolbox.mate`` is :func:`cxNEAT`, which only reads its arguments' genes and then
+    replaces them wholesale, the children start as shallow copies (their own fitness, the
+    parents' gene dicts): the same children, without copying genes only to throw them away."""
+    mate = toolbox.mate
+    if getattr(mate, "func", None) is cxNEAT and _plain(ind1) and _plain(ind2):
+        return mate(_shallow(ind1), _shallow(ind2))
+    return mate(toolbox.clone(ind1), toolbox.clone(ind2))
+
+
+def _plain(individual: Any) -> bool:
+    """Whether ``individual`` is a genome with nothing but genes and a fitness (nothing else a
+    shallow copy would share)."""
+    return isinstance(individual, NEATGenome) and vars(individual).keys() <= {"nodes", "connections", "fitness"}
+
+
+def _shallow(individual: NEATGenome) -> NEATGenome:
+    cls = type(individual)
+    clone = cls.__new__(cls)  # not copy.copy: its generic protocol costs more than the copy
+    clone.__dict__.update(individual.__dict__)
+    clone.fitness = copy_fitness(individual.fitness)
+    return clone
+
+
+__all__ = ["DISABLE_RATE", "addable_connections", "check_genome", "crossover_copies", "cxNEAT", "fitter", "mutAddConnection",
            "mutAddNode", "mutNEAT", "mutWeights", "register"]

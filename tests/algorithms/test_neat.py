@@ -170,16 +170,22 @@ def test_offspring_follow_the_shared_fitness_of_species():
         {"id": 1, "members": list(range(10, 40)), "representative": tb.clone(pop[10]), "best": 1.0,
          "last_improved": 0, "created": 0}]
     parents_of = {}
-    original = tb.clone
+    original, original_crossover = tb.clone, tb.crossover
 
     def tracking_clone(ind):
         child = original(ind)
         parents_of[id(child)] = next((i for i, p in enumerate(pop) if p is ind), None)
         return child
 
-    tb.clone = tracking_clone
+    def tracking_crossover(a, b):  # crossover children are new genomes, not clones
+        children = original_crossover(a, b)
+        for child, parent in zip(children, (a, b)):
+            parents_of[id(child)] = next((i for i, p in enumerate(pop) if p is parent), None)
+        return children
+
+    tb.clone, tb.crossover = tracking_clone, tracking_crossover
     next_state = neat.step(SearchState(pop, 0, extra), tb, evaluate_xor)
-    tb.clone = original
+    tb.clone, tb.crossover = original, original_crossover
     from_first = [c for c in next_state.population if parents_of.get(id(c)) is not None and parents_of[id(c)] < 10]
     assert len(next_state.population) == 40
     assert len(from_first) == 30

@@ -345,8 +345,10 @@ def test_distance_values():
     b.skips = [1]
     assert enc.distance(a, b) == 1.0
     c = copy.deepcopy(a)
-    c.conv[0].filters = 64            # 1 of 5 fields
+    c.conv[0].filters = 64            # 1 of 5 fields (the stride counts only where it is not 1)
     assert enc.distance(a, c) == pytest.approx(0.2)
+    c.conv[0].stride = 2              # 2 of 6 fields
+    assert enc.distance(a, c) == pytest.approx(2 / 6)
     d = copy.deepcopy(a)
     d.dense.append(DenseBlock(4))     # one unmatched block
     assert enc.distance(a, d) == 1.0

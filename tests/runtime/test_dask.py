@@ -90,7 +90,7 @@ def _allocator_raised() -> tuple[int, bool]:
 def _children() -> list[int]:
     import psutil
 
-    return [child.pid for child in psutil.Process().children()]
+    return [child.pid for child in psutil.Process().children(recursive=True)]  # trainers fork from a fork server
 
 
 def test_client_map_through_map_evaluator_matches_serial(client, small_digits, tiny_encoding):

@@ -1,4 +1,5 @@
-"""ProcessEvaluator: candidates trained in a pool of spawned worker processes on this machine.
+"""ProcessEvaluator: candidates trained in a pool of worker processes on this machine, forked from
+a fork server that has imported TensorFlow once (spawned where there is none: :func:`worker_context`).
 
 The settings every candidate shares reach each worker once, when it starts; each candidate then
 goes out alone. A failure of one candidate, a worker process that dies included, comes back as
@@ -13,6 +14,7 @@ import logging
 import multiprocessing
 import os
 import queue as queue_module
+import sys
 import time
 from typing import Any, Sequence
 
@@ -27,11 +29,16 @@ log = logging.getLogger("evokit.runtime")
 _WORKER: dict[str, Any] = {}  # in a worker process: its settings and the queue it reports starts on
 
 
-def _init_worker(settings: JobSettings, started: Any = None, parent: int | None = None) -> None:
+def _init_worker(settings: JobSettings, started: Any = None, parent: int | None = None,
+                 environment: dict[str, str] | None = None) -> None:
     ignore_interrupts()
-    if parent is not None:
+    if environment is not None:  # forked from the fork server: the evaluator's environment, not the server's
+        os.environ.clear()
+        os.environ.update(environment)
+        exit_when_orphaned(None)  # the evaluator's process (the fork server is this one's parent)
+    elif parent is not None:
         exit_when_orphaned(parent)
-    configure_threads(settings.threads)  # imports TensorFlow: a worker's start-up, not its first candidate's
+    configure_threads(settings.threads)  # imports TensorFlow (unless preloaded): a worker's start-up
     _WORKER.update(settings=settings, started=started)
 
 
@@ -41,8 +48,45 @@ def _train_in_worker(token: int, job: Job) -> Evaluation:
     return job.run(_WORKER["settings"])
 
 
+START_METHOD_ENV = "EVOKIT_START_METHOD"
+"""Set to ``spawn`` to start ProcessEvaluator's workers as fresh interpreters that import everything
+themselves, instead of forking them from a fork server (see :func:`worker_context`)."""
+
+_SERVER_BACKEND: list[str] = []  # the KERAS_BACKEND this process's fork server was started with
+
+
+def worker_context() -> Any:
+    """The multiprocessing context workers start in: a fork server that has imported TensorFlow,
+    Keras and the training modules once (:mod:`evokit.runtime.executors.preload`), where the
+    platform has one (Linux); ``spawn`` elsewhere, with ``EVOKIT_START_METHOD=spawn``, or
+    when ``KERAS_BACKEND`` changed since the fork server started (it imported the old backend).
+
+    Each spawned worker imports TensorFlow itself: measured on the development machine (2 shared
+    cores), that is most of a short search's start-up, and again for every replaced worker. A
+    forked worker starts with it imported. The fork server is Python's, one per process and
+    started at the first worker's start: its list of modules to import is set here, so code of
+    the user's that uses ``forkserver`` too gets TensorFlow imported in its server as well. The
+    server keeps the environment it started with; each worker is handed the evaluator's current
+    one when it starts.
+    """
+    backend = os.environ.get("KERAS_BACKEND", "tensorflow")
+    usable = (sys.platform.startswith("linux") and "forkserver" in multiprocessing.get_all_start_methods()
+              and os.environ.get(START_METHOD_ENV) != "spawn")
+    if not usable or _SERVER_BACKEND[:1] not in ([], [backend]):
+        return multiprocessing.get_context("spawn")
+    context = multiprocessing.get_context("forkserver")
+    if not _SERVER_BACKEND:
+        from multiprocessing import forkserver
+
+        preload = list(getattr(getattr(forkserver, "_forkserver", None), "_preload_modules", ()))
+        context.set_forkserver_preload([*preload, "evokit.runtime.executors.preload"])  # the user's kept
+        _SERVER_BACKEND.append(backend)
+    return context
+
+
 class ProcessEvaluator(Evaluator):
-    """Trains candidates in ``workers`` spawned processes, one TensorFlow thread each.
+    """Trains candidates in ``workers`` worker processes, one TensorFlow thread each, forked from
+    a fork server that imported TensorFlow once (spawned where there is none: :func:`worker_context`).
 
     A process that builds Keras models still grows a little per new model (~1.2 MB per DeepGA
     network measured here, since the trainer stopped TensorFlow's gradient registry from keeping
@@ -50,8 +94,8 @@ class ProcessEvaluator(Evaluator):
     gives it back. So workers are replaced, as a bound: all of them, between candidates, once one
     that has trained before reports a resident memory over ``memory_limit_gb`` (None: no
     limit; a fresh worker already over it is warned about, not replaced), and each after
-    ``max_tasks_per_child`` candidates in any case. A replacement costs a start-up (~4 s of
-    importing TensorFlow here). With growth this small the count is what usually triggers it;
+    ``max_tasks_per_child`` candidates in any case. A replacement costs a start-up: a fork
+    (a spawned worker imports TensorFlow again, ~4 s here). With growth this small the count is what usually triggers it;
     the memory limit catches networks that grow a worker faster.
 
     A candidate still running ``timeout`` seconds after its worker started it (a worker's own
@@ -86,12 +130,14 @@ class ProcessEvaluator(Evaluator):
 
     def _ensure_pool(self) -> cf.ProcessPoolExecutor:
         if self._pool is None:
-            context = multiprocessing.get_context("spawn")
+            context = worker_context()
+            forked = context.get_start_method() == "forkserver"
             self._started = context.Queue() if self.timeout is not None else None
             allow_children()
             self._pool = cf.ProcessPoolExecutor(
                 self.workers, mp_context=context, initializer=_init_worker,
-                initargs=(self.job, self._started, os.getpid()), max_tasks_per_child=self.max_tasks_per_child)
+                initargs=(self.job, self._started, os.getpid(), dict(os.environ) if forked else None),
+                max_tasks_per_child=self.max_tasks_per_child)
         return self._pool
 
     def train(self, jobs: Sequence[Job], on_result: OnResult | None = None) -> list[Evaluation]:

@@ -35,6 +35,7 @@ import numpy as np
 
 from evokit import tasks
 from evokit.errors import ConfigError
+from evokit.params import Configurable
 from evokit.runtime.run.checkpoint import load_checkpoint
 from evokit.runtime.run.files import append_durably, fsync_directory, write_atomically
 from evokit.runtime.run.lock import LOCK, RunLock
@@ -172,7 +173,7 @@ class RunDirectory:
         if not isinstance(recorded, dict):
             return
         for name, value in to_jsonable(identity).items():
-            if name in recorded and recorded[name] != value:
+            if name in recorded and _comparable(recorded[name]) != _comparable(value):
                 raise ConfigError(f"{name}={value!r} is invalid: the run in {str(self.path)!r} was made with "
                                   f"{name}={recorded[name]!r}; a resumed run must be the same run (only "
                                   f"{', '.join(MAY_CHANGE)} may change): resume with the same {name}, or start a "
@@ -383,3 +384,12 @@ def objectives_of(run: RunData) -> tuple[list[str], list[float]]:
         names = list(run.records[0].get("fitness") or {})
     higher = {tasks.get(t).headline.key("val_") for t in tasks.names() if tasks.get(t).headline.higher_is_better}
     return names, [1.0 if (n in higher or "accuracy" in n or "score" in n) else -1.0 for n in names]
+
+
+def _comparable(value: Any) -> Any:
+    """An identity field as compared on resume: reprs without keywords added later at their defaults."""
+    if isinstance(value, str):
+        return Configurable.without_added_defaults(value)
+    if isinstance(value, list):
+        return [_comparable(v) for v in value]
+    return value

@@ -1,4 +1,5 @@
-"""The training loop every candidate is trained with: one ``train_on_batch`` per step.
+"""The training loop every candidate is trained with: one traced step per batch
+(:func:`evokit.runtime.training.steps.train_step`).
 
 ``model.fit`` builds a ``tf.data`` pipeline, an epoch iterator and a callback list for every
 model, ~0.1-0.2 s per candidate on the small networks a search trains: more than its arithmetic.
@@ -22,6 +23,7 @@ from evokit.diskarray import DiskArray, read_batches
 from evokit.evaluation import Evaluation, TrainingConfig, failure
 from evokit.netspec import NetSpec
 from evokit.runtime.training import forward
+from evokit.runtime.training.steps import train_step
 
 
 class StepTimer:
@@ -48,10 +50,16 @@ class StepTimer:
             total += median + sum(min(t, median) if t > self.TRACE_FACTOR * median else t for t in steps[1:])
         return total
 
+    @property
+    def raw(self) -> float:
+        """All the steps' wall time, tracing included."""
+        return sum(sum(steps) for steps in self.fits)
+
 
 def train_batches(model: Any, data: Any, config: TrainingConfig, seed: int, timer: StepTimer | None = None
                   ) -> dict[str, list[float]]:
-    """Train a compiled model with one ``train_on_batch`` call per step, batches drawn from a
+    """Train a compiled model with one traced step per batch (:func:`~evokit.runtime.training.steps.train_step`:
+    ``train_on_batch``'s step without its metrics), batches drawn from a
     NumPy generator seeded with ``seed``: the model's traced train function is reused and no
     ``tf.data`` pipeline is rebuilt per candidate (``fit`` rebuilds one, ~0.1-0.2 s). Returns the
     history (``loss`` per epoch, the weighted mean over its batches like ``fit``; ``val_loss``
@@ -65,15 +73,17 @@ def train_batches(model: Any, data: Any, config: TrainingConfig, seed: int, time
     n, size = len(data.x_train), config.batch_size
     history: dict[str, list[float]] = {"loss": []}
     best, best_weights, waited = math.inf, None, 0
-    for _ in range(config.epochs):
+    step = train_step(model)  # traced at its first call, once per model (or shared graph)
+    for epoch in range(config.epochs):
+        # set every epoch, constant too: a shared trace-once graph may come from a scheduled search
+        model.optimizer.learning_rate = epoch_learning_rate(config, epoch)
         batches = epoch_batches(rng.permutation(n), size)
         steps: list[float] = []
-        total = 0.0  # the epoch's summed per-sample loss (train_on_batch reports each batch's mean)
+        total = 0.0  # the epoch's summed per-sample loss (a step reports its batch's mean)
         with contextlib.closing(read_batches(data.x_train, [batch for batch, _, _ in batches])) as xs:
             for (batch, weights, real), x in zip(batches, xs):
                 begun = time.perf_counter()
-                loss = float(model.train_on_batch(x, data.y_train[batch], sample_weight=weights,
-                                                  return_dict=True)["loss"])
+                loss = float(step(x, data.y_train[batch], weights))
                 steps.append(time.perf_counter() - begun)
                 total += loss * real
                 if not math.isfinite(loss):
@@ -96,6 +106,16 @@ def train_batches(model: Any, data: Any, config: TrainingConfig, seed: int, time
     if best_weights is not None:
         model.set_weights(best_weights)
     return history
+
+
+def epoch_learning_rate(config: TrainingConfig, epoch: int) -> float:
+    """The learning rate of ``epoch`` (0-based) under ``config.schedule``: a half cosine from
+    ``learning_rate`` at the first epoch towards 0 after the last one (``"cosine"``), or
+    ``learning_rate`` (``"constant"``). Set per epoch by assigning the optimizer's variable, so
+    the traced train function is reused."""
+    if config.schedule == "cosine":
+        return config.learning_rate * 0.5 * (1.0 + math.cos(math.pi * epoch / config.epochs))
+    return config.learning_rate
 
 
 def epoch_batches(order: np.ndarray, size: int) -> list[tuple[np.ndarray, np.ndarray, int]]:
@@ -125,23 +145,35 @@ def predict_split(predict: Callable[[np.ndarray], np.ndarray], x: Any) -> np.nda
 
 
 def train_and_score(spec: NetSpec, model: Any, data: Any, config: TrainingConfig, seed: int, start: float,
-                    predict: Callable[[np.ndarray], np.ndarray], train: bool = True) -> Evaluation:
+                    predict: Callable[[np.ndarray], np.ndarray], train: bool = True,
+                    phases: dict[str, float] | None = None) -> Evaluation:
     """Train a compiled ``model`` of ``spec`` with :func:`train_batches` (unless ``train`` is
     False) and score it on the validation split with ``predict``: the candidate's Evaluation, or
     a ``nan_loss`` failure when the training loss or a validation metric is not finite.
-    ``start`` is when the candidate's clock started (its wall time counts from there)."""
+    ``start`` is when the candidate's clock started (its wall time counts from there).
+
+    ``extra["phases"]`` says where the candidate's wall time went, in seconds: ``phases`` (what
+    the caller timed before: ``build``, ``compile``, ``load``), ``setup`` (the rest of the time
+    before the first step), ``trace`` (the first step of each epoch and outlier steps beyond what
+    ``step_time`` counts: tracing), ``steps`` (``step_time``), ``loop`` (drawing batches, early
+    stopping's validation) and ``validation`` (the final forward pass and scoring)."""
     history: dict[str, list[float]] = {}
     train_time = 0.0
     timer = StepTimer()
+    phases = dict(phases or {})
+    fit_start = time.perf_counter()
+    phases["setup"] = max(0.0, fit_start - start - sum(phases.values()))
     if train:
-        fit_start = time.perf_counter()
         history = train_batches(model, data, config, seed, timer)
         train_time = time.perf_counter() - fit_start
+        phases.update(trace=timer.raw - timer.seconds, steps=timer.seconds, loop=train_time - timer.raw)
         losses = history["loss"]
         if not losses or not all(math.isfinite(v) for v in losses):
             return failure(spec, "nan_loss", f"training loss became {losses[-1] if losses else 'undefined'}",
                            time.perf_counter() - start)
+    scoring = time.perf_counter()
     metrics = tasks.get(data.task).score(data.y_val, predict_split(predict, data.x_val), "val_")
+    phases["validation"] = time.perf_counter() - scoring
     if not all(math.isfinite(v) for v in metrics.values()):
         return failure(spec, "nan_loss", f"validation metrics not finite: {metrics}", time.perf_counter() - start)
     if train:
@@ -150,4 +182,5 @@ def train_and_score(spec: NetSpec, model: Any, data: Any, config: TrainingConfig
                             train_time=train_time, seed=seed)
     if train:
         evaluation.extra["step_time"] = timer.seconds
+    evaluation.extra["phases"] = phases
     return evaluation

@@ -12,7 +12,8 @@ The training room's modules import one way, each only from those above it in thi
 
 * :mod:`~evokit.runtime.training.seeds` (a candidate's seed), :mod:`~evokit.runtime.training.compiling`
   (the optimizer and the task's loss), :mod:`~evokit.runtime.training.forward` (the forward pass,
-  a split scored by the task), :mod:`~evokit.runtime.training.allocator`;
+  a split scored by the task), :mod:`~evokit.runtime.training.allocator`,
+  :mod:`~evokit.runtime.training.steps` (one traced training step);
 * :mod:`~evokit.runtime.training.loop`: the batch loop;
 * :mod:`~evokit.runtime.training.traced`: trace-once graphs;
 * this module: train one NetSpec either way, and what a process keeps between candidates. It is
@@ -269,15 +270,18 @@ def _build_and_fit(spec: NetSpec, data: Any, config: TrainingConfig, seed: int, 
 
     try:
         seed_candidate(seed)
+        built = time.perf_counter()
         model = build(spec, seed=seed)
         if weights is not None:
             model.set_weights(weights)
     except Exception as exc:  # noqa: BLE001 - a candidate that cannot be built fails alone
         return exception_failure(spec, exc, "build_error", time.perf_counter() - start), None
+    compiled = time.perf_counter()
     if fit:
         compile_model(model, config, tasks.get(data.task))  # optimizer slots made before the first step
+    phases = {"build": compiled - built, "compile": time.perf_counter() - compiled}
     evaluation = train_and_score(spec, model, data, config, seed, start, lambda x: forward.predict(model, x),
-                                 train=fit)
+                                 train=fit, phases=phases)
     return evaluation, (None if evaluation.failed else model)
 
 

@@ -72,20 +72,27 @@ def ignore_interrupts() -> None:
         signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
-def exit_when_orphaned(parent: int) -> None:
+def exit_when_orphaned(parent: int | None) -> None:
     """Watch, in a daemon thread, for the end of process ``parent`` and end this process then.
 
     A pool's worker waits on a queue whose writing end it holds itself, so a parent killed
     outright (``kill -9``, a Dask worker ended by its nanny) would leave it waiting, and holding
     its memory, for good.
+
+    ``parent`` is this process's parent's id; None: the process that started this one through
+    multiprocessing, watched through its sentinel (a worker forked from a fork server has the
+    server as its parent, and the server lives as long as any of its workers does).
     """
     threading.Thread(target=_watch_parent, args=(parent,), name="evokit-orphan-check", daemon=True).start()
 
 
-def _watch_parent(parent: int) -> None:
+def _watch_parent(parent: int | None) -> None:
+    starter = multiprocessing.parent_process() if parent is None else None
+    if parent is None and starter is None:  # not started through multiprocessing: nothing to watch
+        return
     while True:
         time.sleep(ORPHAN_CHECK_SECONDS)
-        if os.getppid() != parent:
+        if (os.getppid() != parent) if starter is None else not starter.is_alive():
             os._exit(0)
 
 

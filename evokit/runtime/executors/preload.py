@@ -1,0 +1,37 @@
+"""What the fork server of :class:`~evokit.runtime.executors.process.ProcessEvaluator` imports once,
+so that every worker process forked from it starts with TensorFlow, Keras and evokit's training
+modules already imported, instead of importing them itself (~3-10 s of CPU per worker on the
+development machine's 2 shared cores, the larger part of a short search's start-up).
+
+Importing is all it does. TensorFlow starts its runtime (thread pools, devices, the eager
+context) at its first op or device query, and a process forked after that would inherit a
+runtime whose threads are gone; so this module runs no op and does not list devices: each
+worker sets its thread counts and finds its devices itself after the fork
+(:func:`evokit.runtime.training.workers.configure_threads`). With a backend other than
+TensorFlow (``KERAS_BACKEND``), it imports nothing: those workers import their backend themselves.
+"""
+from __future__ import annotations
+
+import os
+
+
+def _preload() -> None:
+    if os.environ.get("KERAS_BACKEND", "tensorflow") != "tensorflow":
+        return
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
+    from evokit.logs import import_tensorflow
+
+    import_tensorflow(find_devices=False)  # its start-up lines held back, as in any worker
+    import keras  # noqa: F401 - imported for the workers forked from this process
+
+    import evokit.builder  # noqa: F401 - and what a worker's first candidate would import
+    import evokit.layers  # noqa: F401
+    import evokit.runtime.executors.process  # noqa: F401
+    import evokit.runtime.training.trainer  # noqa: F401
+
+
+try:
+    _preload()
+except Exception:  # noqa: BLE001 - a server that could not preload still forks: its workers import themselves
+    pass

@@ -1,0 +1,81 @@
+"""Search(initial_population=...): population seeding, and the compact preset that uses it."""
+import pytest
+
+import evokit as ek
+from evokit.encodings.deepga import ConvBlock, DeepGAGenome, DenseBlock
+
+
+class FirstGeneration(ek.callbacks.Callback):
+    def __init__(self):
+        self.genotypes = []
+
+    def on_candidate_evaluated(self, event):
+        if event.generation == 0:
+            self.genotypes.append(event.individual)
+
+
+@pytest.fixture(scope="module")
+def data():
+    return ek.datasets.load("digits", seed=0).subset(n_train=80, n_val=40)
+
+
+def seeds():
+    return [DeepGAGenome([ConvBlock(4, 3, "max", 2, "relu")], [], []),
+            DeepGAGenome([ConvBlock(8, 3, "none", 2, "relu")], [DenseBlock(8, "relu", 0.0)], [])]
+
+
+def test_the_first_population_starts_with_the_given_genotypes(data):
+    given = seeds()
+    first = FirstGeneration()
+    search = ek.Search(ek.encodings.DeepGA(max_conv_blocks=2, filters=(4,), units=(8,)),
+                       ek.fitness.ValidationAccuracy(epochs=1), data,
+                       algorithm=ek.algorithms.GA(population=3, generations=1), seed=1, progress=False,
+                       callbacks=[first], initial_population=given)
+    search.run()
+    assert len(first.genotypes) == 3
+    assert list(first.genotypes[:2]) == given
+    assert first.genotypes[2] not in given  # the rest is random (filters=(4,) and no 8 filters)
+    assert given[0].fitness is None  # the caller's genotypes are copied, not evaluated in place
+    assert "initial_population" in search.identity(data)
+
+
+def test_a_genotype_the_encoding_cannot_decode_is_named(data):
+    bad = DeepGAGenome([ConvBlock(4, 3, "max", 2, "relu")], [], [1, 1])  # skips for 1 block: none
+    search = ek.Search(ek.encodings.DeepGA(), ek.fitness.ValidationAccuracy(epochs=1), data,
+                       algorithm=ek.algorithms.GA(population=3, generations=1), progress=False,
+                       initial_population=[seeds()[0], bad])
+    with pytest.raises(ek.errors.ConfigError, match=r"initial_population\[1\]"):
+        search.run()
+    with pytest.raises(ek.errors.ConfigError, match="initial_population"):
+        ek.Search(ek.encodings.DeepGA(), ek.fitness.ValidationAccuracy(), data, initial_population=seeds()[0])
+
+
+def test_compact_preset_searches_small_networks(data):
+    search = ek.presets.compact(data, population=8, generations=1, progress=False, final_training=None,
+                                training=ek.TrainingConfig(epochs=1, learning_rate=1e-2, schedule="cosine"))
+    assert search.initial_population == ek.presets.compact_seeds()
+    for genotype in ek.presets.compact_seeds():  # every seed fits digits and MNIST-1D
+        for shape in ((8, 8, 1), (40, 1)):
+            assert search.encoding.decode(genotype, shape, 10).params < 20_000
+    result = search.run()
+    assert result.objective_names == ["val_accuracy", "params"]
+    assert result.pareto_front and all(c.params < 20_000 for c in result.pareto_front)
+
+
+class Generations(ek.callbacks.Callback):
+    def __init__(self):
+        self.by_generation = {}
+
+    def on_candidate_evaluated(self, event):
+        self.by_generation.setdefault(event.generation, []).append(event.individual)
+
+
+def test_seeds_go_into_the_first_population_only(data):
+    given = seeds()
+    seen = Generations()
+    ek.Search(ek.encodings.DeepGA(max_conv_blocks=2, filters=(4,), units=(8,)), ek.fitness.ValidationAccuracy(epochs=1),
+              data, algorithm=ek.algorithms.RandomSearch(batch=3, generations=2), seed=2, progress=False,
+              callbacks=[seen], initial_population=given).run()
+    assert seen.by_generation[0][:2] == given
+    later = [g for gen, genotypes in seen.by_generation.items() if gen > 0 for g in genotypes]
+    assert later and not any(g == s for g in later for s in given)
