@@ -89,7 +89,7 @@ def variants() -> dict[str, Any]:
             return search
         return make
 
-    plain = ek.encodings.DeepGA(**{**ek.presets.compact_space().__dict__, "strides": (1,), "heads": ("flatten",)})
+    plain = ek.encodings.DeepGA(**{**ek.presets.compact_space().get_params(), "strides": (1,), "heads": ("flatten",)})
     return {"compact": compact(),
             "issue's setup": issue,
             "compact at 1e-3": compact(training=ek.TrainingConfig(epochs=20, early_stopping=5)),

@@ -20,7 +20,7 @@ from evokit.algorithms.neat import NEAT as NEATSearch
 from evokit.algorithms.pso import PSO
 from evokit.encodings.base import Encoding
 from evokit.encodings.dcgan import DCGAN
-from evokit.encodings.deepga import ConvBlock, DeepGA, DeepGAGenome, DenseBlock
+from evokit.encodings.deepga import ConvBlock, DeepGA, DeepGAGenome, DenseBlock, n_skip_bits
 from evokit.encodings.graph import NEAT
 from evokit.encodings.real import Real
 from evokit.encodings.textcnn import TextCNN
@@ -148,9 +148,7 @@ def compact_seeds() -> list[DeepGAGenome]:
     def stack(widths: tuple[int, ...], kernel: int, head: str = "flatten", pool: str = "max",
               stride: int = 1, dense: tuple[int, ...] = ()) -> DeepGAGenome:
         conv = [ConvBlock(w, kernel, pool, 2, "relu", stride) for w in widths]
-        n = len(conv)
-        return DeepGAGenome(conv, [DenseBlock(u, "relu", 0.0) for u in dense], [0] * ((n - 1) * (n - 2) // 2),
-                            head=head)
+        return DeepGAGenome(conv, [DenseBlock(u, "relu", 0.0) for u in dense], [0] * n_skip_bits(len(conv)), head=head)
 
     return [stack((8, 16), 3), stack((16, 16, 16), 5), stack((12, 12, 12, 12), 5),
             stack((8, 16, 32), 3, "global_avg"), stack((16, 16, 16), 5, "global_avg", "none", 2),
