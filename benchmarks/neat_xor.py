@@ -21,7 +21,8 @@ from 0 (the initial population) to the generation whose best genome solved XOR, 
 libraries number them; evaluations are the genomes scored. Wall times on a shared machine are
 noisy: read the ratios.
 
-Needs ``pip install neat-python==2.0.0``. Run: ``python benchmarks/neat_xor.py [--seeds 20]``.
+Needs ``pip install neat-python==2.0.0``. Run: ``python benchmarks/neat_xor.py [--seeds 20]
+[--first-seed 20]`` (the second option picks another block of seeds).
 """
 from __future__ import annotations
 
@@ -210,22 +211,24 @@ def print_table(ours: dict[str, float], theirs: dict[str, float], seeds: int, ve
 
 
 def main(seeds: int = 20, generations: int = 300, population_stagnation: int | None = None,
-         target_species: int | None = None, weight_perturb_std: float = WEIGHT_PERTURB_STD
+         target_species: int | None = None, weight_perturb_std: float = WEIGHT_PERTURB_STD, first_seed: int = 0
          ) -> dict[str, dict[str, float]]:
-    """Run both libraries on ``seeds`` seeds and print the table; returns the two summaries."""
+    """Run both libraries on ``seeds`` seeds from ``first_seed`` on and print the table; returns the
+    two summaries."""
     import neat
 
     evokit_runs, neat_runs = [], []
     with tempfile.TemporaryDirectory() as tmp:
         config_path = Path(tmp) / "config-feedforward"
         config_path.write_text(NEAT_PYTHON_CONFIG)
-        for seed in range(seeds):
+        for seed in range(first_seed, first_seed + seeds):
             evokit_runs.append(run_evokit(seed, generations, population_stagnation, target_species,
                                           weight_perturb_std))
             neat_runs.append(run_neat_python(seed, generations, config_path))
             print(f"seed {seed:>2}: evokit {_show(evokit_runs[-1])} | neat-python {_show(neat_runs[-1])}", flush=True)
     ours, theirs = summary(evokit_runs), summary(neat_runs)
-    print(f"\nXOR, population 150, threshold {THRESHOLD}, {seeds} seeds, at most {generations} generations; "
+    print(f"\nXOR, population 150, threshold {THRESHOLD}, {seeds} seeds ({first_seed}-{first_seed + seeds - 1}), "
+          f"at most {generations} generations; "
           f"evokit: weight_perturb_std={weight_perturb_std}, population_stagnation={population_stagnation}, "
           f"target_species={target_species}")
     print_table(ours, theirs, seeds, getattr(neat, "__version__", "2.0.0"))
@@ -238,6 +241,8 @@ def main(seeds: int = 20, generations: int = 300, population_stagnation: int | N
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=20)
+    parser.add_argument("--first-seed", type=int, default=0,
+                        help="the first seed (another block of seeds: --first-seed 20 runs seeds 20-39)")
     parser.add_argument("--generations", type=int, default=300)
     parser.add_argument("--population-stagnation", type=int, default=None,
                         help="evokit NEAT's population_stagnation (the paper: 20; default: off)")
@@ -246,4 +251,5 @@ if __name__ == "__main__":
     parser.add_argument("--weight-perturb-std", type=float, default=WEIGHT_PERTURB_STD,
                         help=f"the graph encoding's weight_perturb_std (default {WEIGHT_PERTURB_STD})")
     args = parser.parse_args()
-    main(args.seeds, args.generations, args.population_stagnation, args.target_species, args.weight_perturb_std)
+    main(args.seeds, args.generations, args.population_stagnation, args.target_species, args.weight_perturb_std,
+         args.first_seed)

@@ -6,8 +6,9 @@ trainer times every training step (a callback around each batch, stopped after t
 read) into ``Evaluation.extra["step_time"]``; the fraction is the sum of step times over the
 sum of the candidates' wall times (build/load, fit, validation). Target: >= 70%. Each row is
 followed by where the time went, per candidate (the trainer's ``Evaluation.extra["phases"]``:
-build, compile, load into a traced graph, other set-up, trace, steps, the batch loop around the
-steps, validation; then ``other`` and ``after``, the time outside the candidate's own clock).
+build, compile (for a candidate's own model also making its train step and the optimizer's
+slots), load into a traced graph, other set-up, trace, steps, the batch loop around the steps,
+validation; then ``other`` and ``after``, the time outside the candidate's own clock).
 
 ``--family 16`` measures instead 16 random networks of one structure (widths 17-32 / 33-64,
 kernels 2-3, relu/elu/tanh, max/avg pooling: one traced graph), the case trace-once is for.

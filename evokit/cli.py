@@ -7,6 +7,7 @@ the traceback with ``-v``). Messages go through ``logging.getLogger("evokit")`` 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import logging
 import math
@@ -53,6 +54,7 @@ RUN_EXAMPLES = f"""examples:
   evokit run --generations 3 --population 6 --run-dir runs/quick
   evokit run --dataset breast_cancer --workers 2 --seed 1
   evokit run --data photos/ --image-size 64     your images, one sub-folder per class (docs/guide/data.md)
+  evokit run --compact --dataset mnist1d --seconds 600 --workers 2   small accurate networks (a Pareto front)
   evokit run examples/configs/deepga.toml       a search described in a TOML file (docs/config.md)
   evokit run my.toml --evaluations 60 --seconds 600 --run-dir runs/mine
 
@@ -151,19 +153,24 @@ def _add_run(sub: Any, common: argparse.ArgumentParser) -> None:
     run.add_argument("--safe", action="store_true",
                      help="treat the config as untrusted: its types may name evokit's own classes only (no imports)")
     run.add_argument("--seed", type=int, default=None, help="random seed (default: 0 or the config's)")
-    _budget_arguments(run, "generations after the first (default: 10)", "stop after this many networks trained",
+    _budget_arguments(run, "generations after the first (default: 10; 40 with --compact)",
+                      "stop after this many networks trained",
                       "stop after this much wall-clock time", "worker processes (default: 1, train in-process)")
     run.add_argument("--dataset", default=None, choices=DATASETS,
                      help="embedded dataset (default: digits)")
     _data_arguments(run)
-    run.add_argument("--population", type=int, default=None, help="population size (default: 12)")
+    run.add_argument("--population", type=int, default=None, help="population size (default: 12; 24 with --compact)")
     run.add_argument("--final-epochs", type=int, default=None,
                      help="retrain the best network up to this many epochs (early stopping) before testing it; "
-                          "0 to skip (default: 40)")
+                          "0 to skip (default: 40; 60 with --compact)")
     run.add_argument("--epochs", type=int, default=None,
                      help="default search only: training epochs per candidate (default: 4)")
     run.add_argument("--size-weight", type=float, default=None,
                      help="default search only: weight w of the size term in DeepGA's fitness (default: 0.05)")
+    run.add_argument("--compact", action="store_true",
+                     help="instead of the default search: evokit.presets.compact, small accurate networks (a "
+                          "Pareto front of validation accuracy against parameters; population 24, 40 generations, "
+                          "60 final epochs unless given; images and sequences to classify)")
 
 
 def _data_arguments(run: argparse.ArgumentParser) -> None:
@@ -287,6 +294,9 @@ def _default_search(args: argparse.Namespace) -> tuple[Any, str]:
     table = _data_table(args, relative=True)
     data = ek.datasets.load(args.dataset or "digits", seed=seed) if table is None else _user_data(table, seed)
     run_dir = Path(args.run_dir or f"runs/run-{time.strftime('%Y%m%d-%H%M%S')}")
+    if args.compact:
+        described = f"compact search on {data.name} ({len(data.x_train)} training samples)"
+        return _compact_search(args, data, seed, run_dir), described
     final = 40 if args.final_epochs is None else args.final_epochs
     search = ek.presets.for_data(data, population=12 if args.population is None else args.population,
                                  generations=10 if args.generations is None else args.generations,
@@ -300,10 +310,46 @@ def _default_search(args: argparse.Namespace) -> tuple[Any, str]:
     return search, f"{type(search.encoding).__name__} on {data.name} ({len(data.x_train)} training samples)"
 
 
+def _compact_search(args: argparse.Namespace, data: Any, seed: int, run_dir: Path) -> Any:
+    """``evokit run --compact``: :func:`evokit.presets.compact` with the command line's budget,
+    population, workers and final training (``--final-epochs``: COMPACT_FINAL's schedule for that
+    many epochs; 0: none)."""
+    import evokit as ek
+    from evokit.errors import ConfigError
+
+    for flag, value in (("--epochs", args.epochs), ("--size-weight", args.size_weight)):
+        if value is not None:
+            raise ConfigError(f"{flag}={value} is invalid with --compact: it trains candidates as "
+                              "evokit.presets.COMPACT_TRAINING says and scores accuracy and size as two objectives")
+    if data.task != "classification" or getattr(data, "vocab_size", None) or len(data.input_shape) < 2:
+        kind = {"classification": "text" if getattr(data, "vocab_size", None) else "table"}.get(data.task, data.task)
+        raise ConfigError(f"--compact is invalid for {data.name} ({kind} data): it searches convolutional "
+                          "classifiers of images and sequences (validation accuracy against parameters); leave it "
+                          "out for the default search")
+    if args.final_epochs is not None and args.final_epochs < 0:
+        raise ConfigError(f"--final-epochs={args.final_epochs} is invalid: expected 0 (no retraining) or an "
+                          "integer >= 1")
+    final = ek.presets.COMPACT_FINAL
+    if args.final_epochs is not None:
+        final = dataclasses.replace(final, epochs=args.final_epochs) if args.final_epochs else None
+    search = ek.presets.compact(data, population=24 if args.population is None else args.population,
+                                generations=40 if args.generations is None else args.generations,
+                                final_training=final, seed=seed, workers=1 if args.workers is None else args.workers,
+                                run_dir=run_dir, progress=not args.quiet)
+    search.overwrite = args.overwrite
+    if args.evaluations is not None or args.seconds is not None:
+        search.budget = ek.Budget(generations=args.generations, evaluations=args.evaluations, seconds=args.seconds)
+    return search
+
+
 def _search_from_config(args: argparse.Namespace) -> tuple[Any, str]:
     from evokit import config as configs
     from evokit.errors import ConfigError
 
+    if args.compact:
+        raise ConfigError("--compact is invalid with a config file: it replaces the config's search with "
+                          "evokit.presets.compact; leave out the config, or write compact's parts in it (encoding, "
+                          "two objectives, algorithm nsga2, initial_population)")
     for flag, value in (("--epochs", args.epochs), ("--size-weight", args.size_weight)):
         if value is not None:
             raise ConfigError(f"{flag}={value} is invalid with a config file: it applies to the default search only; "
@@ -459,8 +505,11 @@ def _print_result(result: Any, run_dir: Path, final_epochs: int | None) -> int:
     s = result.stats
     if lead.key("test_") in result.test_scores:
         how = f"retrained up to {final_epochs} epochs" if final_epochs else "as trained in the search"
-        print(f"\ntest {lead.title}: {result.test_scores[lead.key('test_')]:.3f} (best model, {result.best.params:,} "
+        which = "best model" if len(names) == 1 else f"the front's best in {names[0]}"
+        print(f"\ntest {lead.title}: {result.test_scores[lead.key('test_')]:.3f} ({which}, {result.best.params:,} "
               f"parameters, {how})")
+        if len(names) > 1:
+            print(f"test the other front members: evokit export {run_dir} --pareto")
         others = [f"{k[5:].replace('_', ' ')} {v:.4g}" for k, v in result.test_scores.items()
                   if k.startswith("test_") and k not in ("test_loss", lead.key("test_"))]
         if others:  # e.g. IoU beside Dice, MAE beside R²

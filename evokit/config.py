@@ -51,6 +51,7 @@ import inspect
 import json
 import math
 import re
+import reprlib
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -169,7 +170,7 @@ TRUSTED_KEYS: dict[str, tuple[str, ...]] = {"evaluator": ("address", "cluster_kw
 ``preload`` runs scripts."""
 
 TOP_LEVEL = ("description", "seed", "run_dir", "final_training", "hall_of_fame", "overwrite", "data", "encoding",
-             "objectives", "constraints", "algorithm", "budget", "evaluator", "callbacks")
+             "objectives", "constraints", "algorithm", "budget", "evaluator", "callbacks", "initial_population")
 DATA_KEYS = ("name", "path", "target", "header", "delimiter", "task", "seed", "val_size", "test_size", "scale",
              "n_train", "n_val", "kind", "text_column", "vocab_size", "sequence_length", "masks", "size", "grayscale",
              "on_error", "stream")
@@ -245,8 +246,10 @@ def from_dict(config: Mapping[str, Any], base_dir: str | Path | None = None, all
     if "description" in config and not isinstance(config["description"], str):
         raise ConfigError(f"description={config['description']!r} is invalid: expected a string")
     objectives = build_objectives(config.get("objectives", [{"type": "accuracy"}]), imports=imports)
+    encoding = build_encoding(config.get("encoding", {"type": "deepga"}), imports=imports)
     kwargs: dict[str, Any] = {
-        "encoding": build_encoding(config.get("encoding", {"type": "deepga"}), imports=imports),
+        "encoding": encoding,
+        "initial_population": build_initial_population(config.get("initial_population"), encoding),
         "objectives": objectives,
         "data": build_data(config.get("data", {}), seed=seed, base_dir=base_dir),
         "algorithm": None if "algorithm" not in config else build_algorithm(config["algorithm"], imports=imports),
@@ -450,6 +453,30 @@ def build_budget(section: Any, path: str = "budget") -> Any:
     if not isinstance(section, Mapping):
         raise ConfigError(f"{path}={section!r} is invalid: expected a table with keys {', '.join(BUDGET_KEYS)}")
     return _call(path, Budget, dict(section))
+
+
+def build_initial_population(value: Any, encoding: Any) -> list[Any] | None:
+    """``initial_population``: genotypes the first population starts from, each written as the
+    encoding writes it to ``candidates.jsonl`` (``genotype``), read back by the encoding's
+    ``from_json`` (well-formed genes; the search decodes each on its data before anything
+    trains): data, never code."""
+    if value is None:
+        return None
+    if not isinstance(value, list):
+        raise ConfigError(f"initial_population={value!r} is invalid: expected a list of genotypes as "
+                          f"{type(encoding).__name__}.to_json writes them (the genotype field of candidates.jsonl)")
+    genotypes = []
+    for i, data in enumerate(value):
+        try:
+            genotypes.append(encoding.from_json(data))
+        except NotImplementedError:
+            name = type(encoding).__name__
+            raise ConfigError(f"initial_population[{i}] is invalid with encoding {name}: {name} has no from_json "
+                              "to read genotypes back (implement Encoding.from_json to seed it from a config)") from None
+        except (ValueError, TypeError, KeyError, AttributeError) as exc:  # GenotypeError is a ValueError
+            raise ConfigError(f"initial_population[{i}]={reprlib.repr(data)} is invalid: not a "
+                              f"{type(encoding).__name__} genotype ({type(exc).__name__}: {exc})") from None
+    return genotypes
 
 
 def build_final_training(value: Any, path: str = "final_training") -> Any:

@@ -143,16 +143,21 @@ def compact_space() -> DeepGA:
 
 
 def compact_seeds() -> list[DeepGAGenome]:
-    """Generic small shapes :func:`compact` starts from (population seeding): stacks of two to
-    four conv blocks that halve the map each time, narrow to wide, flattened or globally pooled."""
+    """Generic small shapes :func:`compact` starts from (population seeding), a ladder over the
+    front's size axis: three tiny globally pooled stacks (one block of 4 filters to two blocks of
+    8-16: tens to hundreds of parameters), then stacks of two to four conv blocks that halve the
+    map each time, narrow to wide, flattened or globally pooled (thousands). A front is a trade-off
+    over every size, and a short search that starts only from mid-sized networks leaves its
+    small end unexplored (``python benchmarks/vs_peers.py``)."""
     def stack(widths: tuple[int, ...], kernel: int, head: str = "flatten", pool: str = "max",
               stride: int = 1, dense: tuple[int, ...] = ()) -> DeepGAGenome:
         conv = [ConvBlock(w, kernel, pool, 2, "relu", stride) for w in widths]
         return DeepGAGenome(conv, [DenseBlock(u, "relu", 0.0) for u in dense], [0] * n_skip_bits(len(conv)), head=head)
 
-    return [stack((8, 16), 3), stack((16, 16, 16), 5), stack((12, 12, 12, 12), 5),
-            stack((8, 16, 32), 3, "global_avg"), stack((16, 16, 16), 5, "global_avg", "none", 2),
-            stack((8, 8, 8), 5, pool="none", stride=2), stack((24, 24), 5, dense=(32,))]
+    tiny = [stack((4,), 3, "global_avg"), stack((4, 8), 3, "global_avg"), stack((8, 16), 3, "global_avg")]
+    return tiny + [stack((8, 16), 3), stack((16, 16, 16), 5), stack((12, 12, 12, 12), 5),
+                   stack((8, 16, 32), 3, "global_avg"), stack((16, 16, 16), 5, "global_avg", "none", 2),
+                   stack((8, 8, 8), 5, pool="none", stride=2), stack((24, 24), 5, dense=(32,))]
 
 
 def compact(data: Any = "digits", *, population: int = 24, generations: int = 40, seconds: float | None = None,

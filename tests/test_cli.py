@@ -42,6 +42,30 @@ def test_bad_input_exits_2_with_a_message_naming_the_field(capsys):
     assert "population=1" in capsys.readouterr().err
 
 
+def test_run_compact_prints_a_front_of_small_networks(tmp_path, capsys):
+    run_dir = tmp_path / "c"
+    code = main(["run", "--compact", "--population", "2", "--generations", "0", "--final-epochs", "0",
+                 "--run-dir", str(run_dir), "--quiet"])
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "Pareto front" in out and "val_accuracy" in out and "test accuracy: 0." in out
+    assert "as trained in the search" in out and f"evokit export {run_dir} --pareto" in out
+    records = [json.loads(line) for line in (run_dir / "candidates.jsonl").read_text().splitlines()]
+    encoding = ek.presets.compact_space()
+    assert [r["genotype"] for r in records] == [encoding.to_json(g) for g in ek.presets.compact_seeds()[:2]]
+
+
+def test_run_compact_refuses_what_it_does_not_take(tmp_path, capsys):
+    for argv, named in ((["--epochs", "2"], "--epochs=2"), (["--final-epochs", "-1"], "--final-epochs=-1"),
+                        (["--dataset", "diabetes"], "regression data"), (["--dataset", "languages"], "text data"),
+                        (["--dataset", "wine"], "table data")):
+        assert main(["run", "--compact", *argv, "--quiet"]) == 2
+        assert named in capsys.readouterr().err
+    (tmp_path / "c.toml").write_text('[data]\nname = "digits"\n')
+    assert main(["run", str(tmp_path / "c.toml"), "--compact", "--quiet"]) == 2
+    assert "--compact is invalid with a config file" in capsys.readouterr().err
+
+
 def test_resume_of_a_directory_without_a_run_exits_2(tmp_path, capsys):
     assert main(["resume", str(tmp_path)]) == 2
     assert "saved search" in capsys.readouterr().err

@@ -1,5 +1,6 @@
 """Config files: TOML -> Search, one to one with the Python API; errors name the key path."""
 import inspect
+import json
 import re
 import sys
 from pathlib import Path
@@ -396,6 +397,46 @@ def test_a_search_from_a_config_runs(tmp_path):
     result = search.run()
     assert [row["gen"] for row in result.history] == [0, 1, 2]
     assert result.best.values["params"] == min(c.values["params"] for c in result.hall_of_fame)
+
+
+def test_initial_population_from_a_previous_runs_records_seeds_the_first_population(tmp_path):
+    first = config.from_dict({"objectives": ["params"], "algorithm": {"type": "ga", "population": 3},
+                              "budget": {"generations": 0}, "encoding": {"type": "deepga", "max_conv_blocks": 2},
+                              "run_dir": str(tmp_path / "a")})
+    first.progress = False
+    first.run()
+    records = [json.loads(line) for line in (tmp_path / "a" / "candidates.jsonl").read_text().splitlines()]
+    genotypes = [r["genotype"] for r in records][:2]
+    (tmp_path / "again.json").write_text(json.dumps({
+        "initial_population": genotypes, "objectives": ["params"], "algorithm": {"type": "ga", "population": 3},
+        "budget": {"generations": 0}, "encoding": {"type": "deepga", "max_conv_blocks": 2}, "run_dir": "b"}))
+    search = config.load(tmp_path / "again.json")
+    assert [search.encoding.to_json(g) for g in search.initial_population] == genotypes
+    search.progress, search.run_dir = False, tmp_path / "b"
+    search.run()
+    again = [json.loads(line) for line in (tmp_path / "b" / "candidates.jsonl").read_text().splitlines()]
+    assert [r["genotype"] for r in again][:2] == genotypes
+    described = config.from_dict({"initial_population": search.config()["initial_population"],
+                                  "encoding": {"type": "deepga", "max_conv_blocks": 2}})
+    assert described.initial_population == search.initial_population
+    documented = config.loads('initial_population = [\n  {conv = [{filters = 8, kernel_size = 3, pool = "max", '
+                              'pool_size = 2, activation = "relu", stride = 1}], dense = [], skips = [], '
+                              'head = "global_avg"},\n]')
+    assert documented.initial_population[0].conv[0].filters == 8
+    broken = [genotypes[0], {**genotypes[1], "conv": [{"filters": -3, "kernel_size": 3}]}]
+    with pytest.raises(ConfigError, match=r"initial_population\[1\].*filters"):
+        config.from_dict({"initial_population": broken, "encoding": {"type": "deepga"}})
+    with pytest.raises(ConfigError, match=r"initial_population\[0\]"):
+        config.from_dict({"initial_population": [{"layers": []}], "encoding": {"type": "deepga"}})
+    with pytest.raises(ConfigError, match="initial_population=.*expected a list"):
+        config.from_dict({"initial_population": {"conv": []}})
+
+    class Unreadable(ek.encodings.Binary):  # an encoding of a user's that writes genotypes but cannot read them
+        def from_json(self, data):
+            raise NotImplementedError("no")
+
+    with pytest.raises(ConfigError, match=r"initial_population\[0\] is invalid with encoding Unreadable.*from_json"):
+        config.build_initial_population([[0, 1]], Unreadable())
 
 
 def test_merged_changes_dotted_keys_without_touching_the_original():

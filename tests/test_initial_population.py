@@ -54,9 +54,9 @@ def test_compact_preset_searches_small_networks(data):
     search = ek.presets.compact(data, population=8, generations=1, progress=False, final_training=None,
                                 training=ek.TrainingConfig(epochs=1, learning_rate=1e-2, schedule="cosine"))
     assert search.initial_population == ek.presets.compact_seeds()
-    for genotype in ek.presets.compact_seeds():  # every seed fits digits and MNIST-1D
-        for shape in ((8, 8, 1), (40, 1)):
-            assert search.encoding.decode(genotype, shape, 10).params < 20_000
+    for shape in ((8, 8, 1), (40, 1)):  # every seed fits digits and MNIST-1D, from tiny to thousands
+        sizes = [search.encoding.decode(genotype, shape, 10).params for genotype in ek.presets.compact_seeds()]
+        assert min(sizes) < 200 and max(sizes) > 2_000 and max(sizes) < 20_000
     result = search.run()
     assert result.objective_names == ["val_accuracy", "params"]
     assert result.pareto_front and all(c.params < 20_000 for c in result.pareto_front)

@@ -113,3 +113,23 @@ def test_every_field_of_the_genome_is_a_searched_parameter(vs_peers):
             assert {f"{key}{i}_{f.name}" for i in range(getattr(enc, high))} <= names
     extra = [f.name for f in dataclasses.fields(DeepGAGenome) if f.compare and f.name not in vs_peers.NOT_SEARCHED]
     assert set(extra) <= names
+
+
+def test_pooled_fronts_table_and_figure_on_made_up_runs(vs_peers, tmp_path):
+    def run(method, seed, front):
+        members = [{"params": p, "test_accuracy": a} for p, a in front]
+        hv = vs_peers.hypervolume([(a, p) for p, a in front], 0.1)
+        return {"method": method, "dataset": "digits", "seed": seed, "budget_s": 30.0, "hypervolume": hv,
+                "val_hypervolume": hv, "trained": 10, "overrun_s": 0.0, "front": members,
+                "best_under_cap": {str(c): None for c in vs_peers.CAPS["digits"]}}
+
+    results = [run("evokit", 0, [(90, 0.5), (1_000, 0.95)]), run("kt-random", 0, [(300, 0.8), (5_000, 0.97)]),
+               run("evokit", 1, [(400, 0.9)]), run("kt-random", 1, [(200, 0.6), (400, 0.92)])]
+    pooled = vs_peers.pooled_hypervolumes(results)
+    for seed, whole in enumerate(pooled):  # the pooled front dominates each method's own
+        assert all(whole >= r["hypervolume"] - 1e-12 for r in results if r["seed"] == seed)
+    assert pooled[0] > max(r["hypervolume"] for r in results if r["seed"] == 0)  # each adds what the other lacks
+    text = vs_peers.table(results, "digits", ["evokit", "kt-random"])
+    assert "evokit / best peer (KT RandomSearch (w-sum))" in text and "pooled" in text
+    vs_peers.plot_seed_fronts(results, ["digits"], ["evokit", "kt-random"], 0, str(tmp_path / "fronts.png"))
+    assert (tmp_path / "fronts.png").read_bytes()[:4] == b"\x89PNG"

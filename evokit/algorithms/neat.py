@@ -174,6 +174,21 @@ class NEAT(Algorithm):
             counts[max(range(len(counts)), key=lambda k: (counts[k], -k))] -= 1
             counts[breeding.index(best_species)] = 1
         ranked = [sorted(s["members"], key=lambda i: (-scores[i], i)) for s in breeding]
+        offspring = self._offspring(counts, ranked, population, toolbox)
+        evaluate(offspring)
+        survivors = [s for s, n in zip(breeding, counts) if n > 0]
+        next_extra = {**extra, "species": survivors, "species_counts": list(extra["species_counts"])}
+        if restarted:
+            next_extra["population_improved"] = generation
+        self._speciate(offspring, next_extra, generation + 1, toolbox)
+        return SearchState(offspring, generation + 1, next_extra)
+
+    # -- parts --------------------------------------------------------------------------------------
+
+    def _offspring(self, counts: list[int], ranked: list[list[int]], population: list[Any],
+                   toolbox: base.Toolbox) -> list[Any]:
+        """The next generation, not yet evaluated: ``counts[k]`` genomes for the ``k``-th breeding
+        species (its members ``ranked`` best first), its champion first where it is copied."""
         parents = [r[:max(1, math.ceil(self.survival_threshold * len(r)))] for r in ranked]
         offspring: list[Any] = []
         for k, n in enumerate(counts):
@@ -185,15 +200,7 @@ class NEAT(Algorithm):
             while len(children) < n:
                 children += self._children(k, parents, population, toolbox)[:n - len(children)]
             offspring += children
-        evaluate(offspring)
-        survivors = [s for s, n in zip(breeding, counts) if n > 0]
-        next_extra = {**extra, "species": survivors, "species_counts": list(extra["species_counts"])}
-        if restarted:
-            next_extra["population_improved"] = generation
-        self._speciate(offspring, next_extra, generation + 1, toolbox)
-        return SearchState(offspring, generation + 1, next_extra)
-
-    # -- parts --------------------------------------------------------------------------------------
+        return offspring
 
     def _children(self, k: int, parents: list[list[int]], population: list[Any], toolbox: base.Toolbox) -> list[Any]:
         """New genomes of species ``k`` (by position in ``parents``), their fitness invalid: the two
@@ -228,9 +235,10 @@ class NEAT(Algorithm):
         species, next_id = speciate(population, [(s["id"], s["representative"]) for s in extra["species"]],
                                     toolbox.distance, threshold, extra["next_species_id"], batched_distances(toolbox))
         old = {s["id"]: s for s in extra["species"]}
+        scores = [score(ind) for ind in population]
         records = []
         for sid, members in species:
-            best = max((score(population[i]) for i in members), default=-math.inf)
+            best = max((scores[i] for i in members), default=-math.inf)
             record = dict(old.get(sid) or {"id": sid, "best": -math.inf, "last_improved": generation,
                                            "created": generation})
             if best > record["best"]:
@@ -245,7 +253,7 @@ class NEAT(Algorithm):
             extra["thresholds"] = [*extra.get("thresholds", []), threshold]
             extra["compatibility_threshold"] = self.next_threshold(threshold, len(records))
         if self.population_stagnation is not None:
-            best = max((score(ind) for ind in population), default=-math.inf)
+            best = max(scores, default=-math.inf)
             if best > extra.get("population_best", -math.inf):
                 extra["population_best"], extra["population_improved"] = best, generation
 
@@ -296,7 +304,8 @@ def speciate(population: Sequence[Any], representatives: Sequence[tuple[int, Any
 
     ``distances(rows, columns)``, if given, is ``distance`` of every row to every column as an
     array (the toolbox's ``distances``, registered by the NEAT encoding): the population is then
-    compared with all representatives at once, and with each new founder once.
+    compared with all representatives at once, and the genomes close to none of them with each other
+    at once (only they may found a species or join a new one).
 
     Returns the non-empty species as ``(id, member indices)`` in id order, and the next free id.
     """
@@ -319,24 +328,44 @@ def speciate(population: Sequence[Any], representatives: Sequence[tuple[int, Any
 def _speciate_batched(population: list[Any], reps: list[tuple[int, Any]],
                       distances: Callable[[list[Any], list[Any]], np.ndarray], threshold: float,
                       next_id: int) -> tuple[list[tuple[int, list[int]]], int]:
-    """:func:`speciate` with one distance table to the old representatives and one column per founder."""
+    """:func:`speciate` with two distance tables: to the old representatives, and among the
+    genomes close to none of them (the only ones that may found a species or join a new one)."""
     members: dict[int, list[int]] = {sid: [] for sid, _ in reps}
-    close = (distances(population, [rep for _, rep in reps]) < threshold) if reps and population else None
+    close = (_table_in_blocks(distances, population, [rep for _, rep in reps]) < threshold) \
+        if reps and population else None
     first = [-1] * len(population) if close is None else np.where(close.any(axis=1), close.argmax(axis=1), -1)
-    founded: list[tuple[int, set[int]]] = []  # new species, and the later genomes close to its founder
-    for i, genome in enumerate(population):
+    loose = [i for i in range(len(population)) if first[i] < 0]
+    genomes = [population[i] for i in loose]
+    near = _table_in_blocks(distances, genomes, genomes) < threshold if loose else None  # near[a, b]: a close to b
+    founded: list[tuple[int, int]] = []  # new species, and where its founder is in ``loose``
+    for i in range(len(population)):
         if first[i] >= 0:
             members[reps[first[i]][0]].append(i)
-            continue
-        sid = next((sid for sid, near in founded if i in near), None)
+    for a, i in enumerate(loose):
+        sid = next((sid for sid, b in founded if near[a, b]), None)
         if sid is None:
             sid, next_id = next_id, next_id + 1
-            later = [j for j in range(i + 1, len(population)) if first[j] < 0]  # only these may join it
-            close_to = distances([population[j] for j in later], [genome])[:, 0] < threshold if later else []
-            founded.append((sid, {j for j, c in zip(later, close_to) if c}))
+            founded.append((sid, a))
             members[sid] = []
         members[sid].append(i)
     return sorted((sid, m) for sid, m in members.items() if m), next_id
+
+
+TABLE_ENTRIES = 20_000_000
+"""At most this many (row genome, column genome, gene) triples in one ``distances`` call: a table
+lines up the genes of every pair, so a population of image-sized genomes (thousands of genes each)
+compared in one call would need gigabytes."""
+
+
+def _table_in_blocks(distances: Callable[[list[Any], list[Any]], np.ndarray], rows: list[Any],
+                     columns: list[Any]) -> np.ndarray:
+    """``distances(rows, columns)``, asked for in blocks of rows of at most :data:`TABLE_ENTRIES`
+    entries (one call when the genomes are small)."""
+    genes = max(1, max((len(g.connections) for g in [*rows, *columns]), default=1))
+    step = max(1, TABLE_ENTRIES // (len(columns) * genes))
+    if step >= len(rows):
+        return distances(rows, columns)
+    return np.vstack([distances(rows[k:k + step], columns) for k in range(0, len(rows), step)])
 
 
 def adjusted_fitness(species_scores: Sequence[Sequence[float]], shift: float = 0.0) -> list[float]:

@@ -23,7 +23,8 @@ import numpy as np
 from deap import base
 
 from evokit.encodings.base import TASKS, Encoding, rng_or_global
-from evokit.encodings.graph_population import run_population
+from evokit.encodings.graph_distance import compatibility_table
+from evokit.encodings.graph_population import run_population, schedule
 from evokit.encodings.graph_program import program
 from evokit.errors import ConfigError, GenotypeError, check_choice, check_float, check_int
 from evokit.netspec import Activation, Flatten, Graph, NetSpec
@@ -31,7 +32,7 @@ from evokit.netspec.neurons import NODE_ACTIVATIONS, NeuronGraph
 from evokit.operators import neat as neat_operators
 from evokit.operators.neat_genome import (KINDS, LEVEL_SHIFT, SMALL_GENOME, TRACKER, ConnectionGene, InnovationTracker,
                                           NEATGenome, NodeGene, check_genome, compatibility, compatibility_distance,
-                                          compatibility_matrix, copy_genome, find_cycle_edge, reachable)
+                                          copy_genome, find_cycle_edge, reachable)
 
 INITIAL_CONNECTIONS = ("full", "sparse")
 MAX_INPUTS = 4096
@@ -92,18 +93,18 @@ def forward_population(genomes: list[NEATGenome], x: Any, task: str | None = Non
     """:func:`forward` of many genomes on the same samples ``x``, as one array ``(len(genomes),
     batch, n_outputs)`` (the genomes share their number of outputs, as one encoding's do).
 
-    Each genome's structure is compiled once and cached, as for :func:`forward`; then step ``t``
-    of every genome runs in the same few NumPy calls (``evokit.encodings.graph_population``), so
-    a population costs about what one genome does (on XOR: 150 genomes in ~1/10 of the time of
-    150 calls of :func:`forward`). Equal to :func:`forward` per genome up to rounding."""
+    Each genome's structure is compiled once and cached, as for :func:`forward`; then each
+    phase (level and activation) of every genome runs in the same few NumPy calls
+    (``evokit.encodings.graph_population``): on XOR, 150 evolved genomes cost about what 40
+    calls of :func:`forward` do. Equal to :func:`forward` per genome up to rounding."""
     x = np.asarray(x, dtype=np.float64)
     x = x.reshape(len(x), -1)
-    programs = [program(genome, x.shape[1], layout) for genome in genomes]
-    sizes = sorted({len(p.output_columns) for p in programs})
+    schedules = [schedule(genome, x.shape[1]) for genome in genomes]
+    sizes = sorted({len(s.outputs) for s in schedules})
     if len(sizes) > 1:
         raise GenotypeError(f"genomes is invalid: they have {sizes} output neurons; forward_population runs "
                             "genomes with one number of outputs")
-    out = run_population(programs, genomes, x)
+    out = run_population(schedules, genomes, x)
     return _softmax(out.reshape(-1, out.shape[2])).reshape(out.shape) if task == "classification" else out
 
 
@@ -268,8 +269,9 @@ class NEAT(Encoding):
 
     def distances(self, rows: list[NEATGenome], columns: list[NEATGenome]) -> np.ndarray:
         """:meth:`distance` of every genome in ``rows`` to every one in ``columns``, as one array
-        (``compatibility_matrix``): NEAT's speciation reads it as the toolbox's ``distances``."""
-        return compatibility_matrix(rows, columns, self.c1, self.c2, self.c3)
+        (``compatibility_matrix``'s values, by ``evokit.encodings.graph_distance``): NEAT's
+        speciation reads it as the toolbox's ``distances``."""
+        return compatibility_table(rows, columns, self.c1, self.c2, self.c3)
 
     def describe(self, genotype: NEATGenome) -> str:
         return (f"NEAT {len(genotype.ids('hidden'))} hidden / "

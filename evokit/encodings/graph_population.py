@@ -1,12 +1,20 @@
-"""A population of NEAT genomes evaluated on the same inputs with a few NumPy calls per step.
+"""A population of NEAT genomes evaluated on the same inputs with a few NumPy calls per phase.
 
 ``Program.run`` costs a handful of NumPy calls per step of one genome; on XOR, where a genome
 is a few neurons and the inputs are four rows, those calls' fixed cost is nearly all of an
-evaluation. Here the population is laid side by side in one array of values (the inputs' columns
-once, shared, then each genome's computed columns) and step ``t`` of every genome runs at once:
-one gather of source values, one product with the weights, one ``bincount`` that sums each
-neuron's inputs, one bias add and one call per activation. A genome's step ``t`` reads only
-columns of its earlier steps, so the genomes never see each other's values.
+evaluation. Here each genome's structure is compiled once into a :class:`Schedule` (flat arrays:
+per connection its source column and the neuron it feeds, per neuron its phase), the population
+is gathered into one array of each (the inputs' columns once, shared, then each genome's
+neurons' columns) and phase ``p`` of every genome runs at once: one gather of source values, one
+product with the weights, one ``bincount`` that sums each neuron's inputs, one bias add and one
+activation. A neuron's phase is its level (one more than its deepest source's) and activation,
+so a phase reads only columns of smaller phases and the genomes never see each other's values.
+
+The Python work per genome is a schedule look-up (cached by structure, like programs) and the
+reading of its weights; the rest is a fixed number of NumPy calls per population and per phase.
+Schedules are compiled straight from the genes, without laying the genome out as a
+``NeuronGraph`` (on XOR a new structure appears in one genome of ten, and laying it out cost
+more than evaluating it).
 
 The sums are taken in another order than ``Program.run``'s matrix products, so outputs equal
 ``forward``'s up to rounding (a few ulps), not bitwise.
@@ -14,82 +22,170 @@ The sums are taken in another order than ``Program.run``'s matrix products, so o
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
+from operator import attrgetter
 
 import numpy as np
 
-from evokit.encodings.graph_program import Program, ProgramStep
+from evokit.encodings.graph_program import cached, structure_key
+from evokit.errors import GenotypeError
+from evokit.netspec.neurons import NUMPY_ACTIVATIONS
 from evokit.operators.neat_genome import NEATGenome
 
+ACTIVATIONS = tuple(NUMPY_ACTIVATIONS.values())
+"""The NumPy activations by code: a neuron's phase is ``level * len(ACTIVATIONS) + code``."""
+_CODE = {name: code for code, name in enumerate(NUMPY_ACTIVATIONS)}
 
-def run_population(programs: Sequence[Program], genomes: Sequence[NEATGenome], x: np.ndarray) -> np.ndarray:
+
+@dataclass(frozen=True)
+class Schedule:
+    """A genome structure compiled for ``n_features`` input features, for :func:`run_population`.
+
+    Its neurons ("units") are the hidden neurons in order of id, then the outputs: unit ``u``
+    has bias ``nodes[bias_ids[u]].bias`` and fills column ``n_features + u``.
+
+    Attributes:
+        keys: the enabled connections that are read (their weights form the kernel, in order).
+        bias_ids: the node id of each unit.
+        src: per connection, its source column (input ``i`` is column ``i``).
+        dst: per connection, the unit it feeds.
+        phase: per unit, ``level * len(ACTIVATIONS) + code`` (code: its activation's index in
+            ``ACTIVATIONS``).
+        outputs: the units of the output neurons, in order.
+    """
+
+    keys: tuple[tuple[int, int], ...]
+    bias_ids: tuple[int, ...]
+    src: np.ndarray
+    dst: np.ndarray
+    phase: np.ndarray
+    outputs: np.ndarray
+
+    @property
+    def nbytes(self) -> int:
+        return self.src.nbytes + self.dst.nbytes + self.phase.nbytes + self.outputs.nbytes
+
+
+def schedule(genome: NEATGenome, n_features: int) -> Schedule:
+    """The cached schedule of ``genome``'s structure (compiled on a miss)."""
+    return cached(("schedule", structure_key(genome, n_features)), compile_schedule, genome, n_features)
+
+
+def compile_schedule(genome: NEATGenome, n_features: int) -> Schedule:
+    """The schedule of ``genome`` for ``n_features`` features, as ``layout`` would lay it out:
+    input ``i`` reads feature ``i`` (connections from inputs beyond the features are left
+    out), every output neuron has the first output's activation. Raises GenotypeError for a
+    connection into an unknown node or an input, an unknown activation, or a cycle."""
+    nodes = genome.nodes
+    n_in = genome.n_inputs
+    hidden, outputs = genome.ids("hidden"), genome.ids("output")
+    unit = {node: u for u, node in enumerate(hidden + outputs)}
+    sources = {i: i for i in range(min(n_in, n_features))}
+    sources.update((node, n_features + u) for node, u in unit.items())
+    keys, src, dst = [], [], []
+    incoming: list[list[int]] = [[] for _ in unit]
+    for key, gene in sorted(genome.connections.items()):  # kernel order: a sum's order never depends on history
+        if not gene.enabled or key[0] not in sources:
+            continue
+        if key[1] not in unit:
+            raise GenotypeError(f"connections[{key!r}] is invalid: it leads into an input or an unknown node")
+        keys.append(key)
+        src.append(sources[key[0]])
+        dst.append(unit[key[1]])
+        if key[0] in unit:
+            incoming[unit[key[1]]].append(unit[key[0]])
+    out_activation = nodes[outputs[0]].activation if outputs else "linear"
+    try:
+        codes = [_CODE[nodes[h].activation] for h in hidden] + [_CODE[out_activation]] * len(outputs)
+    except KeyError as exc:
+        raise GenotypeError(f"activation {exc.args[0]!r} is invalid: expected one of {tuple(_CODE)}") from None
+    level = _levels(incoming, hidden + outputs)
+    return Schedule(tuple(keys), tuple(hidden + outputs), np.asarray(src, dtype=np.intp),
+                    np.asarray(dst, dtype=np.intp),
+                    np.asarray([lv * len(ACTIVATIONS) + c for lv, c in zip(level, codes)], dtype=np.intp),
+                    np.arange(len(hidden), len(hidden) + len(outputs), dtype=np.intp))
+
+
+def _levels(incoming: list[list[int]], ids: list[int]) -> list[int]:
+    """Each unit's level (1 + the deepest level of the units it reads; inputs are level 0), by
+    Kahn's algorithm; a cycle raises GenotypeError naming its neurons."""
+    pending = [len(sources) for sources in incoming]
+    outgoing: list[list[int]] = [[] for _ in incoming]
+    for u, sources in enumerate(incoming):
+        for s in sources:
+            outgoing[s].append(u)
+    level = [0] * len(incoming)
+    ready = [u for u, n in enumerate(pending) if n == 0]
+    done = 0
+    while ready:
+        u = ready.pop()
+        done += 1
+        level[u] = 1 + max((level[s] for s in incoming[u]), default=0)
+        for v in outgoing[u]:
+            pending[v] -= 1
+            if pending[v] == 0:
+                ready.append(v)
+    if done < len(incoming):
+        raise GenotypeError(f"connections are invalid: they form a cycle through neurons "
+                            f"{sorted(ids[u] for u, n in enumerate(pending) if n > 0)}")
+    return level
+
+
+def run_population(schedules: Sequence[Schedule], genomes: Sequence[NEATGenome], x: np.ndarray) -> np.ndarray:
     """The outputs ``(len(genomes), batch, n_outputs)`` of ``genomes`` (each with the structure of
-    its program in ``programs``; they share their number of outputs) for flat float64 inputs
+    its schedule in ``schedules``; they share their number of outputs) for flat float64 inputs
     ``x`` ``(batch, n_features)``."""
     batch, n_features = x.shape
-    first = np.cumsum([0, *(p.width for p in programs)])  # where each genome's computed columns begin
-    kernel, bias, kernel_at, bias_at = _parameters(programs, genomes)
-    values = np.empty((batch, n_features + int(first[-1])))
-    values[:, :n_features] = x
-    by_step: list[tuple[list[int], list[ProgramStep], list[int]]] = []  # genomes, their steps, done columns
-    for g, p in enumerate(programs):
-        done = 0
-        for t, step in enumerate(p.steps):
-            if t == len(by_step):
-                by_step.append(([], [], []))
-            by_step[t][0].append(g)
-            by_step[t][1].append(step)
-            by_step[t][2].append(done)
-            done += step.width
-    for genomes_t, steps, done_t in by_step:
-        active = np.asarray(genomes_t, dtype=np.intp)
-        _step(values, steps, n_features, first[active], n_features + first[active] + np.asarray(done_t),
-              kernel, kernel_at[active], bias, bias_at[active])
-    outputs = np.stack([p.output_columns + first[g] for g, p in enumerate(programs)]) if programs else \
-        np.zeros((0, 0), dtype=np.intp)
-    return np.ascontiguousarray(values[:, outputs].transpose(1, 0, 2))
-
-
-def _parameters(programs: Sequence[Program], genomes: Sequence[NEATGenome]
-                ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """All genomes' weights and biases in one kernel and one bias vector, and where each
-    genome's start."""
+    if not schedules:
+        return np.zeros((0, batch, 0))
+    widths = np.asarray([len(s.phase) for s in schedules], dtype=np.intp)
+    n_conn = np.asarray([len(s.keys) for s in schedules], dtype=np.intp)
+    first = np.concatenate([[0], np.cumsum(widths)[:-1]])  # each genome's first unit
     weights: list[float] = []
     biases: list[float] = []
-    kernel_at, bias_at = [], []
-    for p, genome in zip(programs, genomes):
-        connections, nodes = genome.connections, genome.nodes
-        kernel_at.append(len(weights))
-        bias_at.append(len(biases))
-        weights += [connections[k].weight for k in p.keys]
-        biases += [nodes[i].bias for i in p.bias_ids]
-    return (np.asarray(weights, dtype=np.float64), np.asarray(biases, dtype=np.float64),
-            np.asarray(kernel_at, dtype=np.intp), np.asarray(bias_at, dtype=np.intp))
+    for s, genome in zip(schedules, genomes):  # C-level gathers: this loop runs once per genome
+        weights += map(_WEIGHT, map(genome.connections.__getitem__, s.keys))
+        biases += map(_BIAS, map(genome.nodes.__getitem__, s.bias_ids))
+    genome_first = np.repeat(first, n_conn)
+    src = np.concatenate([s.src for s in schedules])
+    src = src + np.where(src >= n_features, genome_first, 0)  # the inputs' columns are shared
+    dst = np.concatenate([s.dst for s in schedules]) + genome_first
+    phase = np.concatenate([s.phase for s in schedules])
+    values = np.empty((batch, n_features + len(phase)))
+    values[:, :n_features] = x
+    _run_phases(values, n_features, src, np.asarray(weights, dtype=np.float64), dst,
+                np.asarray(biases, dtype=np.float64), phase)
+    outputs = np.concatenate([s.outputs for s in schedules]).reshape(len(schedules), -1) + first[:, None]
+    return np.ascontiguousarray(values[:, n_features + outputs].transpose(1, 0, 2))
 
 
-def _step(values: np.ndarray, steps: list[ProgramStep], n_features: int, first: np.ndarray, start: np.ndarray,
-          kernel: np.ndarray, kernel_at: np.ndarray, bias: np.ndarray, bias_at: np.ndarray) -> None:
-    """Compute one step of several genomes into ``values``: ``first`` is each genome's first
-    computed column less ``n_features``' offset, ``start`` the column of its step's first neuron."""
-    n_conn = np.asarray([len(s.conn_index) for s in steps], dtype=np.intp)
-    widths = np.asarray([s.width for s in steps], dtype=np.intp)
-    unit_at = np.concatenate([[0], np.cumsum(widths)[:-1]])
-    units = int(widths.sum())
-    src = np.concatenate([s.src for s in steps])
-    src = src + np.where(src >= n_features, np.repeat(first, n_conn), 0)  # the inputs' columns are shared
-    weight = kernel[np.concatenate([s.conn_index for s in steps]) + np.repeat(kernel_at, n_conn)]
-    dst = np.concatenate([s.dst for s in steps]) + np.repeat(unit_at, n_conn)
-    rows = np.arange(len(values))[:, None] * units
-    z = np.bincount((dst[None, :] + rows).ravel(), weights=(values[:, src] * weight).ravel(),
-                    minlength=len(values) * units).reshape(len(values), units)
-    z += bias[np.concatenate([s.bias_index for s in steps]) + np.repeat(bias_at, widths)]
-    columns = np.repeat(start - unit_at, widths) + np.arange(units)
-    kinds = [s.activation for s in steps]
-    if all(kind is kinds[0] for kind in kinds):
-        values[:, columns] = kinds[0](z)
-        return
-    for activation in dict.fromkeys(kinds):
-        mask = np.repeat([kind is activation for kind in kinds], widths)
-        values[:, columns[mask]] = activation(z[:, mask])
+_WEIGHT, _BIAS = attrgetter("weight"), attrgetter("bias")
 
 
-__all__ = ["run_population"]
+def _run_phases(values: np.ndarray, n_features: int, src: np.ndarray, weight: np.ndarray, dst: np.ndarray,
+                bias: np.ndarray, phase: np.ndarray) -> None:
+    """Compute every unit into ``values`` (unit ``u`` into column ``n_features + u``), phase by
+    phase: units in order of phase, connections in order of the phase of the unit they feed."""
+    units = np.argsort(phase, kind="stable")
+    unit_phase = phase[units]
+    position = np.empty_like(units)
+    position[units] = np.arange(len(units))  # a unit's place in phase order
+    conn_phase = phase[dst]
+    conns = np.argsort(conn_phase, kind="stable")
+    src, weight, fed, conn_phase = src[conns], weight[conns], position[dst[conns]], conn_phase[conns]
+    phases = np.unique(unit_phase)
+    unit_at, conn_at = np.searchsorted(unit_phase, phases), np.searchsorted(conn_phase, phases)
+    unit_end, conn_end = np.append(unit_at[1:], len(units)), np.append(conn_at[1:], len(conns))
+    rows = np.arange(len(values))[:, None]
+    for p, u0, u1, c0, c1 in zip(phases.tolist(), unit_at.tolist(), unit_end.tolist(), conn_at.tolist(),
+                                 conn_end.tolist()):
+        width = u1 - u0
+        z = np.bincount(((fed[c0:c1] - u0) + rows * width).ravel(),
+                        weights=(values[:, src[c0:c1]] * weight[c0:c1]).ravel(),
+                        minlength=len(values) * width).reshape(len(values), width)
+        # (a phase without connections gives integer zeros: the bias is added out of place)
+        z = z + bias[units[u0:u1]]
+        values[:, n_features + units[u0:u1]] = ACTIVATIONS[p % len(ACTIVATIONS)](z)
+
+
+__all__ = ["ACTIVATIONS", "Schedule", "compile_schedule", "run_population", "schedule"]

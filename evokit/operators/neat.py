@@ -13,6 +13,7 @@ from __future__ import annotations
 import copy
 import random as _random
 from itertools import chain
+from operator import attrgetter, itemgetter
 from typing import Any
 
 from evokit.errors import GenotypeError
@@ -127,17 +128,12 @@ def fitter(ind1: Any, ind2: Any) -> int:
     return 1 if f1.dominates(f2) else 2 if f2.dominates(f1) else 0
 
 
-def _copy_connection(gene: ConnectionGene) -> ConnectionGene:
-    # copy.copy of the gene without its generic machinery (which dominated crossover's cost)
-    if type(gene) is not ConnectionGene:
-        return copy.copy(gene)
-    return ConnectionGene(gene.src, gene.dst, gene.weight, gene.enabled, gene.innovation)
+_INNOVATION, _SECOND = attrgetter("innovation"), itemgetter(1)
 
 
-def _copy_node(node: NodeGene) -> NodeGene:
-    if type(node) is not NodeGene:
-        return copy.copy(node)
-    return NodeGene(node.id, node.kind, node.activation, node.bias)
+def _by_innovation(genes: dict[tuple[int, int], ConnectionGene]) -> list[tuple[int, int]]:
+    """The keys of ``genes`` by innovation number, then by key (in C: no Python call per gene)."""
+    return list(map(_SECOND, sorted(zip(map(_INNOVATION, genes.values()), genes))))
 
 
 def _child(first: NEATGenome, second: NEATGenome, structure: str, disable_rate: float,
@@ -146,36 +142,50 @@ def _child(first: NEATGenome, second: NEATGenome, structure: str, disable_rate: 
     "second" or "both" (equal fitness: ``first``'s, then ``second``'s that close no cycle)."""
     c1, c2 = first.connections, second.connections
     uniform = rng.random  # a fair coin per matching gene: cheaper than rng.choice
-    by_innovation = lambda genes: [k for _, k in sorted([(g.innovation, k) for k, g in genes.items()])]  # noqa: E731
     if structure == "second":
-        order = by_innovation(c2)
+        order = _by_innovation(c2)
     else:
-        order = by_innovation(c1)
+        order = _by_innovation(c1)
         if structure == "both":
-            order += [k for k in by_innovation(c2) if k not in c1]
-    safe = set(c1 if structure != "second" else c2)  # one parent's genes form no cycle
+            order += [k for k in _by_innovation(c2) if k not in c1]
+    safe = c2 if structure == "second" else c1  # one parent's genes form no cycle
     connections: dict[tuple[int, int], ConnectionGene] = {}
     for key in order:
+        g1, g2 = c1.get(key), c2.get(key)
         if key not in safe and key[0] in reachable(connections, key[1]):
             continue  # the other parent's gene would close a cycle here
-        if key in c1 and key in c2:
-            gene = _copy_connection(c1[key] if uniform() < 0.5 else c2[key])
-            disabled = not (c1[key].enabled and c2[key].enabled)
+        if g1 is not None and g2 is not None:
+            gene = g1 if uniform() < 0.5 else g2
+            disabled = not (g1.enabled and g2.enabled)
         else:
-            gene = _copy_connection(c1[key] if key in c1 else c2[key])
+            gene = g2 if g1 is None else g1
             disabled = not gene.enabled
-        if disabled:
-            gene.enabled = rng.random() >= disable_rate
-        connections[key] = gene
-    wanted = {i for i, n in first.nodes.items() if n.kind != "hidden"}
+        if type(gene) is ConnectionGene:
+            enabled = rng.random() >= disable_rate if disabled else gene.enabled
+            connections[key] = ConnectionGene(gene.src, gene.dst, gene.weight, enabled, gene.innovation)
+        else:
+            gene = connections[key] = copy.copy(gene)
+            if disabled:
+                gene.enabled = rng.random() >= disable_rate
+    return _child_nodes(first.nodes, second.nodes, connections, uniform), connections
+
+
+def _child_nodes(n1: dict[int, NodeGene], n2: dict[int, NodeGene],
+                 connections: dict[tuple[int, int], ConnectionGene], uniform: Any) -> dict[int, NodeGene]:
+    """A child's nodes: ``n1``'s inputs and outputs and both nodes of every connection, each
+    copied from a random parent where both have it (in order of id)."""
+    wanted = {i for i, n in n1.items() if n.kind != "hidden"}
     wanted.update(chain.from_iterable(connections))  # both nodes of every connection
     nodes = {}
     for node_id in sorted(wanted):
-        if node_id in first.nodes and node_id in second.nodes:
-            nodes[node_id] = _copy_node(first.nodes[node_id] if uniform() < 0.5 else second.nodes[node_id])
+        a, b = n1.get(node_id), n2.get(node_id)
+        if a is not None and b is not None:
+            node = a if uniform() < 0.5 else b
         else:
-            nodes[node_id] = _copy_node(first.nodes[node_id] if node_id in first.nodes else second.nodes[node_id])
-    return nodes, connections
+            node = b if a is None else a
+        nodes[node_id] = (NodeGene(node.id, node.kind, node.activation, node.bias) if type(node) is NodeGene
+                          else copy.copy(node))
+    return nodes
 
 
 def cxNEAT(ind1: NEATGenome, ind2: NEATGenome, disable_rate: float = DISABLE_RATE,

@@ -26,6 +26,8 @@ import hashlib
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import lru_cache
+from operator import attrgetter
 from typing import Any
 
 import numpy as np
@@ -103,15 +105,18 @@ class NEATGenome:
 
     @property
     def n_inputs(self) -> int:
-        return sum(n.kind == "input" for n in self.nodes.values())
+        return list(map(_KIND, self.nodes.values())).count("input")  # C-level: crossover asks for every pair
 
     @property
     def n_outputs(self) -> int:
-        return sum(n.kind == "output" for n in self.nodes.values())
+        return list(map(_KIND, self.nodes.values())).count("output")
 
     def enabled(self) -> list[ConnectionGene]:
         """The enabled connection genes, sorted by ``(src, dst)``."""
         return [self.connections[k] for k in sorted(self.connections) if self.connections[k].enabled]
+
+
+_KIND = attrgetter("kind")
 
 
 def copy_fitness(fitness: Any, memo: dict[int, Any] | None = None) -> Any:
@@ -136,7 +141,9 @@ def copy_genome(genome: NEATGenome) -> NEATGenome:
 
 # -- innovation numbers -------------------------------------------------------------------------
 
+@lru_cache(maxsize=1 << 14, typed=True)
 def _hash(tag: str, a: int, b: int) -> int:
+    # cached: add-node asks for the split node of every enabled connection of a genome, each time
     digest = hashlib.blake2b(f"{tag}:{a}>{b}".encode(), digest_size=LEVEL_SHIFT // 8).digest()
     return int.from_bytes(digest, "big")
 
@@ -355,13 +362,23 @@ def compatibility_matrix(rows: list[NEATGenome], columns: list[NEATGenome], c1: 
     column = {key: j for j, key in enumerate(sorted(keys, key=lambda k: (keys[k], k)))}
     at = [(i, column[k], g.weight) for i, genome in enumerate(genomes) for k, g in genome.connections.items()]
     owner, col, weight = (np.asarray(a) for a in zip(*at)) if at else (np.zeros(0, np.intp),) * 3
-    present = np.zeros((len(genomes), len(column)), dtype=bool)
+    counts = np.bincount(owner, minlength=len(genomes)) if at else np.zeros(len(genomes), dtype=np.intp)
+    return distance_table(owner, col, weight.astype(float), counts, len(column), len(rows), c1, c2, c3)
+
+
+def distance_table(owner: np.ndarray, col: np.ndarray, weight: np.ndarray, counts: np.ndarray, n_columns: int,
+                   n_rows: int, c1: float, c2: float, c3: float) -> np.ndarray:
+    """The compatibility distances of the rows' genomes to the columns' from all their genes as
+    (genome, column in innovation order, weight) triples, the rows' genomes first (``counts``:
+    genes per genome): the arithmetic of :func:`compatibility_matrix`, shared with
+    ``evokit.encodings.graph_distance``, which gathers the triples its own way."""
+    n_genomes = len(counts)
+    present = np.zeros((n_genomes, n_columns), dtype=bool)
     present[owner, col] = True
-    counts = present.sum(axis=1)
-    last = np.where(counts > 0, len(column) - 1 - np.argmax(present[:, ::-1], axis=1), -1)
-    below = np.concatenate([np.zeros((len(genomes), 1), dtype=np.intp), np.cumsum(present, axis=1)], axis=1)
-    r, c = slice(0, len(rows)), slice(len(rows), len(genomes))
-    matching, diff = _matching_genes(owner, col, weight.astype(float), len(rows), len(columns))
+    last = np.where(counts > 0, n_columns - 1 - np.argmax(present[:, ::-1], axis=1), -1)
+    below = np.concatenate([np.zeros((n_genomes, 1), dtype=np.intp), np.cumsum(present, axis=1)], axis=1)
+    r, c = slice(0, n_rows), slice(n_rows, n_genomes)
+    matching, diff = _matching_genes(owner, col, weight, n_rows, n_genomes - n_rows)
     excess = ((counts[r, None] - below[r][:, last[c] + 1])
               + (counts[None, c] - below[c][:, last[r] + 1].T))
     unmatched = counts[r, None] + counts[None, c] - 2 * matching
@@ -395,4 +412,4 @@ def _matching_genes(owner: np.ndarray, col: np.ndarray, weight: np.ndarray, n_ro
 
 __all__ = ["KINDS", "LEVEL_SHIFT", "SMALL_GENOME", "TRACKER", "ConnectionGene", "InnovationTracker", "NEATGenome",
            "NodeGene", "check_genome", "compatibility", "compatibility_distance", "compatibility_matrix", "copy_fitness",
-           "copy_genome", "find_cycle_edge", "reachable"]
+           "copy_genome", "distance_table", "find_cycle_edge", "reachable"]

@@ -16,7 +16,6 @@ from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
-from scipy import linalg
 
 from evokit.errors import check_int, invalid, invalid_data
 
@@ -31,6 +30,25 @@ noise (pytorch-fid's bound); a larger one means the moments are not covariances.
 CHUNK_ENTRIES = 4_000_000
 """At most this many pairwise distances (32 MB of float64) are held at once: larger sets are
 compared one block of rows at a time."""
+
+
+def _linalg() -> Any:
+    """``scipy.linalg``, imported on first use: imported with evokit, it added ~10,000 objects
+    (a quarter more) that every full garbage collection of every search had to scan. Once
+    imported it is this module's ``linalg`` global, so a test's patch of ``frechet.linalg`` holds."""
+    found = globals().get("linalg")
+    if found is None:
+        from scipy import linalg as found
+
+        globals()["linalg"] = found
+    return found
+
+
+def __getattr__(name: str) -> Any:
+    # ``frechet.linalg`` before first use: scipy.linalg, imported now
+    if name == "linalg":
+        return _linalg()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def gaussian_frechet(mu1: Any, sigma1: Any, mu2: Any, sigma2: Any) -> float:
@@ -70,6 +88,7 @@ def gaussian_frechet(mu1: Any, sigma1: Any, mu2: Any, sigma2: Any) -> float:
 def _product_sqrtm(sigma1: np.ndarray, sigma2: np.ndarray, strict: bool = True) -> np.ndarray | None:
     """``sqrtm(sigma1 @ sigma2)``; if ``strict``, None where SciPy finds the product singular or
     the root has non-finite values (the caller then regularises)."""
+    linalg = _linalg()
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         root = linalg.sqrtm(sigma1 @ sigma2)

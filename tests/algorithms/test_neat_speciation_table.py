@@ -39,3 +39,18 @@ def test_the_neat_encoding_registers_its_distance_table():
     table = tb.distances(genomes, genomes[:3])
     assert table.shape == (8, 3)
     np.testing.assert_allclose(table, [[enc.distance(a, b) for b in genomes[:3]] for a in genomes], atol=1e-12)
+
+
+def test_the_table_is_asked_at_most_twice_per_speciation():
+    enc, genomes = _genomes(60, 2)
+    calls = []
+
+    def counted(rows, columns):
+        calls.append((len(rows), len(columns)))
+        return enc.distances(rows, columns)
+
+    for reps in ([], [(4, genomes[50]), (9, genomes[55])]):
+        calls.clear()
+        species, _ = speciate(genomes[:50], reps, enc.distance, 1.0, 12, counted)
+        assert len(species) > 3 and len(calls) <= 2  # several new species, founded from one table
+        assert (species, _) == speciate(genomes[:50], reps, enc.distance, 1.0, 12)

@@ -1,6 +1,7 @@
 """NEAT's batched forward pass of a population (``forward_population``) against ``forward`` per
-genome, and the whole-array compatibility distance (``compatibility_matrix``) against the
-pairwise one, on random evolved genomes of mixed structures."""
+genome, its schedules (cached by structure, cycles refused), and the whole-array compatibility
+distance (``compatibility_matrix``) against the pairwise one, on random evolved genomes of mixed
+structures."""
 from __future__ import annotations
 
 import random
@@ -8,12 +9,16 @@ import random
 import numpy as np
 import pytest
 
+from evokit.encodings import graph_population, graph_program
 from evokit.encodings.graph import NEAT, forward, forward_population
 from evokit.errors import GenotypeError
 from evokit.netspec.neurons import NODE_ACTIVATIONS
 from evokit.operators.neat import cxNEAT, mutNEAT
 from evokit.operators.neat_genome import (
     SMALL_GENOME,
+    TRACKER,
+    ConnectionGene,
+    NodeGene,
     compatibility_distance,
     compatibility_matrix,
 )
@@ -80,3 +85,34 @@ def test_the_distance_matrix_equals_the_pairwise_distance(seed):
     assert np.all(np.diag(compatibility_matrix(columns, columns)) == 0)
     assert compatibility_matrix([], columns).shape == (0, len(columns))
     assert compatibility_matrix(rows, []).shape == (len(rows), 0)
+
+
+def test_neurons_without_inputs_and_phases_without_connections():
+    rng = random.Random(11)
+    enc = NEAT(n_inputs=2, n_outputs=2, output_activation="sigmoid")
+    genomes = _population(enc, rng, 12)
+    for genome in genomes[:4]:  # every connection disabled: each neuron computes its activation(bias)
+        for gene in genome.connections.values():
+            gene.enabled = False
+        for node in genome.nodes.values():
+            node.bias = rng.gauss(0.0, 1.0) if node.kind != "input" else 0.0
+    x = np.random.default_rng(11).normal(size=(6, 2))
+    for group in (genomes[:4], genomes):
+        for genome, row in zip(group, forward_population(group, x)):
+            np.testing.assert_allclose(row, forward(genome, x), rtol=1e-12, atol=1e-12)
+
+
+def test_schedules_are_shared_by_structure_and_cycles_are_refused():
+    rng = random.Random(12)
+    enc = NEAT(n_inputs=2, n_outputs=1)
+    a, b = enc.random(rng), enc.random(rng)  # one structure, other weights
+    graph_program.clear_cache()
+    assert graph_population.schedule(a, 2) is graph_population.schedule(b, 2)
+    assert not np.array_equal(forward_population([a], np.eye(2)), forward_population([b], np.eye(2)))
+    hidden = TRACKER.node_id(0, 2)
+    looped = NEAT().from_json(enc.to_json(a))
+    looped.nodes[hidden] = NodeGene(hidden, "hidden", "tanh")
+    for src, dst in ((2, hidden), (hidden, 2)):
+        looped.connections[(src, dst)] = ConnectionGene(src, dst, 1.0, True, TRACKER.innovation(src, dst))
+    with pytest.raises(GenotypeError, match="cycle"):
+        forward_population([a, looped], np.eye(2))

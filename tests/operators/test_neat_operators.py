@@ -227,6 +227,74 @@ def test_crossover_children_are_valid_feed_forward_genomes(enc, s1, s2, s3, f1, 
     assert (d1, d2) == (c1, c2)
 
 
+def _reference_child(first, second, structure, disable_rate, rng):
+    """cxNEAT's child as the NEAT paper states it, gene by gene (the implementation before it was
+    tuned): the tuned one must give the same genes from the same draws."""
+    from itertools import chain
+
+    from evokit.operators.neat_genome import reachable
+    c1, c2 = first.connections, second.connections
+    by_innovation = lambda genes: [k for _, k in sorted((g.innovation, k) for k, g in genes.items())]  # noqa: E731
+    order = by_innovation(c2) if structure == "second" else by_innovation(c1)
+    if structure == "both":
+        order += [k for k in by_innovation(c2) if k not in c1]
+    safe = set(c2 if structure == "second" else c1)
+    connections = {}
+    for key in order:
+        if key not in safe and key[0] in reachable(connections, key[1]):
+            continue
+        if key in c1 and key in c2:
+            gene = copy.copy(c1[key] if rng.random() < 0.5 else c2[key])
+            disabled = not (c1[key].enabled and c2[key].enabled)
+        else:
+            gene = copy.copy(c1[key] if key in c1 else c2[key])
+            disabled = not gene.enabled
+        if disabled:
+            gene.enabled = rng.random() >= 0.75
+        connections[key] = gene
+    wanted = {i for i, n in first.nodes.items() if n.kind != "hidden"} | set(chain.from_iterable(connections))
+    nodes = {}
+    for i in sorted(wanted):
+        both = i in first.nodes and i in second.nodes
+        nodes[i] = copy.copy((first.nodes[i] if rng.random() < 0.5 else second.nodes[i]) if both
+                             else first.nodes.get(i, second.nodes.get(i)))
+    return nodes, connections
+
+
+@settings(max_examples=60, deadline=None)
+@given(enc=encodings, s1=seeds, s2=seeds, s3=seeds, f1=st.sampled_from([None, 0.0, 1.0]),
+       f2=st.sampled_from([None, 0.0, 1.0]))
+def test_crossover_makes_the_reference_children_from_the_same_draws(enc, s1, s2, s3, f1, f2):
+    a, b = with_fitness(grow(enc, s1, 10), f1), with_fitness(grow(enc, s2, 10), f2)
+    for gene in list(a.connections.values())[::3]:
+        gene.enabled = False  # disabled genes draw for their enabled bit
+    rng = random.Random(s3)
+    structure = {0: ("both", "both"), 1: ("first", "second"), 2: ("second", "first")}[fitter(a, b)]
+    expected = [_reference_child(a, b, structure[0], 0.75, rng), _reference_child(b, a, structure[1], 0.75, rng)]
+    after = rng.random()
+    rng = random.Random(s3)
+    c1, c2 = cxNEAT(copy.deepcopy(a), copy.deepcopy(b), rng=rng)
+    assert [(c1.nodes, c1.connections), (c2.nodes, c2.connections)] == expected
+    assert list(c1.connections) == list(expected[0][1])  # gene order too (it fixes later draws)
+    assert rng.random() == after
+
+
+def test_crossover_copies_genes_of_gene_subclasses_as_their_own_class():
+    class TaggedConnection(ConnectionGene):
+        pass
+
+    enc = NEAT(n_inputs=2, n_outputs=1)
+    a = enc.random(random.Random(0))
+    a.connections = {k: TaggedConnection(g.src, g.dst, g.weight, False, g.innovation) for k, g in a.connections.items()}
+    b = enc.random(random.Random(1))
+    genes = [*a.connections.values(), *b.connections.values()]
+    c1, _ = cxNEAT(a, b, rng=random.Random(0))
+    for gene in c1.connections.values():
+        assert all(gene is not g for g in genes)  # copies, never the parents' genes
+        assert any(type(gene) is type(g) and gene.weight == g.weight for g in genes)
+    assert any(type(g) is TaggedConnection for g in c1.connections.values())
+
+
 def test_fitter_uses_pareto_dominance():
     g = NEAT(n_inputs=1, n_outputs=1).random(random.Random(0))
     x, y = copy.deepcopy(g), copy.deepcopy(g)

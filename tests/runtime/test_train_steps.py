@@ -52,6 +52,28 @@ def test_a_lean_step_trains_exactly_like_train_on_batch(small_digits, optimizer)
     assert steps.fused_adam(ours.optimizer, ours.trainable_variables) == (optimizer == "adam")
 
 
+@pytest.mark.parametrize("optimizer", ["adam", "sgd"])
+def test_a_step_makes_the_optimizer_slots_itself_when_they_were_not_built(small_digits, optimizer):
+    """A candidate's own model is compiled without its optimizer's slots: the fused Adam makes
+    plain TensorFlow variables of its own (the Keras optimizer stays unbuilt), any other
+    optimizer is built; either way the training is train_on_batch's."""
+    config = ek.TrainingConfig(epochs=1, optimizer=optimizer, learning_rate=0.01)
+    ours, theirs = build(_spec(small_digits), seed=4), build(_spec(small_digits), seed=4)
+    compile_model(ours, config, get_task(small_digits.task), build_optimizer=False)
+    compile_model(theirs, config, get_task(small_digits.task))
+    assert not ours.optimizer.built
+    step = steps.train_step(ours)
+    assert ours.optimizer.built == (optimizer != "adam")
+    weights = np.ones(16, "float32")
+    for i in range(3):
+        x, y = small_digits.x_train[16 * i:16 * (i + 1)], small_digits.y_train[16 * i:16 * (i + 1)]
+        mine = float(step(x, y, weights))
+        assert mine == pytest.approx(float(theirs.train_on_batch(x, y, sample_weight=weights)), rel=1e-5)
+    for a, b in zip(ours.get_weights(), theirs.get_weights()):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+    assert int(ours.optimizer.iterations) == int(theirs.optimizer.iterations) == 3
+
+
 def test_a_learning_rate_assigned_between_steps_reaches_the_traced_step(small_digits):
     ours, theirs = _twins(small_digits, "adam")
     step = steps.train_step(ours)

@@ -21,14 +21,17 @@ def optimizer(config: TrainingConfig) -> Any:
     return cls(learning_rate=config.learning_rate)
 
 
-def compile_model(model: Any, config: TrainingConfig, task: Task) -> None:
+def compile_model(model: Any, config: TrainingConfig, task: Task, build_optimizer: bool = True) -> None:
     """Compile ``model`` with ``config``'s optimizer and loss (``task.training_loss(config.loss)``:
     the task's own loss unless ``config.loss`` chooses one it offers; ConfigError naming ``loss``
-    otherwise), and make the optimizer's slot variables now.
+    otherwise), and make the optimizer's slot variables now (``build_optimizer=False``: leave
+    them to :func:`evokit.runtime.training.steps.train_step`, which makes them before it traces
+    the step, cheaper where it applies Adam itself).
 
-    Slot variables made now, not inside the first traced step: a variable created while a
+    Slot variables made before the first traced step, not inside it: a variable created while a
     tf.function traces makes TensorFlow trace it twice and guard every read with a conditional.
     Measured: build + compile + first step 0.15 s instead of 0.33 s.
     """
     model.compile(optimizer=optimizer(config), loss=task.training_loss(config.loss))
-    model.optimizer.build(model.trainable_variables)
+    if build_optimizer:
+        model.optimizer.build(model.trainable_variables)

@@ -45,6 +45,7 @@ from evokit.runtime.training.compiling import compile_model
 from evokit.runtime.training.forward import score_test_split
 from evokit.runtime.training.loop import train_and_score
 from evokit.runtime.training.seeds import candidate_seed, seed_candidate
+from evokit.runtime.training.steps import train_step
 
 __all__ = ["train", "candidate_seed", "score_test_split", "forget_models", "released_custom_gradients",
            "lean_graphs", "cores_in_use", "resident_memory_gb"]
@@ -277,8 +278,9 @@ def _build_and_fit(spec: NetSpec, data: Any, config: TrainingConfig, seed: int, 
     except Exception as exc:  # noqa: BLE001 - a candidate that cannot be built fails alone
         return exception_failure(spec, exc, "build_error", time.perf_counter() - start), None
     compiled = time.perf_counter()
-    if fit:
-        compile_model(model, config, tasks.get(data.task))  # optimizer slots made before the first step
+    if fit:  # the optimizer's slots are made with the step (train_batches reuses it), before its trace
+        compile_model(model, config, tasks.get(data.task), build_optimizer=False)
+        train_step(model)
     phases = {"build": compiled - built, "compile": time.perf_counter() - compiled}
     evaluation = train_and_score(spec, model, data, config, seed, start, lambda x: forward.predict(model, x),
                                  train=fit, phases=phases)
