@@ -564,9 +564,14 @@ def drive(args: argparse.Namespace) -> list[dict[str, Any]]:
 def settings(args: argparse.Namespace, dataset: str) -> dict[str, Any]:
     """What a run's result depends on besides (method, dataset, seed): ``--resume`` reuses a
     stored result only when these match."""
-    return {"budget_s": args.budget_digits if dataset == "digits" else args.budget_mnist1d, "epochs": args.epochs,
-            "patience": args.patience, "final_epochs": args.final_epochs, "front_max": args.front_max,
-            "seeds": seeds_digest()}
+    return run_settings(args.budget_digits if dataset == "digits" else args.budget_mnist1d, args)
+
+
+def run_settings(budget_s: float, args: argparse.Namespace) -> dict[str, Any]:
+    """The settings a run with ``budget_s`` records (the driver's and a worker's ``args`` name the
+    budget differently; everything else is read alike)."""
+    return {"budget_s": budget_s, "epochs": args.epochs, "patience": args.patience,
+            "final_epochs": args.final_epochs, "front_max": args.front_max, "seeds": seeds_digest()}
 
 
 def seeds_digest() -> str:
@@ -605,8 +610,7 @@ def worker(args: argparse.Namespace) -> None:
     training = dataclasses.replace(ek.presets.COMPACT_TRAINING, epochs=args.epochs, early_stopping=args.patience)
     final = dataclasses.replace(ek.presets.COMPACT_FINAL, epochs=args.final_epochs)
     result = run_one(method, dataset, seed, args.budget, training, final, args.front_max)
-    result["settings"] = {"budget_s": args.budget, "epochs": args.epochs, "patience": args.patience,
-                          "final_epochs": args.final_epochs, "front_max": args.front_max, "seeds": seeds_digest()}
+    result["settings"] = run_settings(args.budget, args)
     tmp = Path(args.run_file + ".tmp")
     tmp.write_text(json.dumps(result, indent=1))
     tmp.replace(args.run_file)

@@ -295,25 +295,27 @@ def _default_search(args: argparse.Namespace) -> tuple[Any, str]:
     data = ek.datasets.load(args.dataset or "digits", seed=seed) if table is None else _user_data(table, seed)
     run_dir = Path(args.run_dir or f"runs/run-{time.strftime('%Y%m%d-%H%M%S')}")
     if args.compact:
-        described = f"compact search on {data.name} ({len(data.x_train)} training samples)"
-        return _compact_search(args, data, seed, run_dir), described
-    final = 40 if args.final_epochs is None else args.final_epochs
-    search = ek.presets.for_data(data, population=12 if args.population is None else args.population,
-                                 generations=10 if args.generations is None else args.generations,
-                                 epochs=4 if args.epochs is None else args.epochs, final_epochs=final,
-                                 size_weight=0.05 if args.size_weight is None else args.size_weight, seed=seed,
-                                 workers=1 if args.workers is None else args.workers, run_dir=run_dir,
-                                 progress=not args.quiet)
+        search, kind = _compact_search(args, data, seed, run_dir), "compact search"
+    else:
+        final = 40 if args.final_epochs is None else args.final_epochs
+        search = ek.presets.for_data(data, population=12 if args.population is None else args.population,
+                                     generations=10 if args.generations is None else args.generations,
+                                     epochs=4 if args.epochs is None else args.epochs, final_epochs=final,
+                                     size_weight=0.05 if args.size_weight is None else args.size_weight, seed=seed,
+                                     workers=1 if args.workers is None else args.workers, run_dir=run_dir,
+                                     progress=not args.quiet)
+        kind = type(search.encoding).__name__
     search.overwrite = args.overwrite
     if args.evaluations is not None or args.seconds is not None:
         search.budget = ek.Budget(generations=args.generations, evaluations=args.evaluations, seconds=args.seconds)
-    return search, f"{type(search.encoding).__name__} on {data.name} ({len(data.x_train)} training samples)"
+    return search, f"{kind} on {data.name} ({len(data.x_train)} training samples)"
 
 
 def _compact_search(args: argparse.Namespace, data: Any, seed: int, run_dir: Path) -> Any:
-    """``evokit run --compact``: :func:`evokit.presets.compact` with the command line's budget,
-    population, workers and final training (``--final-epochs``: COMPACT_FINAL's schedule for that
-    many epochs; 0: none)."""
+    """``evokit run --compact``: :func:`evokit.presets.compact` with the command line's
+    generations, population, workers and final training (``--final-epochs``: COMPACT_FINAL's
+    schedule for that many epochs; 0: none); the caller sets the rest of the budget as for the
+    default search."""
     import evokit as ek
     from evokit.errors import ConfigError
 
@@ -332,14 +334,10 @@ def _compact_search(args: argparse.Namespace, data: Any, seed: int, run_dir: Pat
     final = ek.presets.COMPACT_FINAL
     if args.final_epochs is not None:
         final = dataclasses.replace(final, epochs=args.final_epochs) if args.final_epochs else None
-    search = ek.presets.compact(data, population=24 if args.population is None else args.population,
-                                generations=40 if args.generations is None else args.generations,
-                                final_training=final, seed=seed, workers=1 if args.workers is None else args.workers,
-                                run_dir=run_dir, progress=not args.quiet)
-    search.overwrite = args.overwrite
-    if args.evaluations is not None or args.seconds is not None:
-        search.budget = ek.Budget(generations=args.generations, evaluations=args.evaluations, seconds=args.seconds)
-    return search
+    return ek.presets.compact(data, population=24 if args.population is None else args.population,
+                              generations=40 if args.generations is None else args.generations,
+                              final_training=final, seed=seed, workers=1 if args.workers is None else args.workers,
+                              run_dir=run_dir, progress=not args.quiet)
 
 
 def _search_from_config(args: argparse.Namespace) -> tuple[Any, str]:
