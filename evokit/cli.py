@@ -502,7 +502,9 @@ def _print_result(result: Any, run_dir: Path, final_epochs: int | None) -> int:
         print(table(rows, [*names, "params"], "network"))
     s = result.stats
     if lead.key("test_") in result.test_scores:
-        how = f"retrained up to {final_epochs} epochs" if final_epochs else "as trained in the search"
+        retrained = any(k.startswith("final_") for k in result.test_scores)  # a resumed run's own final training
+        how = (f"retrained up to {final_epochs} epochs" if final_epochs else
+               "retrained after the search" if retrained else "as trained in the search")
         which = "best model" if len(names) == 1 else f"the front's best in {names[0]}"
         print(f"\ntest {lead.title}: {result.test_scores[lead.key('test_')]:.3f} ({which}, {result.best.params:,} "
               f"parameters, {how})")

@@ -425,8 +425,14 @@ def seeded_population(initial: list[Any], individual: Any, weights: tuple[float,
                       n: int) -> list[Any]:
     """``n`` individuals: for the run's first population (``first()``: nothing evaluated yet)
     copies of the ``initial`` genotypes first (as many as fit) and random ones after; later
-    (random search's batches, a resumed run) all random."""
-    seeded = [attach_fitness(copy.deepcopy(g), weights) for g in initial[:n]] if first() else []
+    (random search's batches, a resumed run) all random. Genotypes beyond ``n`` are left out, with
+    a warning."""
+    if not first():
+        return [individual() for _ in range(n)]
+    if len(initial) > n:
+        warnings.warn(f"initial_population has {len(initial)} genotypes and the first population holds {n}: "
+                      f"the last {len(initial) - n} are left out", stacklevel=2)
+    seeded = [attach_fitness(copy.deepcopy(g), weights) for g in initial[:n]]
     return seeded + [individual() for _ in range(n - len(seeded))]
 
 
@@ -474,7 +480,8 @@ def _result(search: Search, log: RunLog, hof: Any, data: Any, reason: str | None
         # genotypes that carry weights (NEAT, Lamarckian fine-tuning) are retrained from them, never from scratch;
         # those scored with their weights as they are (trains=False) are not retrained at all
         carried = log.candidates.prepare(best.genotype)[1]
-        if search.final_training is not None and (search.encoding.trains or carried is None):
+        retrained = search.final_training is not None and (search.encoding.trains or carried is None)
+        if retrained:
             final = train(best.spec, data, search.final_training, seed=candidate_seed(search.seed, best.spec.hash),
                           weights=carried)
         elif final.weights is None:  # its weights were not kept (e.g. it came from a resumed run's cache)
@@ -485,7 +492,7 @@ def _result(search: Search, log: RunLog, hof: Any, data: Any, reason: str | None
             test_scores = score_test_split(model, data)
             if final.companion_weights is not None and log.run_dir is not None:
                 _write_pair(log.run_dir, final, model)
-            if final is not best.evaluation and search.final_training is not None:
+            if retrained:  # the final training's own validation, beside the test split's scores
                 test_scores.update({f"final_{k}": v for k, v in final.metrics.items()})
     stats = {"generations": log.rows[-1]["gen"] if log.rows else 0, "evaluated": log.evaluated,
              "trained": log.candidates.evaluations, "cache_hits": log.candidates.cache.hits,

@@ -30,6 +30,7 @@ def test_default_run_prints_table_test_accuracy_and_run_dir_then_resumes_for_mor
     assert main(["resume", str(run_dir), "--generations", "2", "--quiet"]) == 0
     out = capsys.readouterr().out
     assert "test accuracy: 0." in out and "run directory" in out
+    assert "retrained after the search" in out  # the run's own final training, which a resume keeps
     rows = (run_dir / "generations.csv").read_text().splitlines()
     assert len(rows) == 1 + 3  # header + generations 0, 1, 2
 

@@ -57,7 +57,8 @@ def test_compact_preset_searches_small_networks(data):
     for shape in ((8, 8, 1), (40, 1)):  # every seed fits digits and MNIST-1D, from tiny to thousands
         sizes = [search.encoding.decode(genotype, shape, 10).params for genotype in ek.presets.compact_seeds()]
         assert min(sizes) < 200 and max(sizes) > 2_000 and max(sizes) < 20_000
-    result = search.run()
+    with pytest.warns(UserWarning, match="10 genotypes and the first population holds 8"):
+        result = search.run()
     assert result.objective_names == ["val_accuracy", "params"]
     assert result.pareto_front and all(c.params < 20_000 for c in result.pareto_front)
 
@@ -79,3 +80,14 @@ def test_seeds_go_into_the_first_population_only(data):
     assert seen.by_generation[0][:2] == given
     later = [g for gen, genotypes in seen.by_generation.items() if gen > 0 for g in genotypes]
     assert later and not any(g == s for g in later for s in given)
+
+
+def test_a_population_smaller_than_the_seeds_holds_the_first_and_warns(data):
+    first = FirstGeneration()
+    search = ek.Search(ek.encodings.DeepGA(max_conv_blocks=2, filters=(4,), units=(8,)),
+                       ek.fitness.ValidationAccuracy(epochs=1), data,
+                       algorithm=ek.algorithms.GA(population=2, generations=0), seed=1, progress=False,
+                       callbacks=[first], initial_population=[*seeds(), seeds()[0]])
+    with pytest.warns(UserWarning, match="initial_population has 3 genotypes .* holds 2: the last 1 are left out"):
+        search.run()
+    assert list(first.genotypes) == seeds()

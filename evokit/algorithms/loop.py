@@ -57,7 +57,7 @@ def evolve(algorithm: Algorithm, toolbox: base.Toolbox, evaluate: Callable[[Any]
         for ind, values in zip(invalid, toolbox.map(evaluate, invalid)):  # a DEAP Toolbox always has map
             ind.fitness.values = values
             weights = ind.fitness.weights
-            if best is None or ind.fitness.values[0] * weights[0] > best.fitness.values[0] * weights[0]:
+            if best is None or ind.fitness.wvalues[0] > best.fitness.wvalues[0]:  # wvalues: values times weights
                 best = toolbox.clone(ind)
         count += len(invalid)
 
@@ -104,7 +104,7 @@ def drive(algorithm: Algorithm, toolbox: base.Toolbox, evaluate: Evaluate, state
 
 
 def _row(state: SearchState, start: float) -> dict[str, float]:
-    values = [ind.fitness.values[0] for ind in state.population
-              if ind.fitness.valid and math.isfinite(ind.fitness.values[0])]
+    fitnesses = [ind.fitness for ind in state.population]
+    values = [value for value in (f.wvalues[0] / f.weights[0] for f in fitnesses if f.wvalues) if math.isfinite(value)]
     return {"gen": state.generation, "max": max(values, default=math.nan), "min": min(values, default=math.nan),
             "avg": float(np.mean(values)) if values else math.nan, "elapsed_s": time.perf_counter() - start}

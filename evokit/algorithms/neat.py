@@ -16,7 +16,7 @@ module is the generational loop that protects innovation by speciation:
    fitness (its mean fitness), rounded by largest remainder so the population size stays fixed;
    the species holding the population's best genome gets at least one.
 4. **Reproduction** within each species: the champion of a species with more than
-   ``elitism_threshold`` members is copied unchanged; only the top ``survival_threshold``
+   ``elitism_threshold`` members is kept unchanged; only the top ``survival_threshold``
    fraction breeds; on average ``crossover_rate`` of the offspring are children of a crossover
    of two parents (then mutated; each crossover gives both of its children), the others mutated
    copies of one parent; the second parent of a crossover comes from another species with
@@ -38,8 +38,10 @@ threshold that steps towards a target number of species (``target_species``).
 All species bookkeeping, the dynamic threshold included, lives in ``SearchState.extra`` (see
 :class:`NEAT`), so a search checkpointed between generations resumes exactly as if it had not
 stopped. Speciation reads the toolbox's ``distances`` (one array of distances, registered by the
-NEAT encoding) where there is one, and crossover the toolbox's ``crossover`` (children without
-copies of genes they replace), else ``distance`` and ``mate`` on clones.
+NEAT encoding) where there is one, crossover the toolbox's ``crossover`` (children without
+copies of genes they replace), else ``distance`` and ``mate`` on clones, and a generation's new
+children are mutated together, by the toolbox's ``mutate_batch`` where there is one (one NumPy
+draw for all their weights), else by ``mutate`` one by one.
 """
 from __future__ import annotations
 
@@ -65,7 +67,11 @@ class NEAT(Algorithm):
         stagnation: a species whose best fitness has not improved for this many generations gets
             no more offspring, unless it holds the population's best genome (the paper: 15).
         elitism_threshold: the champion of each species with more than this many members is
-            copied into the next generation unchanged (the paper: 5).
+            kept in the next generation unchanged (the paper: 5; the same genome object, shared
+            by both generations and with the species' representatives: NEAT never changes a
+            genome in place once it is evaluated, and neither may what else sees the population:
+            ``evolve``'s ``on_generation`` and :class:`evokit.Search`'s callbacks
+            (``on_candidate_evaluated``, ``on_generation_end``) read genomes, never edit them).
         survival_threshold: the fraction of each species (best first, at least one genome)
             allowed to breed (0.2, neat-python's default; the paper does not give it).
         crossover_rate: the fraction of offspring made by crossover, on average (then mutated;
@@ -87,9 +93,10 @@ class NEAT(Algorithm):
     State kept in ``SearchState.extra`` (all of it is checkpointed):
 
     * ``"species"``: one dict per living species, by id: ``id``, ``members`` (indices into
-      ``state.population``), ``representative`` (a copy of the genome new genomes are compared
-      with in the next speciation), ``best`` (its best weighted fitness so far), ``last_improved``
-      (the generation that best was reached) and ``created`` (the generation it was founded).
+      ``state.population``), ``representative`` (the genome new genomes are compared with in the
+      next speciation: a member of the population, not a copy), ``best`` (its best weighted
+      fitness so far), ``last_improved`` (the generation that best was reached) and ``created``
+      (the generation it was founded).
     * ``"next_species_id"``: the id the next new species gets.
     * ``"species_counts"``: the number of species after each generation (index = generation).
     * with ``population_stagnation`` only: ``"population_best"`` (the best weighted fitness so
@@ -188,24 +195,33 @@ class NEAT(Algorithm):
     def _offspring(self, counts: list[int], ranked: list[list[int]], population: list[Any],
                    toolbox: base.Toolbox) -> list[Any]:
         """The next generation, not yet evaluated: ``counts[k]`` genomes for the ``k``-th breeding
-        species (its members ``ranked`` best first), its champion first where it is copied."""
+        species (its members ``ranked`` best first), its champion first where it is kept.
+
+        A champion is the parent genome itself, not a clone: nothing changes a genome once it is
+        evaluated (crossover and mutation act on new children only, and only the new children are
+        evaluated), so the two generations can share it, as species share representatives."""
         parents = [r[:max(1, math.ceil(self.survival_threshold * len(r)))] for r in ranked]
         offspring: list[Any] = []
+        new: list[int] = []  # where the children but the champions are: mutated together once all are made
         for k, n in enumerate(counts):
             if n == 0:
                 continue
             children = []
             if len(ranked[k]) > self.elitism_threshold:
-                children.append(toolbox.clone(population[ranked[k][0]]))  # the champion, fitness kept
+                children.append(population[ranked[k][0]])  # the champion itself (shared: see _offspring)
+            start = len(offspring) + len(children)
             while len(children) < n:
                 children += self._children(k, parents, population, toolbox)[:n - len(children)]
             offspring += children
+            new += range(start, len(offspring))
+        for i, child in zip(new, mutate_all(toolbox, [offspring[i] for i in new])):
+            del child.fitness.values
+            offspring[i] = child
         return offspring
 
     def _children(self, k: int, parents: list[list[int]], population: list[Any], toolbox: base.Toolbox) -> list[Any]:
-        """New genomes of species ``k`` (by position in ``parents``), their fitness invalid: the two
-        children of one crossover (both mutated; the caller keeps what it needs), or one mutated
-        copy of a parent."""
+        """New genomes of species ``k`` (by position in ``parents``), not yet mutated: the two
+        children of one crossover (the caller keeps what it needs), or one copy of a parent."""
         own = parents[k]
         # a crossover yields two children, a mutation one: crossovers happen at the rate that
         # makes ``crossover_rate`` of the offspring crossover children, 2p / (1 + p) = rate
@@ -217,14 +233,8 @@ class NEAT(Algorithm):
             elif len(own) > 1:
                 first, mate = random.sample(own, 2)
             if mate is not None:
-                children = list(crossover(toolbox, population[first], population[mate]))
-                for child in children:
-                    toolbox.mutate(child)
-                    del child.fitness.values
-                return children
-        child, = toolbox.mutate(toolbox.clone(population[random.choice(own)]))
-        del child.fitness.values
-        return [child]
+                return list(crossover(toolbox, population[first], population[mate]))
+        return [toolbox.clone(population[random.choice(own)])]
 
     def _speciate(self, population: list[Any], extra: dict[str, Any], generation: int,
                   toolbox: base.Toolbox) -> None:
@@ -244,7 +254,7 @@ class NEAT(Algorithm):
             if best > record["best"]:
                 record["best"], record["last_improved"] = best, generation
             record["members"] = list(members)
-            record["representative"] = toolbox.clone(population[random.choice(members)])
+            record["representative"] = population[random.choice(members)]  # shared, as champions are
             records.append(record)
         extra["species"] = records
         extra["next_species_id"] = next_id
@@ -411,6 +421,16 @@ def crossover(toolbox: base.Toolbox, ind1: Any, ind2: Any) -> tuple[Any, Any]:
     return toolbox.mate(toolbox.clone(ind1), toolbox.clone(ind2))
 
 
+def mutate_all(toolbox: base.Toolbox, individuals: list[Any]) -> list[Any]:
+    """The mutated individuals (``toolbox.mutate``'s first result for each, in order): through
+    ``toolbox.mutate_batch`` if the toolbox has one (the NEAT encoding registers one that draws
+    all the weights' noise at once), else one call each."""
+    batch = getattr(toolbox, "mutate_batch", None)
+    if batch is not None:
+        return list(batch(individuals))
+    return [toolbox.mutate(individual)[0] for individual in individuals]
+
+
 def _finite_positive(field: str, value: Any) -> float:
     value = check_float(field, value, minimum=0.0, exclusive_minimum=True)
     if math.isinf(value):
@@ -423,4 +443,4 @@ def _best_species(species: list[dict[str, Any]], scores: list[float]) -> dict[st
     return max(species, key=lambda s: (max(scores[i] for i in s["members"]), -s["id"]))
 
 
-__all__ = ["NEAT", "adjusted_fitness", "allocate_offspring", "crossover", "score", "speciate"]
+__all__ = ["NEAT", "adjusted_fitness", "allocate_offspring", "crossover", "mutate_all", "score", "speciate"]

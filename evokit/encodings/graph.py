@@ -32,7 +32,7 @@ from evokit.netspec.neurons import NODE_ACTIVATIONS, NeuronGraph
 from evokit.operators import neat as neat_operators
 from evokit.operators.neat_genome import (KINDS, LEVEL_SHIFT, SMALL_GENOME, TRACKER, ConnectionGene, InnovationTracker,
                                           NEATGenome, NodeGene, check_genome, compatibility, compatibility_distance,
-                                          copy_genome, find_cycle_edge, reachable)
+                                          copy_genome, find_cycle_edge, gene_state, reachable)
 
 INITIAL_CONNECTIONS = ("full", "sparse")
 MAX_INPUTS = 4096
@@ -278,8 +278,9 @@ class NEAT(Encoding):
                 f"{sum(g.enabled for g in genotype.connections.values())} enabled connections")
 
     def to_json(self, genotype: NEATGenome) -> dict[str, Any]:
-        return {"nodes": [vars(genotype.nodes[i]).copy() for i in sorted(genotype.nodes)],
-                "connections": [vars(genotype.connections[k]).copy() for k in sorted(genotype.connections)]}
+        # gene_state, not vars: a gene subclass's vars hides the fields (see gene_state)
+        return {"nodes": [gene_state(genotype.nodes[i]) for i in sorted(genotype.nodes)],
+                "connections": [gene_state(genotype.connections[k]) for k in sorted(genotype.connections)]}
 
     def from_json(self, data: dict[str, Any]) -> NEATGenome:
         try:

@@ -3,10 +3,11 @@ from evokit.operators.grouping import (cxGroupInjection, mutGrouping, mutMergeGr
                                        mutSplitGroup)
 from evokit.operators.layerlist import (cxBlockLists, mutFlipSkip, mutInsertBlock, mutLayerList, mutRemoveBlock,
                                         mutResampleBlock)
-from evokit.operators.neat import cxNEAT, mutAddConnection, mutAddNode, mutNEAT, mutWeights
+from evokit.operators.neat import (cxNEAT, mutAddConnection, mutAddNode, mutNEAT, mutNEATBatch, mutWeights,
+                                   mutWeightsBatch)
 from evokit.operators.pso import (apply_velocity, clampSpeed, layer_difference, layer_velocity, repairLayerList,
                                   updateLayerList, updateParticle)
 
-__all__ = ["cxNEAT", "mutAddConnection", "mutAddNode", "mutNEAT", "mutWeights", "cxGroupInjection", "mutGrouping", "mutMergeGroups", "mutMoveItem", "mutSplitGroup", "cxBlockLists", "mutFlipSkip", "mutInsertBlock", "mutLayerList", "mutRemoveBlock", "mutResampleBlock",
+__all__ = ["cxNEAT", "mutAddConnection", "mutAddNode", "mutNEAT", "mutNEATBatch", "mutWeights", "mutWeightsBatch", "cxGroupInjection", "mutGrouping", "mutMergeGroups", "mutMoveItem", "mutSplitGroup", "cxBlockLists", "mutFlipSkip", "mutInsertBlock", "mutLayerList", "mutRemoveBlock", "mutResampleBlock",
            "updateParticle", "clampSpeed", "layer_difference", "layer_velocity", "apply_velocity", "updateLayerList",
            "repairLayerList"]

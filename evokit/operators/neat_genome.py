@@ -22,10 +22,12 @@ still load; new pickles name this module.
 from __future__ import annotations
 
 import copy
+import copyreg
 import hashlib
 import math
+import warnings
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from functools import lru_cache
 from operator import attrgetter
 from typing import Any
@@ -45,8 +47,68 @@ SMALL_GENOME = 20
 
 # -- genes and genome ---------------------------------------------------------------------------
 
-@dataclass
-class NodeGene:
+class _SlottedGene:
+    """Genes have ``__slots__``: a search makes and copies thousands of them per generation, and
+    slotted instances are smaller and quicker to make. ``__setstate__`` also reads the state
+    of pickles written before the slots (a ``__dict__``), so old runs still resume."""
+
+    __slots__ = ()
+
+    @property
+    def __dict__(self) -> dict[str, Any]:  # type: ignore[override]
+        """:func:`gene_state`, so that ``vars(gene)`` reads a gene as it did before the slots (a
+        copy: writing into it changes nothing; set the attribute). A subclass without
+        ``__slots__`` has a real ``__dict__``, which hides this one: read genes with
+        :func:`gene_state`, not ``vars``."""
+        return gene_state(self)
+
+    def __getstate__(self) -> dict[str, Any]:
+        # the state pickles had before the slots (see gene_state), so that every protocol (0 and
+        # 1 too) pickles a gene, and old pickles' states read as new ones
+        return gene_state(self)
+
+    def __setstate__(self, state: Any) -> None:
+        if isinstance(state, tuple):  # (__dict__ or None, slots), as pickle writes slotted objects
+            dict_state, slot_state = state
+            state = {**(dict_state or {}), **(slot_state or {})}
+        dropped = []
+        for name, value in state.items():
+            try:
+                object.__setattr__(self, name, value)
+            except AttributeError:  # an attribute a plain gene had before the slots: no room for it now
+                dropped.append(name)
+        if dropped:
+            cls = type(self).__name__
+            warnings.warn(f"{cls} cannot hold the attributes {dropped} of a gene pickled before genes had "
+                          f"__slots__: they are dropped. Keep extra attributes on a subclass of {cls}.",
+                          stacklevel=2)
+
+
+def gene_state(gene: Any) -> dict[str, Any]:
+    """A gene's attributes by name, as ``vars(gene)`` gave them before genes had slots: its
+    dataclass fields (in order), then a subclass's own slots that are set, then the attributes
+    in its ``__dict__`` where it has one (a subclass without ``__slots__``). ``to_json`` and
+    pickles read genes through it; ``vars`` misses a subclass's fields (its real ``__dict__``
+    hides the fields)."""
+    cls = type(gene)
+    state = {f.name: getattr(gene, f.name) for f in fields(gene)}
+    for name in _extra_slots(cls):
+        if hasattr(gene, name):
+            state[name] = getattr(gene, name)
+    if cls.__dictoffset__:  # a real instance __dict__ (its descriptor hides _SlottedGene's property)
+        state.update(gene.__dict__)
+    return state
+
+
+@lru_cache(maxsize=None)
+def _extra_slots(cls: type) -> tuple[str, ...]:
+    """The slots of ``cls`` and its bases that are not dataclass fields (a subclass's own)."""
+    names = {f.name for f in fields(cls)} | {"__dict__", "__weakref__"}
+    return tuple(name for name in copyreg._slotnames(cls) if name not in names)
+
+
+@dataclass(slots=True)
+class NodeGene(_SlottedGene):
     """A neuron: its id, kind (input, hidden or output), activation and bias (inputs use neither)."""
 
     id: int
@@ -55,8 +117,8 @@ class NodeGene:
     bias: float = 0.0
 
 
-@dataclass
-class ConnectionGene:
+@dataclass(slots=True)
+class ConnectionGene(_SlottedGene):
     """A connection ``src -> dst`` with its weight, enabled bit and innovation number."""
 
     src: int
@@ -82,21 +144,24 @@ class NEATGenome:
     def __deepcopy__(self, memo: dict[int, Any]) -> NEATGenome:
         # the generic deepcopy of hundreds of small gene dataclasses dominated NEAT's run time;
         # genes are rebuilt directly and a DEAP fitness is copied as DEAP's own deepcopy does
+        # the attributes are set one by one, not as a new ``__dict__``: the clone's ``__dict__``
+        # is not asked for here, so it keeps its attributes without a dict object (CPython 3.11+)
+        # until something reads it (``vars`` or ``__dict__``: this method on the original,
+        # crossover_copies' ``_plain`` check on parents), one object fewer for the GC to track
         cls = self.__class__
         clone = cls.__new__(cls)
         memo[id(self)] = clone
-        state = {}
-        for name, value in self.__dict__.items():
+        for name, value in list(self.__dict__.items()):
             if name == "nodes":
-                state[name] = {i: NodeGene(n.id, n.kind, n.activation, n.bias) for i, n in value.items()}
+                value = {i: NodeGene(n.id, n.kind, n.activation, n.bias) for i, n in value.items()}
             elif name == "connections":
-                state[name] = {k: ConnectionGene(c.src, c.dst, c.weight, c.enabled, c.innovation)
-                               for k, c in value.items()}
+                new = ConnectionGene
+                value = {k: new(c.src, c.dst, c.weight, c.enabled, c.innovation) for k, c in value.items()}
             elif name == "fitness":
-                state[name] = copy_fitness(value, memo)
+                value = copy_fitness(value, memo)
             else:
-                state[name] = copy.deepcopy(value, memo)
-        clone.__dict__.update(state)
+                value = copy.deepcopy(value, memo)
+            object.__setattr__(clone, name, value)
         return clone
 
     def ids(self, kind: str) -> list[int]:
@@ -394,15 +459,16 @@ def _matching_genes(owner: np.ndarray, col: np.ndarray, weight: np.ndarray, n_ro
     |weight differences|, from all genes as (genome, column, weight) triples (the rows' genomes
     first). Only the pairs of genes that match are formed (genomes share few of all the genes),
     and no matrix product is taken (a BLAS call's threads cost more than they save here)."""
-    mine = owner < n_rows
-    row_owner, row_col, row_weight = owner[mine], col[mine], weight[mine]
-    other_owner, other_col, other_weight = owner[~mine] - n_rows, col[~mine], weight[~mine]
-    order = np.argsort(other_col, kind="stable")
-    lo = np.searchsorted(other_col[order], row_col, "left")
-    count = np.searchsorted(other_col[order], row_col, "right") - lo
+    split = int(np.count_nonzero(owner < n_rows))  # the rows' genes come first
+    row_owner, row_col, row_weight = owner[:split], col[:split], weight[:split]
+    order = np.argsort(col[split:], kind="stable")  # the columns' genes by column, each gathered once
+    other_col, other_owner, other_weight = col[split:][order], owner[split:][order] - n_rows, weight[split:][order]
+    lo = np.searchsorted(other_col, row_col, "left")
+    count = np.searchsorted(other_col, row_col, "right") - lo
     total = int(count.sum())
-    pair = order[np.repeat(lo, count) + np.arange(total) - np.repeat(np.cumsum(count) - count, count)]
-    flat = np.repeat(row_owner, count) * n_columns + other_owner[pair]
+    # pair k of a row gene is its (lo + k)-th match: per-gene offsets, so one repeat per array of pairs
+    pair = np.repeat(lo - (np.cumsum(count) - count), count) + np.arange(total)
+    flat = np.repeat(row_owner * n_columns, count) + other_owner[pair]
     diff = np.abs(np.repeat(row_weight, count) - other_weight[pair])
     shape = (n_rows, n_columns)
     count = np.bincount(flat, minlength=n_rows * n_columns).reshape(shape)
@@ -412,4 +478,4 @@ def _matching_genes(owner: np.ndarray, col: np.ndarray, weight: np.ndarray, n_ro
 
 __all__ = ["KINDS", "LEVEL_SHIFT", "SMALL_GENOME", "TRACKER", "ConnectionGene", "InnovationTracker", "NEATGenome",
            "NodeGene", "check_genome", "compatibility", "compatibility_distance", "compatibility_matrix", "copy_fitness",
-           "copy_genome", "distance_table", "find_cycle_edge", "reachable"]
+           "copy_genome", "distance_table", "find_cycle_edge", "gene_state", "reachable"]

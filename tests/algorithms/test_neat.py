@@ -13,6 +13,7 @@ from evokit.algorithms.base import SearchState
 from evokit.algorithms.neat import NEAT, adjusted_fitness, allocate_offspring, score, speciate
 from evokit.encodings.graph import forward
 from evokit.errors import ConfigError
+from evokit.operators.neat_genome import gene_state
 from evokit.runtime.run.checkpoint import load_checkpoint
 from evokit.deap_toolbox import genotype_toolbox
 
@@ -47,8 +48,8 @@ def counting(evaluate):
 
 
 def genes(ind):
-    return (sorted((k, vars(n)) for k, n in ind.nodes.items()),
-            sorted((k, vars(c)) for k, c in ind.connections.items()))
+    return (sorted((k, gene_state(n)) for k, n in ind.nodes.items()),
+            sorted((k, gene_state(c)) for k, c in ind.connections.items()))
 
 
 # -- XOR ----------------------------------------------------------------------------------------
@@ -247,7 +248,7 @@ def test_champions_of_species_larger_than_the_threshold_survive_unchanged():
     next_state = neat.step(state, tb, evaluate)
     copies = [ind for ind in next_state.population if genes(ind) == genes(champion)
               and ind.fitness.values == champion.fitness.values]
-    assert copies and copies[0] is not champion
+    assert copies and copies[0] is champion  # kept itself, not a copy: nothing changes it in place
     assert evaluate.count == 29  # the champion keeps its fitness: not evaluated again
     assert max(score(i) for i in next_state.population) >= score(champion)
     # species of at most elitism_threshold genomes keep no champion: everything is new

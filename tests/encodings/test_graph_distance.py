@@ -92,3 +92,28 @@ def test_empty_sides_and_genomes_without_genes():
     for genome in bare:
         genome.connections.clear()
     assert np.array_equal(compatibility_table(bare, bare[:2]), np.zeros((3, 2)))
+
+
+def _relabel(genome, name):
+    """``genome`` with every node id ``i`` of its connections renamed ``name(i)``."""
+    genes = [type(g)(name(g.src), name(g.dst), g.weight, g.enabled, g.innovation) for g in genome.connections.values()]
+    genome.connections = {g.key: g for g in genes}
+    return genome
+
+
+@pytest.mark.parametrize("first, second", [(str, lambda i: f"0{i}"), (lambda i: f"n{i}", str),
+                                           (lambda i: i + 0.5, int), (float, int)])
+def test_node_ids_that_are_not_ints_are_aligned_by_pair(first, second):
+    """NumPy would read '3' and '03' (or 3.5 and 3) as one id, so two different pairs with one
+    number would pass for one gene, and 'n3' not at all. Ids that are not integers (strings,
+    floats) are aligned by pair instead, as ``compatibility_matrix`` aligns them."""
+    genomes = _genomes(5, 8)
+    for k, genome in enumerate(genomes):
+        _relabel(genome, first if k % 2 else second)
+    for rows, columns in ((genomes, genomes), (genomes[:5], genomes[5:]), (genomes[5:], genomes[:5])):
+        table = compatibility_table(rows, columns)
+        assert table.tobytes() == compatibility_matrix(rows, columns).tobytes()
+    twins = [_relabel(_genomes(5, 8)[1], name) for name in (first, second)]  # one genome, two namings
+    expected = compatibility_matrix(twins[:1], twins[1:])
+    assert compatibility_table(twins[:1], twins[1:]).tobytes() == expected.tobytes()
+    assert (expected[0, 0] > 0) == (first(3) != second(3))  # '3' is not '03': no gene matches

@@ -6,11 +6,12 @@ import random
 import evokit as ek
 from evokit.deap_toolbox import genotype_toolbox
 from evokit.operators.neat import mutNEAT
+from evokit.operators.neat_genome import gene_state
 
 
 def _genes(genome):
-    return (sorted((k, vars(n)) for k, n in genome.nodes.items()),
-            sorted((k, vars(c)) for k, c in genome.connections.items()))
+    return (sorted((k, gene_state(n)) for k, n in genome.nodes.items()),
+            sorted((k, gene_state(c)) for k, c in genome.connections.items()))
 
 
 def _parents(tb, seed):

@@ -51,7 +51,7 @@ def _other_run(field, run, digits, small_digits, tiny_encoding):
 def test_resume_refuses_another_run_naming_the_field(run, digits, small_digits, tiny_encoding, field):
     search = _other_run(field, run, digits, small_digits, tiny_encoding)
     before = (run / "candidates.jsonl").read_bytes()
-    with pytest.raises(ConfigError, match=rf"^{field}=.* is invalid: the run in .* was made with {field}="):
+    with pytest.raises(ConfigError, match=rf"^{field}(\[.*\])?=.* is invalid: the run in .* was made with {field}(\[.*\])?="):
         search.run(resume=True)
     assert (run / "candidates.jsonl").read_bytes() == before  # nothing written
 
@@ -62,6 +62,30 @@ def test_a_recorded_training_setting_that_differs_is_refused(run, small_digits, 
     (run / "config.json").write_text(json.dumps(config))
     with pytest.raises(ConfigError, match="^training=None is invalid: .*training='epochs=9'"):
         _search(run, small_digits, tiny_encoding, generations=2).run(resume=True)
+
+
+def test_a_long_value_that_differs_is_named_where_it_differs(run):
+    from evokit.runtime.run.directory import RunDirectory
+
+    config = json.loads((run / "config.json").read_text())
+    seeds = [{"conv": [4, 8, 16], "head": "flatten"} for _ in range(10)]
+    config["identity"]["initial_population"] = [*seeds[:9], {"conv": [4, 8, 32], "head": "flatten"}]
+    (run / "config.json").write_text(json.dumps(config))
+    with pytest.raises(ConfigError, match=r"^initial_population\[9\]\['conv'\]\[2\]=16 is invalid: .* was made "
+                                          r"with initial_population\[9\]\['conv'\]\[2\]=32;") as raised:
+        RunDirectory(run, resume=True).check_identity({**config["identity"], "initial_population": seeds})
+    assert len(str(raised.value)) < 400
+
+
+def test_a_long_string_that_differs_is_shown_around_its_difference():
+    from evokit.runtime.run.directory import first_difference
+
+    here, there = "DeepGA(" + "x" * 300 + "pools=('max',))", "DeepGA(" + "x" * 300 + "pools=('avg',))"
+    where, shown_here, shown_there = first_difference(here, there)
+    assert where == "" and "pools=('max',))" in shown_here and "pools=('avg',))" in shown_there
+    assert shown_here.startswith("...") and len(shown_here) < 120
+    assert first_difference([1, {"a": "b"}], [1, {"a": "c"}]) == ("[1]['a']", "'b'", "'c'")
+    assert first_difference([1, 2], [1, 2, 3]) == ("", "[1, 2]", "[1, 2, 3]")
 
 
 def test_resume_may_change_budget_workers_and_final_training(run, small_digits, tiny_encoding):

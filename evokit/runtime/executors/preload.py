@@ -9,10 +9,16 @@ runtime whose threads are gone; so this module runs no op and does not list devi
 worker sets its thread counts and finds its devices itself after the fork
 (:func:`evokit.runtime.training.workers.configure_threads`). With a backend other than
 TensorFlow (``KERAS_BACKEND``), it imports nothing: those workers import their backend themselves.
+
+Keras imports a few packages at its own import only because they are installed, none of which
+training a candidate uses; the server imports Keras with them held back
+(:mod:`evokit.runtime.executors.held_back`): a fifth to a third of its start-up here.
 """
 from __future__ import annotations
 
 import os
+
+from evokit.runtime.executors.held_back import held_back
 
 
 def _preload() -> None:
@@ -22,16 +28,21 @@ def _preload() -> None:
     os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
     from evokit.logs import import_tensorflow
 
-    import_tensorflow(find_devices=False)  # its start-up lines held back, as in any worker
-    import keras  # noqa: F401 - imported for the workers forked from this process
+    with held_back():
+        import_tensorflow(find_devices=False)  # its start-up lines held back, as in any worker
+        import keras  # noqa: F401 - imported for the workers forked from this process
 
-    import evokit.builder  # noqa: F401 - and what a worker's first candidate would import
-    import evokit.layers  # noqa: F401
-    import evokit.runtime.executors.process  # noqa: F401
-    import evokit.runtime.training.trainer  # noqa: F401
+        import evokit.builder  # noqa: F401 - and what a worker's first candidate would import
+        import evokit.layers  # noqa: F401
+        import evokit.runtime.executors.process  # noqa: F401
+        import evokit.runtime.training.trainer  # noqa: F401
 
 
+completed = False
+"""Whether this process's preload ran to its end (a server whose preload failed still forks: its
+workers import what they need themselves, slowly)."""
 try:
     _preload()
-except Exception:  # noqa: BLE001 - a server that could not preload still forks: its workers import themselves
+    completed = True
+except Exception:  # noqa: BLE001
     pass

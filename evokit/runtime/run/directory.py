@@ -26,6 +26,7 @@ import json
 import math
 import os
 import re
+import reprlib
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -66,6 +67,44 @@ CONFIG_KEYS = ("encoding", "objectives", "algorithm")
 """Keys every evokit ``config.json`` has: with ``candidates.jsonl`` they mark a run written before ``evokit.lock``."""
 MAY_CHANGE = ("budget", "evaluator", "progress", "final_training", "hall_of_fame")
 """What a resumed run may change; everything in its ``identity`` (see ``check_identity``) must match."""
+
+
+def first_difference(here: Any, there: Any, where: str = "") -> tuple[str, str, str]:
+    """Where two identity values first differ (``"[9]"``, ``"['pools']"``, ``""`` for the whole
+    value) and each side there, shown short: a resumed run's refusal names the difference rather
+    than printing two long values (a seed list, an encoding's description) that look alike."""
+    if isinstance(here, list) and isinstance(there, list) and len(here) == len(there):
+        for i, (a, b) in enumerate(zip(here, there)):
+            if _comparable(a) != _comparable(b):
+                return first_difference(a, b, f"{where}[{i}]")
+    if isinstance(here, dict) and isinstance(there, dict) and here.keys() == there.keys():
+        for key in here:
+            if _comparable(here[key]) != _comparable(there[key]):
+                return first_difference(here[key], there[key], f"{where}[{key!r}]")
+    if isinstance(here, str) and isinstance(there, str):
+        here, there = _comparable(here), _comparable(there)
+        if max(len(here), len(there)) > 2 * _SHOWN:
+            start = max(0, next((i for i, (a, b) in enumerate(zip(here, there)) if a != b),
+                                min(len(here), len(there))) - _SHOWN // 2)
+            return where, _window(here, start), _window(there, start)
+    return where, _SHORT.repr(here), _SHORT.repr(there)
+
+
+_SHOWN = 80  # characters of a long string shown around its first difference
+
+
+def _window(text: str, start: int) -> str:
+    end = start + _SHOWN
+    return f"{'...' * (start > 0)}{text[start:end]!r}{'...' * (end < len(text))}"
+
+
+def _short_repr() -> reprlib.Repr:
+    short = reprlib.Repr()
+    short.maxstring, short.maxother, short.maxlist, short.maxdict, short.maxlevel = 2 * _SHOWN, 2 * _SHOWN, 4, 6, 3
+    return short
+
+
+_SHORT = _short_repr()
 
 
 class RunDirectory:
@@ -174,8 +213,9 @@ class RunDirectory:
             return
         for name, value in to_jsonable(identity).items():
             if name in recorded and _comparable(recorded[name]) != _comparable(value):
-                raise ConfigError(f"{name}={value!r} is invalid: the run in {str(self.path)!r} was made with "
-                                  f"{name}={recorded[name]!r}; a resumed run must be the same run (only "
+                where, here, there = first_difference(value, recorded[name])
+                raise ConfigError(f"{name}{where}={here} is invalid: the run in {str(self.path)!r} was made with "
+                                  f"{name}{where}={there}; a resumed run must be the same run (only "
                                   f"{', '.join(MAY_CHANGE)} may change): resume with the same {name}, or start a "
                                   "new run (another run_dir, or overwrite=True)")
 
