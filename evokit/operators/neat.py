@@ -251,13 +251,7 @@ def _child(first: NEATGenome, second: NEATGenome, structure: str, disable_rate: 
         else:
             gene = g2 if g1 is None else g1
             disabled = not gene.enabled
-        if type(gene) is ConnectionGene:
-            enabled = rng.random() >= disable_rate if disabled else gene.enabled
-            connections[key] = ConnectionGene(gene.src, gene.dst, gene.weight, enabled, gene.innovation)
-        else:
-            gene = connections[key] = copy.copy(gene)
-            if disabled:
-                gene.enabled = rng.random() >= disable_rate
+        connections[key] = _copy_connection(gene, rng.random() >= disable_rate if disabled else gene.enabled)
     return _child_nodes(first.nodes, second.nodes, connections, uniform), connections
 
 
@@ -277,12 +271,25 @@ def _inherit(own: dict[tuple[int, int], ConnectionGene], other: dict[tuple[int, 
             if (uniform() < 0.5) is not own_first:
                 gene, match = match, gene
             enabled = (gene.enabled and match.enabled) or uniform() >= disable_rate
-        if type(gene) is ConnectionGene:
-            connections[key] = ConnectionGene(gene.src, gene.dst, gene.weight, enabled, gene.innovation)
-        else:
-            gene = connections[key] = copy.copy(gene)
-            gene.enabled = enabled
+        connections[key] = _copy_connection(gene, enabled)
     return connections
+
+
+def _copy_connection(gene: ConnectionGene, enabled: bool) -> ConnectionGene:
+    """A copy of ``gene`` with ``enabled`` (a plain gene made directly: ``copy.copy``'s generic
+    protocol dominated crossover's cost; a subclass copied with it)."""
+    if type(gene) is ConnectionGene:
+        return ConnectionGene(gene.src, gene.dst, gene.weight, enabled, gene.innovation)
+    gene = copy.copy(gene)
+    gene.enabled = enabled
+    return gene
+
+
+def _copy_node(node: NodeGene) -> NodeGene:
+    """A copy of ``node`` (made directly where it is a plain gene, as :func:`_copy_connection`)."""
+    if type(node) is NodeGene:
+        return NodeGene(node.id, node.kind, node.activation, node.bias)
+    return copy.copy(node)
 
 
 def _child_nodes(n1: dict[int, NodeGene], n2: dict[int, NodeGene],
@@ -296,8 +303,7 @@ def _child_nodes(n1: dict[int, NodeGene], n2: dict[int, NodeGene],
     for node_id in sorted(wanted):
         a, b = get1(node_id), get2(node_id)
         node = b if a is None else a if b is None or uniform() < 0.5 else b
-        nodes[node_id] = (NodeGene(node.id, node.kind, node.activation, node.bias) if type(node) is NodeGene
-                          else copy.copy(node))
+        nodes[node_id] = _copy_node(node)
     return nodes
 
 
@@ -317,8 +323,7 @@ def _inherit_nodes(own: dict[int, NodeGene], other: dict[int, NodeGene], used: s
         match = get(node_id)
         if match is not None and (uniform() < 0.5) is not own_first:
             node = match
-        nodes[node_id] = (NodeGene(node.id, node.kind, node.activation, node.bias) if type(node) is NodeGene
-                          else copy.copy(node))
+        nodes[node_id] = _copy_node(node)
     return nodes
 
 
