@@ -319,10 +319,8 @@ def _compact_search(args: argparse.Namespace, data: Any, seed: int, run_dir: Pat
     import evokit as ek
     from evokit.errors import ConfigError
 
-    for flag, value in (("--epochs", args.epochs), ("--size-weight", args.size_weight)):
-        if value is not None:
-            raise ConfigError(f"{flag}={value} is invalid with --compact: it trains candidates as "
-                              "evokit.presets.COMPACT_TRAINING says and scores accuracy and size as two objectives")
+    _refuse_default_search_flags(args, "with --compact: it trains candidates as evokit.presets.COMPACT_TRAINING "
+                                       "says and scores accuracy and size as two objectives")
     if data.task != "classification" or getattr(data, "vocab_size", None) or len(data.input_shape) < 2:
         kind = {"classification": "text" if getattr(data, "vocab_size", None) else "table"}.get(data.task, data.task)
         raise ConfigError(f"--compact is invalid for {data.name} ({kind} data): it searches convolutional "
@@ -340,6 +338,16 @@ def _compact_search(args: argparse.Namespace, data: Any, seed: int, run_dir: Pat
                               run_dir=run_dir, progress=not args.quiet)
 
 
+def _refuse_default_search_flags(args: argparse.Namespace, why: str) -> None:
+    """ConfigError naming ``--epochs`` or ``--size-weight`` where one is given to a search that
+    does not take it (``why``: with what, and where that setting lives instead)."""
+    from evokit.errors import ConfigError
+
+    for flag, value in (("--epochs", args.epochs), ("--size-weight", args.size_weight)):
+        if value is not None:
+            raise ConfigError(f"{flag}={value} is invalid {why}")
+
+
 def _search_from_config(args: argparse.Namespace) -> tuple[Any, str]:
     from evokit import config as configs
     from evokit.errors import ConfigError
@@ -348,10 +356,8 @@ def _search_from_config(args: argparse.Namespace) -> tuple[Any, str]:
         raise ConfigError("--compact is invalid with a config file: it replaces the config's search with "
                           "evokit.presets.compact; leave out the config, or write compact's parts in it (encoding, "
                           "two objectives, algorithm nsga2, initial_population)")
-    for flag, value in (("--epochs", args.epochs), ("--size-weight", args.size_weight)):
-        if value is not None:
-            raise ConfigError(f"{flag}={value} is invalid with a config file: it applies to the default search only; "
-                              "set it in the config's [[objectives]]")
+    _refuse_default_search_flags(args, "with a config file: it applies to the default search only; set it in "
+                                       "the config's [[objectives]]")
     path = Path(args.config)
     config = configs.read(path)  # a local file the user runs: its own modules may be imported (allow_imports)
     changes: dict[str, Any] = _budget_changes(args)
