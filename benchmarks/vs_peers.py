@@ -501,7 +501,7 @@ def run_one(method: str, dataset: str, seed: int, budget_s: float, training: ek.
     start = time.perf_counter()
     members = retrain_front(trials, final, front_max)
     ends = [r["end_s"] for r in records]
-    return {"method": method, "dataset": dataset, "seed": seed, "budget_s": budget_s,
+    return {"method": method, "dataset": dataset, "seed": seed, "budget_s": budget_s, "chance": chance,
             "search_wall_s": round(trials.search_wall_s, 2),
             "overrun_s": round(max(0.0, max(ends, default=0.0) - budget_s), 2),
             "trained": len(records), "failures": sum(r["failed"] for r in records),
@@ -667,7 +667,7 @@ def pooled_hypervolumes(results: Sequence[dict[str, Any]]) -> list[float]:
     searches found between them, which bounds what beating the best peer can mean here."""
     if not results:
         return []
-    chance = 1.0 / ek.datasets.load(results[0]["dataset"], seed=0).n_outputs
+    chance = results[0].get("chance") or 1.0 / ek.datasets.load(results[0]["dataset"], seed=0).n_outputs  # older runs
     seeds = sorted({r["seed"] for r in results})
     return [hypervolume([(m["test_accuracy"], m["params"]) for r in results if r["seed"] == s for m in r["front"]],
                         chance) for s in seeds]

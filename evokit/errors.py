@@ -5,6 +5,9 @@ config, a genotype or a dataset without reading a stack trace from deep inside K
 """
 from __future__ import annotations
 
+import os
+import sys
+import warnings
 from typing import Any
 
 
@@ -109,3 +112,16 @@ class Described:
 def invalid_data(field: str, what: str, allowed: str) -> DataError:
     """A DataError in the standard form for a value too long to show: ``field=<what> is invalid: allowed``."""
     return invalid(field, Described(what), allowed, DataError)  # type: ignore[return-value]
+
+
+_PACKAGE = os.path.dirname(os.path.abspath(__file__)) + os.sep
+
+
+def warn_user(message: str, category: type[Warning] = UserWarning) -> None:
+    """``warnings.warn`` pointed at the user's line that led here (the first caller outside
+    evokit), however deep inside a search the warning is raised: the warning names the line the
+    user can change, and Python's default filter shows it once per such line."""
+    frame, level = sys._getframe(1), 1
+    while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(_PACKAGE):
+        frame, level = frame.f_back, level + 1
+    warnings.warn(message, category, stacklevel=level + 1)

@@ -134,30 +134,33 @@ weights on the validation loss are kept)."""
 
 def compact_space() -> DeepGA:
     """:func:`compact`'s search space: DeepGA's blocks with the priors of small networks: up to 4
-    conv blocks of 4-32 filters, strided convolutions, a flatten or global-average head, at most
-    one dense layer, few skip connections."""
-    return DeepGA(min_conv_blocks=1, max_conv_blocks=4, min_dense=0, max_dense=1, filters=(4, 8, 12, 16, 24, 32),
+    conv blocks of 1-32 filters (one or two filters make the front's smallest members: on digits
+    one 7x7 filter and a flattened head reach ~0.94 with 220 parameters), strided convolutions,
+    a flatten or global-average head, at most one dense layer, few skip connections."""
+    return DeepGA(min_conv_blocks=1, max_conv_blocks=4, min_dense=0, max_dense=1,
+                  filters=(1, 2, 4, 8, 12, 16, 24, 32),
                   kernel_sizes=(3, 5, 7), pools=("max", "avg", "none"), pool_sizes=(2,), activations=("relu", "elu"),
                   units=(16, 32, 64), dropouts=(0.0,), skip_probability=0.1, strides=(1, 2),
                   heads=("flatten", "global_avg"))
 
 
 def compact_seeds() -> list[DeepGAGenome]:
-    """Generic small shapes :func:`compact` starts from (population seeding), a ladder over the
-    front's size axis: three tiny globally pooled stacks (one block of 4 filters to two blocks of
-    8-16: tens to hundreds of parameters), then stacks of two to four conv blocks that halve the
-    map each time, narrow to wide, flattened or globally pooled (thousands). A front is a trade-off
-    over every size, and a short search that starts only from mid-sized networks leaves its
-    small end unexplored (``python benchmarks/vs_peers.py``)."""
+    """Generic small shapes :func:`compact` starts from (population seeding), twelve rungs of a
+    ladder over the front's size axis: six tiny ones (one or two blocks of 1-16 filters, globally
+    pooled or flattened: tens to hundreds of parameters), then stacks of two to four conv blocks
+    that halve the map each time, narrow to wide, flattened or globally pooled (thousands). A
+    front is a trade-off over every size, and a short search that starts only from mid-sized
+    networks leaves its small end unexplored (``python benchmarks/vs_peers.py``)."""
     def stack(widths: tuple[int, ...], kernel: int, head: str = "flatten", pool: str = "max",
               stride: int = 1, dense: tuple[int, ...] = ()) -> DeepGAGenome:
         conv = [ConvBlock(w, kernel, pool, 2, "relu", stride) for w in widths]
         return DeepGAGenome(conv, [DenseBlock(u, "relu", 0.0) for u in dense], [0] * n_skip_bits(len(conv)), head=head)
 
-    tiny = [stack((4,), 3, "global_avg"), stack((4, 8), 3, "global_avg"), stack((8, 16), 3, "global_avg")]
+    tiny = [stack((1,), 3, "global_avg"), stack((2, 4), 3, "global_avg"), stack((1,), 7), stack((2,), 5),
+            stack((4, 8), 3, "global_avg"), stack((8, 16), 3, "global_avg")]
     return tiny + [stack((8, 16), 3), stack((16, 16, 16), 5), stack((12, 12, 12, 12), 5),
                    stack((8, 16, 32), 3, "global_avg"), stack((16, 16, 16), 5, "global_avg", "none", 2),
-                   stack((8, 8, 8), 5, pool="none", stride=2), stack((24, 24), 5, dense=(32,))]
+                   stack((24, 24), 5, dense=(32,))]
 
 
 def compact(data: Any = "digits", *, population: int = 24, generations: int = 40, seconds: float | None = None,
@@ -166,7 +169,8 @@ def compact(data: Any = "digits", *, population: int = 24, generations: int = 40
             progress: bool = True) -> Search:
     """Small, accurate networks: NSGA-II on validation accuracy and parameter count over
     :func:`compact_space`, each candidate trained as :data:`COMPACT_TRAINING` says, the first
-    population seeded with :func:`compact_seeds` (``seeded=False``: all random). ``seconds``
+    population seeded with :func:`compact_seeds` (spread evenly over the ladder where
+    ``population`` is smaller than it; ``seeded=False``: all random). ``seconds``
     stops the search after that long (checked between generations) instead of after
     ``generations``. The result's ``pareto_front`` is the trade-off: pick a network under your
     parameter budget and retrain it (:data:`COMPACT_FINAL` is how the most accurate is)."""
@@ -177,4 +181,14 @@ def compact(data: Any = "digits", *, population: int = 24, generations: int = 40
     return Search(encoding=compact_space(), objectives=objectives, data=data,
                   algorithm=NSGA2(population=population, generations=generations), budget=budget, seed=seed,
                   workers=workers, run_dir=run_dir, final_training=final_training, progress=progress,
-                  initial_population=compact_seeds() if seeded else None)
+                  initial_population=_spread(compact_seeds(), population) if seeded else None)
+
+
+def _spread(ladder: list[Any], n: int) -> list[Any]:
+    """At most ``n`` rungs of ``ladder``, spread evenly over it (both ends kept from two on): a
+    population smaller than the seed list still starts at every size."""
+    if n >= len(ladder):
+        return list(ladder)
+    if n <= 1:
+        return ladder[:max(n, 0)]
+    return [ladder[round(i * (len(ladder) - 1) / (n - 1))] for i in range(n)]

@@ -32,7 +32,7 @@ from evokit.callbacks.base import Callback
 from evokit.callbacks.hooks import Hooks, check_callbacks
 from evokit.algorithms.nsga2 import NSGA2
 from evokit.encodings.base import Encoding
-from evokit.errors import ConfigError, DataError, check_int
+from evokit.errors import ConfigError, DataError, check_int, warn_user
 from evokit.evaluation import MAX_EPOCHS, Evaluation, TrainingConfig
 from evokit.fitness.carbon import Footprint, GreenAlgorithms, search_cost
 from evokit.fitness.combine import as_objectives, probes, training_config, walk
@@ -430,8 +430,8 @@ def seeded_population(initial: list[Any], individual: Any, weights: tuple[float,
     if not first():
         return [individual() for _ in range(n)]
     if len(initial) > n:
-        warnings.warn(f"initial_population has {len(initial)} genotypes and the first population holds {n}: "
-                      f"the last {len(initial) - n} are left out", stacklevel=2)
+        warn_user(f"initial_population has {len(initial)} genotypes and the first population holds {n}: "
+                  f"the last {len(initial) - n} are left out")
     seeded = [attach_fitness(copy.deepcopy(g), weights) for g in initial[:n]]
     return seeded + [individual() for _ in range(n - len(seeded))]
 

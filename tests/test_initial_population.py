@@ -1,4 +1,6 @@
 """Search(initial_population=...): population seeding, and the compact preset that uses it."""
+import warnings
+
 import pytest
 
 import evokit as ek
@@ -53,11 +55,14 @@ def test_a_genotype_the_encoding_cannot_decode_is_named(data):
 def test_compact_preset_searches_small_networks(data):
     search = ek.presets.compact(data, population=8, generations=1, progress=False, final_training=None,
                                 training=ek.TrainingConfig(epochs=1, learning_rate=1e-2, schedule="cosine"))
-    assert search.initial_population == ek.presets.compact_seeds()
+    seeds = ek.presets.compact_seeds()
+    assert len(seeds) == 12 and search.initial_population == [seeds[i] for i in (0, 2, 3, 5, 6, 8, 9, 11)]
     for shape in ((8, 8, 1), (40, 1)):  # every seed fits digits and MNIST-1D, from tiny to thousands
-        sizes = [search.encoding.decode(genotype, shape, 10).params for genotype in ek.presets.compact_seeds()]
-        assert min(sizes) < 200 and max(sizes) > 2_000 and max(sizes) < 20_000
-    with pytest.warns(UserWarning, match="10 genotypes and the first population holds 8"):
+        sizes = [search.encoding.decode(genotype, shape, 10).params for genotype in seeds]
+        assert min(sizes) < 50 and max(sizes) > 2_000 and max(sizes) < 20_000
+    assert ek.presets.compact(data, population=24).initial_population == seeds
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a population smaller than the ladder takes a spread of it, silently
         result = search.run()
     assert result.objective_names == ["val_accuracy", "params"]
     assert result.pareto_front and all(c.params < 20_000 for c in result.pareto_front)
@@ -88,6 +93,8 @@ def test_a_population_smaller_than_the_seeds_holds_the_first_and_warns(data):
                        ek.fitness.ValidationAccuracy(epochs=1), data,
                        algorithm=ek.algorithms.GA(population=2, generations=0), seed=1, progress=False,
                        callbacks=[first], initial_population=[*seeds(), seeds()[0]])
-    with pytest.warns(UserWarning, match="initial_population has 3 genotypes .* holds 2: the last 1 are left out"):
+    expected = "initial_population has 3 genotypes .* holds 2: the last 1 are left out"
+    with pytest.warns(UserWarning, match=expected) as record:
         search.run()
+    assert {w.filename for w in record if "left out" in str(w.message)} == {__file__}  # the user's line, not evokit's
     assert list(first.genotypes) == seeds()

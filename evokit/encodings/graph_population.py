@@ -29,7 +29,7 @@ import numpy as np
 
 from evokit.encodings.graph_program import cached, structure_key
 from evokit.errors import GenotypeError
-from evokit.netspec.neurons import NUMPY_ACTIVATIONS
+from evokit.netspec.neurons import NUMPY_ACTIVATIONS, kahn_levels
 from evokit.operators.neat_genome import NEATGenome
 
 ACTIVATIONS = tuple(NUMPY_ACTIVATIONS.values())
@@ -99,36 +99,14 @@ def compile_schedule(genome: NEATGenome, n_features: int) -> Schedule:
         codes = [_CODE[nodes[h].activation] for h in hidden] + [_CODE[out_activation]] * len(outputs)
     except KeyError as exc:
         raise GenotypeError(f"activation {exc.args[0]!r} is invalid: expected one of {tuple(_CODE)}") from None
-    level = _levels(incoming, hidden + outputs)
+    level, stuck = kahn_levels(incoming)
+    if stuck:
+        raise GenotypeError(f"connections are invalid: they form a cycle through neurons "
+                            f"{sorted((hidden + outputs)[u] for u in stuck)}")
     return Schedule(tuple(keys), tuple(hidden + outputs), np.asarray(src, dtype=np.intp),
                     np.asarray(dst, dtype=np.intp),
                     np.asarray([lv * len(ACTIVATIONS) + c for lv, c in zip(level, codes)], dtype=np.intp),
                     np.arange(len(hidden), len(hidden) + len(outputs), dtype=np.intp))
-
-
-def _levels(incoming: list[list[int]], ids: list[int]) -> list[int]:
-    """Each unit's level (1 + the deepest level of the units it reads; inputs are level 0), by
-    Kahn's algorithm; a cycle raises GenotypeError naming its neurons."""
-    pending = [len(sources) for sources in incoming]
-    outgoing: list[list[int]] = [[] for _ in incoming]
-    for u, sources in enumerate(incoming):
-        for s in sources:
-            outgoing[s].append(u)
-    level = [0] * len(incoming)
-    ready = [u for u, n in enumerate(pending) if n == 0]
-    done = 0
-    while ready:
-        u = ready.pop()
-        done += 1
-        level[u] = 1 + max((level[s] for s in incoming[u]), default=0)
-        for v in outgoing[u]:
-            pending[v] -= 1
-            if pending[v] == 0:
-                ready.append(v)
-    if done < len(incoming):
-        raise GenotypeError(f"connections are invalid: they form a cycle through neurons "
-                            f"{sorted(ids[u] for u, n in enumerate(pending) if n > 0)}")
-    return level
 
 
 def run_population(schedules: Sequence[Schedule], genomes: Sequence[NEATGenome], x: np.ndarray) -> np.ndarray:

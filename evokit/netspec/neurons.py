@@ -159,29 +159,41 @@ def _incoming(n_inputs: int, neurons: dict[int, tuple[int, str]],
     return incoming
 
 
+def kahn_levels(incoming: list[list[int]]) -> tuple[list[int], list[int]]:
+    """Each unit's level by Kahn's algorithm, for units ``0..n-1`` where ``incoming[u]`` lists the
+    units ``u`` reads (the graph's inputs left out: they are level 0, so a unit that reads only
+    inputs is level 1, and a unit is one more than its deepest source); and the units on or behind
+    a cycle (empty for a feed-forward graph), which get no level. Units of one level can be
+    evaluated together: this is the schedule of ``NeuronGraph`` and of NEAT's population programs
+    (``evokit.encodings.graph_population``)."""
+    pending = [len(sources) for sources in incoming]
+    outgoing: list[list[int]] = [[] for _ in incoming]
+    for u, sources in enumerate(incoming):
+        for s in sources:
+            outgoing[s].append(u)
+    level = [0] * len(incoming)
+    ready = [u for u, n in enumerate(pending) if n == 0]
+    while ready:
+        u = ready.pop()
+        level[u] = 1 + max((level[s] for s in incoming[u]), default=0)
+        for v in outgoing[u]:
+            pending[v] -= 1
+            if pending[v] == 0:
+                ready.append(v)
+    return level, [u for u, n in enumerate(pending) if n > 0]
+
+
 def _levels(n_inputs: int, neurons: dict[int, tuple[int, str]], incoming: dict[int, list[tuple[int, int]]],
             connections: tuple[tuple[int, int], ...]) -> dict[int, int]:
-    """Each node's level (inputs 0; a neuron one more than its deepest source), by Kahn's
-    algorithm over the non-input neurons; a cycle raises ConfigError naming its neurons."""
-    level = {i: 0 for i in range(n_inputs)}
-    pending = {node: sum(1 for _, s in ins if s in neurons) for node, ins in incoming.items()}
-    outgoing: dict[int, list[int]] = {node: [] for node in neurons}
-    for dst, ins in incoming.items():
-        for _, src in ins:
-            if src in neurons:
-                outgoing[src].append(dst)
-    ready = [node for node, n in pending.items() if n == 0]
-    while ready:
-        node = ready.pop()
-        level[node] = 1 + max((level[s] for _, s in incoming[node]), default=0)
-        for nxt in outgoing[node]:
-            pending[nxt] -= 1
-            if pending[nxt] == 0:
-                ready.append(nxt)
-    if len(level) < n_inputs + len(neurons):
-        stuck = sorted(node for node in neurons if node not in level)
-        raise ConfigError(f"connections={list(connections)!r} is invalid: they form a cycle through neurons {stuck}")
-    return level
+    """Each node's level (inputs 0; a neuron one more than its deepest source); a cycle raises
+    ConfigError naming its neurons."""
+    order = list(neurons)
+    unit = {node: u for u, node in enumerate(order)}
+    level, stuck = kahn_levels([[unit[s] for _, s in incoming[node] if s in unit] for node in order])
+    if stuck:
+        raise ConfigError(f"connections={list(connections)!r} is invalid: they form a cycle through neurons "
+                          f"{sorted(order[u] for u in stuck)}")
+    return {**{i: 0 for i in range(n_inputs)}, **dict(zip(order, level))}
 
 
 @register_layer

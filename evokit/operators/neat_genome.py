@@ -418,13 +418,15 @@ def compatibility_matrix(rows: list[NEATGenome], columns: list[NEATGenome], c1: 
     Genes are aligned by ``(src, dst)`` as in :func:`compatibility`; the values equal it up to
     the rounding of the weight sums (summed in another order)."""
     genomes = [*rows, *columns]
-    keys: dict[tuple[int, int], int] = {}
+    keys: dict[tuple[Any, Any], int] = {}
     for genome in genomes:
         for key, gene in genome.connections.items():
             if key not in keys:
                 keys[key] = gene.innovation
     # columns in innovation order: a gene is excess where its column lies past the other's last
-    column = {key: j for j, key in enumerate(sorted(keys, key=lambda k: (keys[k], k)))}
+    # ties (pairs under one number) by pair; str ids after numbers, so that str and int never compare
+    order = sorted(keys, key=lambda k: (keys[k], tuple((isinstance(x, str), x) for x in k)))
+    column = {key: j for j, key in enumerate(order)}
     at = [(i, column[k], g.weight) for i, genome in enumerate(genomes) for k, g in genome.connections.items()]
     owner, col, weight = (np.asarray(a) for a in zip(*at)) if at else (np.zeros(0, np.intp),) * 3
     counts = np.bincount(owner, minlength=len(genomes)) if at else np.zeros(len(genomes), dtype=np.intp)

@@ -173,7 +173,9 @@ def updateLayerList(individual: Any, pbest: Any, gbest: Any, cg: float = 0.5, sp
     the velocity takes each position from ``gbest ⊖ individual`` with probability ``cg``, else
     from ``pbest ⊖ individual``; the individual moves by it and, given ``space`` (the DeepGA
     encoding), is repaired to its limits. Conv blocks align from the input, dense blocks from the
-    output, skip bits by the blocks they connect. In place; returns a 1-tuple."""
+    output, skip bits by the blocks they connect; a genome's ``head`` (flatten or global pooling)
+    is one more position, taken from gbest with probability ``cg``, else from pbest (no draw
+    where they agree). In place; returns a 1-tuple."""
     rng = rng or _random
     conv_v = layer_velocity(layer_difference(pbest.conv, individual.conv),
                             layer_difference(gbest.conv, individual.conv), cg, rng=rng)
@@ -192,6 +194,8 @@ def updateLayerList(individual: Any, pbest: Any, gbest: Any, cg: float = 0.5, sp
     individual.conv = [copy.copy(b) for b in apply_velocity(individual.conv, conv_v)]  # no block shared with a best
     individual.dense = [copy.copy(b) for b in apply_velocity(individual.dense, dense_v, "end")]
     individual._set_skips(pairs)
+    if getattr(individual, "head", None) is not None:  # DeepGA's head: one categorical position
+        individual.head = pbest.head if pbest.head != gbest.head and rng.random() >= cg else gbest.head
     if space is not None:
         repairLayerList(individual, space, rng)
     return (individual,)

@@ -17,7 +17,7 @@ import evokit.encodings.graph as graph_module
 from evokit.encodings.graph import NEAT, forward
 from evokit.errors import ArchitectureError, ConfigError, GenotypeError
 from evokit.netspec import INPUT, Activation, Graph, NetSpec
-from evokit.netspec.neurons import NODE_ACTIVATIONS, NUMPY_ACTIVATIONS, NeuronGraph
+from evokit.netspec.neurons import NODE_ACTIVATIONS, NUMPY_ACTIVATIONS, NeuronGraph, kahn_levels
 from evokit.operators import neat_genome
 from evokit.operators.neat import mutAddConnection, mutAddNode, mutWeights
 from evokit.operators.neat_genome import (TRACKER, ConnectionGene, InnovationTracker, NEATGenome, NodeGene, check_genome,
@@ -347,6 +347,13 @@ def test_neuron_graph_spec_errors_name_the_field(kwargs, pattern):
     args = {"n_inputs": 3, "n_outputs": 2, **kwargs}
     with pytest.raises(ConfigError, match=pattern):
         NeuronGraph(**args)
+
+
+def test_kahn_levels_schedule_units_by_their_deepest_source_and_name_a_cycle():
+    # 0 reads only inputs; 1 reads 0; 2 reads 0 and 1; 3 reads 2; 4 reads nothing
+    assert kahn_levels([[], [0], [0, 1], [2], []]) == ([1, 2, 3, 4, 1], [])
+    level, stuck = kahn_levels([[], [2], [1], [1]])  # 1 and 2 read each other; 3 sits behind them
+    assert level[0] == 1 and stuck == [1, 2, 3]
 
 
 def test_keras_layer_weights_save_reload_and_config(tmp_path):

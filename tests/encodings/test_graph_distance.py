@@ -11,7 +11,7 @@ import pytest
 from evokit.encodings.graph import NEAT
 from evokit.encodings.graph_distance import compatibility_table
 from evokit.operators.neat import cxNEAT, mutNEAT
-from evokit.operators.neat_genome import SMALL_GENOME, compatibility_distance, compatibility_matrix
+from evokit.operators.neat_genome import SMALL_GENOME, ConnectionGene, compatibility_distance, compatibility_matrix
 
 
 def _genomes(seed: int, n: int = 30):
@@ -117,3 +117,19 @@ def test_node_ids_that_are_not_ints_are_aligned_by_pair(first, second):
     expected = compatibility_matrix(twins[:1], twins[1:])
     assert compatibility_table(twins[:1], twins[1:]).tobytes() == expected.tobytes()
     assert (expected[0, 0] > 0) == (first(3) != second(3))  # '3' is not '03': no gene matches
+
+
+def test_pairs_under_one_number_sort_the_same_whatever_else_is_in_the_batch():
+    """Pairs under one innovation number are ordered by the pair, str ids after numbers: a batch
+    with str ids sorts (str and int never compare), and a genome with str ids added to a batch
+    does not reorder the int pairs of the others (a repr order would put (2, 10) before (2, 9))."""
+    def genome(*pairs):
+        g = NEAT(n_inputs=2, n_outputs=1).random(random.Random(0))
+        g.connections = {(s, d): ConnectionGene(s, d, 0.5, True, 7) for s, d in pairs}
+        return g
+
+    a, b, named = genome((2, 9)), genome((2, 10), (2, 11)), genome(("n2", "n9"), (2, 12))
+    alone = compatibility_matrix([a], [b], 1.0, 2.0)
+    assert compatibility_matrix([a, named], [b], 1.0, 2.0)[:1].tobytes() == alone.tobytes()
+    table = compatibility_matrix([a, b, named], [a, b, named])
+    assert (np.diag(table) == 0).all() and np.allclose(table, table.T) and (table[~np.eye(3, dtype=bool)] > 0).all()

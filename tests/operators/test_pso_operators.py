@@ -114,6 +114,30 @@ def test_update_layer_list_with_cg_one_becomes_gbest_and_zero_becomes_pbest():
     assert p == genome([4, 8], [16])
 
 
+def test_update_layer_list_moves_the_head_towards_the_bests():
+    def headed(head):
+        g = genome([4, 8], [16])
+        g.head = head
+        return g
+
+    pb, gb = headed("global_avg"), headed("global_max")
+    for cg, target in ((1.0, "global_max"), (0.0, "global_avg")):
+        new = headed("flatten")
+        updateLayerList(new, pb, gb, cg=cg)
+        assert new.head == target
+    heads = set()
+    for seed in range(40):  # cg=0.5: either best's head, never the particle's own
+        new = headed("flatten")
+        updateLayerList(new, pb, gb, cg=0.5, rng=random.Random(seed))
+        heads.add(new.head)
+    assert heads == {"global_avg", "global_max"}
+    agree, disagree = random.Random(3), random.Random(3)  # one draw for the head where the bests differ, none else
+    updateLayerList(headed("flatten"), headed("global_avg"), headed("global_avg"), cg=0.5, rng=agree)
+    updateLayerList(headed("flatten"), headed("global_avg"), headed("global_max"), cg=0.5, rng=disagree)
+    agree.random()
+    assert agree.getstate() == disagree.getstate()
+
+
 def test_update_layer_list_does_not_share_blocks_with_the_bests():
     pb, gb = genome([8, 8], [32]), genome([16, 4], [64])
     new = genome([4], [])
